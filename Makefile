@@ -1,0 +1,42 @@
+# Two commands: `make run` serves the tool, `make test` runs every test. Both set up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/lib/chromium/chromium
+
+.PHONY: run test setup translations browser bench lint clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP) translations
+	$(BIN)/lti-tool keys ensure
+	$(BIN)/lti-tool db upgrade
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -q -d lti_tool/translations
+
+run: setup
+	$(BIN)/lti-tool serve
+
+# The browser tests need Debian's chromium (never a downloaded browser).
+browser:
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: $(STAMP) translations browser
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/launch.py
+
+# Extract new strings into the catalogues (then translate them in lti_tool/translations/*/LC_MESSAGES/messages.po).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o lti_tool/translations/messages.pot .
+	$(BIN)/pybabel update -i lti_tool/translations/messages.pot -d lti_tool/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,68 @@
+"""LTI 1.3 tool for student portfolios and TeachHub staff development."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request, session
+from flask_wtf.csrf import CSRFProtect
+
+from . import errors, i18n, security, settings as settings_module, web_session
+from .db import Database
+from .http import make_session
+from .lti.keys import keyring_from_settings
+from .lti.keysets import PlatformKeySets
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """The application factory: settings -> extensions -> blueprints -> errors."""
+    settings = settings_module.load(overrides)
+    app = Flask(__name__, template_folder=str(settings_module.PROJECT_ROOT / "templates"),
+                static_folder=str(settings_module.PROJECT_ROOT / "static"))
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings_module.secret_key(settings),
+        DATABASE_URL=settings["tool"]["database_url"],
+        BASE_URL=settings["tool"]["base_url"],
+        LOCALES=settings["i18n"]["locales"],
+        BABEL_DEFAULT_LOCALE=settings["i18n"]["default_locale"],
+        SESSION_LIFETIME_HOURS=settings["session"]["lifetime_hours"],
+        # Launch forms carry a JWT; nothing legitimate is bigger (uploads set their own limit).
+        MAX_CONTENT_LENGTH=int(settings.get("uploads", {}).get("max_request_bytes", 1 << 20)),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
+        WTF_CSRF_SSL_STRICT=False,  # Referer is withheld in cross-site iframes
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db = Database()
+    db.init_app(app)
+    http = make_session(settings)
+    app.extensions["http"] = http
+    app.extensions["keyring"] = keyring_from_settings(settings)
+    lti_settings = settings["lti"]
+    app.extensions["keysets"] = PlatformKeySets(
+        http, db.sessionmaker, ttl=int(lti_settings["keyset_ttl_seconds"]),
+        refetch_interval=int(lti_settings["keyset_refetch_interval_seconds"]),
+    )
+
+    web_session.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    @app.before_request
+    def _remember_language() -> None:
+        chosen = i18n.supported_locale(request.args.get("lang"), app.config["LOCALES"])
+        if chosen and session.get("user_id"):
+            session["locale"] = chosen
+
+    from .home.views import bp as home_bp
+    from .lti.views import bp as lti_bp
+
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(home_bp)
+    return app

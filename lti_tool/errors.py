@@ -1,0 +1,122 @@
+"""The exception hierarchy and the error pages (HTML, or JSON when the client asks)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ToolError(Exception):
+    """Base of every error a user may see; `code` is stable, `message` is translated."""
+
+    status = 400
+    code = "bad_request"
+    message = _l("The request could not be processed.")
+
+    def __init__(self, message=None, *, code: str | None = None, status: int | None = None,
+                 detail: str | None = None):
+        super().__init__(str(message or self.message))
+        if message is not None:
+            self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        # Technical detail for admins (safe to show: never a token or personal data).
+        self.detail = detail
+
+
+class LaunchError(ToolError):
+    """An LTI login or launch that failed validation."""
+
+    code = "invalid_launch"
+    message = _l("This LTI launch is not valid.")
+
+
+class RegistrationError(ToolError):
+    """Dynamic registration could not be completed."""
+
+    code = "registration_failed"
+    message = _l("The tool could not be registered with the platform.")
+
+
+class NotSignedIn(ToolError):
+    """A page that needs a launch was opened without one."""
+
+    status = 401
+    code = "no_session"
+    message = _l("Your session has ended or you opened this page directly. "
+                 "Please open the tool again from your course in the LMS.")
+
+
+class Forbidden(ToolError):
+    """The user's role does not allow this."""
+
+    status = 403
+    code = "forbidden"
+    message = _l("You do not have access to this page.")
+
+
+class UpstreamError(ToolError):
+    """The LMS answered badly or not at all."""
+
+    status = 502
+    code = "upstream_error"
+    message = _l("The LMS did not answer as expected. Please try again later.")
+
+
+def wants_json() -> bool:
+    """True when the client prefers JSON over HTML."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def render_error(status: int, code: str, message: str, detail: str | None = None):
+    """An error response in the client's preferred format."""
+    if wants_json():
+        body = {"error": code, "message": message}
+        if detail:
+            body["detail"] = detail
+        return jsonify(body), status
+    try:
+        return render_template("errors/error.html", status=status, code=code, message=message,
+                               detail=detail), status
+    except Exception:  # an error page must never fail: fall back to plain text
+        log.exception("could not render the error page")
+        return f"{message} ({code})", status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+HTTP_MESSAGES = {
+    404: (_l("This page does not exist."), "not_found"),
+    405: (_l("This page cannot be used this way."), "method_not_allowed"),
+    413: (_l("What you sent is too large."), "too_large"),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers: tool errors, HTTP errors, and anything unexpected."""
+
+    @app.errorhandler(ToolError)
+    def _tool_error(err: ToolError):
+        log.warning("refused %s %s: %s (%s)", request.method, request.path, err.code, err.detail or "")
+        return render_error(err.status, err.code, str(err.message), err.detail)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        status = err.code or 500
+        if status == 400 and err.description and "CSRF" in err.description:
+            return render_error(400, "csrf_failed", str(_l(
+                "The form expired or was sent from elsewhere. Please reload the page and try again.")))
+        message, code = HTTP_MESSAGES.get(status, (err.name, err.name.lower().replace(" ", "_")))
+        return render_error(status, code, str(message))
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return render_error(500, "internal_error", str(_l(
+            "Something went wrong on our side. The error has been logged; please try again.")))

@@ -1,0 +1,37 @@
+"""Kazakh, Russian and English: the locale comes from the user's choice, the LMS, or the browser."""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import Babel, get_locale
+
+from .settings import PROJECT_ROOT
+
+LOCALE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+
+def supported_locale(value: str | None, locales: list[str]) -> str | None:
+    """The supported language of a tag like 'ru-KZ', 'kk_KZ' or 'en', else None."""
+    if not value:
+        return None
+    language = value.replace("_", "-").split("-")[0].lower()
+    return language if language in locales else None
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel with our locale selector and catalogues."""
+    locales = app.config["LOCALES"]
+
+    def select_locale() -> str:
+        chosen = supported_locale(request.args.get("lang"), locales) if request else None
+        return (
+            chosen
+            or supported_locale(session.get("locale"), locales)
+            or request.accept_languages.best_match(locales)
+            or app.config["BABEL_DEFAULT_LOCALE"]
+        )
+
+    Babel(app, locale_selector=select_locale,
+          default_translation_directories=str(PROJECT_ROOT / "lti_tool" / "translations"))
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["LOCALE_NAMES"] = {k: LOCALE_NAMES.get(k, k) for k in locales}

@@ -1,0 +1,99 @@
+"""OIDC third-party initiated login (LTI 1.3 Core §5.1.1 / 1EdTech Security Framework §5.1)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import LaunchError
+from .models import LoginState
+from .registry import find_platform, origin
+
+STATE_COOKIE_PREFIX = "lti_state_"
+RELAUNCH_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
+                   "lti_deployment_id")
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    """Where to send the browser next, and what to remember about it."""
+
+    auth_url: str
+    state: str
+    storage_target: str | None
+    auth_origin: str
+
+
+def begin_login(db: Session, params: dict[str, str], *, base_url: str, launch_url: str,
+                state_ttl: int) -> LoginStart:
+    """Check a login initiation request and store a fresh state + nonce for it."""
+    issuer = params.get("iss", "").strip()
+    if not issuer:
+        raise LaunchError(_l("The login request does not name the platform (iss)."),
+                          code="missing_issuer")
+    login_hint = params.get("login_hint", "")
+    if not login_hint:
+        raise LaunchError(_l("The login request has no login_hint."), code="missing_login_hint")
+    target_link_uri = params.get("target_link_uri", "")
+    if not target_link_uri:
+        raise LaunchError(_l("The login request has no target_link_uri."),
+                          code="missing_target_link_uri")
+    if origin(target_link_uri) != origin(base_url):
+        raise LaunchError(_l("The launch points to another tool, not this one."),
+                          code="foreign_target_link_uri",
+                          detail=f"target_link_uri {target_link_uri!r} is not under {base_url}")
+    client_id = params.get("client_id") or None
+    platform = find_platform(db, issuer, client_id)
+    if platform is None:
+        raise LaunchError(_l("This platform is not registered with the tool."),
+                          code="unknown_platform",
+                          detail=f"iss={issuer!r} client_id={client_id!r}")
+    if platform.status != "active":
+        raise LaunchError(_l("This platform's registration is waiting for approval by the "
+                             "tool's administrator."), code="platform_pending", status=403)
+    deployment_id = params.get("lti_deployment_id")
+    if deployment_id and deployment_id not in {d.deployment_id for d in platform.deployments}:
+        raise LaunchError(_l("This deployment of the tool is not registered."),
+                          code="unknown_deployment", detail=f"deployment_id={deployment_id!r}")
+
+    now = utcnow()
+    # Expired states are useless; sweeping them here keeps the table small without a cron.
+    db.execute(delete(LoginState).where(LoginState.expires_at < now - timedelta(hours=1)))
+    storage_target = params.get("lti_storage_target") or None
+    login_state = LoginState(
+        state=secrets.token_urlsafe(32), nonce=secrets.token_urlsafe(32),
+        platform_id=platform.id, target_link_uri=target_link_uri,
+        storage_target=storage_target, created_at=now,
+        login_params={k: v for k, v in params.items() if k in RELAUNCH_PARAMS},
+        expires_at=now + timedelta(seconds=state_ttl),
+    )
+    db.add(login_state)
+    db.commit()
+
+    auth_params = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
+        "redirect_uri": launch_url,
+        "state": login_state.state,
+        "nonce": login_state.nonce,
+        "login_hint": login_hint,
+    }
+    if params.get("lti_message_hint"):
+        auth_params["lti_message_hint"] = params["lti_message_hint"]
+    separator = "&" if "?" in platform.auth_login_url else "?"
+    return LoginStart(
+        auth_url=platform.auth_login_url + separator + urlencode(auth_params),
+        state=login_state.state,
+        storage_target=storage_target,
+        auth_origin=origin(platform.auth_login_url),
+    )

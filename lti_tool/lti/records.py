@@ -1,0 +1,109 @@
+"""Keep what a validated launch says about the user, the course and the placement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .constants import Claim
+from .launch import Launch
+from .models import Context, Membership, Platform, ResourceLink, User
+from .registry import origin
+
+MAX_LEARNED_FRAME_ORIGINS = 50
+
+
+@dataclass(frozen=True)
+class LaunchRecord:
+    """Database ids of what a launch touched."""
+
+    user_id: int | None
+    context_id: int | None
+    resource_link_id: int | None
+    placement: str
+
+
+def _get_or_create(db: Session, model, **keys):
+    row = db.scalars(select(model).filter_by(**keys)).first()
+    if row is None:
+        row = model(**keys)
+        db.add(row)
+    return row
+
+
+def record_launch(db: Session, launch: Launch) -> LaunchRecord:
+    """Upsert the user, context, membership and resource link of a launch; commit."""
+    claims = launch.claims
+    platform_id = launch.platform.id
+    user = None
+    if launch.sub:
+        user = _get_or_create(db, User, platform_id=platform_id, sub=launch.sub)
+        for attr in ("name", "given_name", "family_name", "email"):
+            if claims.get(attr):
+                setattr(user, attr, claims[attr][:255])
+        user.locale = (launch_locale(claims) or user.locale or "")[:16]
+
+    context = None
+    context_claim = claims.get(Claim.CONTEXT) or {}
+    if context_claim.get("id"):
+        context = _get_or_create(db, Context, platform_id=platform_id,
+                                 context_id=str(context_claim["id"])[:255])
+        context.label = str(context_claim.get("label") or context.label or "")[:255]
+        context.title = str(context_claim.get("title") or context.title or "")[:512]
+        ags = claims.get(Claim.AGS_ENDPOINT) or {}
+        if ags.get("lineitems"):
+            context.lineitems_url = ags["lineitems"]
+            context.ags_scopes = list(ags.get("scope") or [])
+        nrps = claims.get(Claim.NRPS) or {}
+        if nrps.get("context_memberships_url"):
+            context.memberships_url = nrps["context_memberships_url"]
+
+    db.flush()
+    if user is not None and context is not None:
+        membership = _get_or_create(db, Membership, user_id=user.id, context_id=context.id)
+        membership.roles = launch.roles
+        membership.role = launch.role.value
+
+    link = None
+    custom = claims.get(Claim.CUSTOM) or {}
+    placement = str(custom.get("placement") or "")
+    link_claim = claims.get(Claim.RESOURCE_LINK) or {}
+    if context is not None and link_claim.get("id"):
+        link = _get_or_create(db, ResourceLink, context_id=context.id,
+                              resource_link_id=str(link_claim["id"])[:255])
+        link.title = str(link_claim.get("title") or link.title or "")[:512]
+        link.placement = placement[:64] or link.placement
+        link.custom = {str(k): str(v) for k, v in custom.items()}
+        lineitem = (claims.get(Claim.AGS_ENDPOINT) or {}).get("lineitem")
+        if lineitem:
+            link.lineitem_url = lineitem
+
+    _learn_frame_origin(db, platform_id, claims)
+    db.commit()
+    return LaunchRecord(
+        user_id=user.id if user else None,
+        context_id=context.id if context else None,
+        resource_link_id=link.id if link else None,
+        placement=placement or (link.placement if link else ""),
+    )
+
+
+def launch_locale(claims: dict) -> str:
+    """The language the LMS shows the user in (Canvas: `locale`; Moodle: launch_presentation)."""
+    presentation = claims.get(Claim.LAUNCH_PRESENTATION) or {}
+    return str(claims.get("locale") or presentation.get("locale") or "")
+
+
+def _learn_frame_origin(db: Session, platform_id: int, claims: dict) -> None:
+    # Canvas frames the tool from each school's domain, which the issuer does not tell;
+    # the signed return_url does. Only validated launches get here.
+    presentation = claims.get(Claim.LAUNCH_PRESENTATION) or {}
+    frame_origin = origin(str(presentation.get("return_url") or ""))
+    if not frame_origin.startswith(("https://", "http://")):
+        return
+    platform = db.get(Platform, platform_id)
+    origins = list(platform.frame_origins or [])
+    if frame_origin not in origins and len(origins) < MAX_LEARNED_FRAME_ORIGINS:
+        platform.frame_origins = origins + [frame_origin]

@@ -1,0 +1,188 @@
+"""LTI endpoints: login, launch, JWKS, dynamic registration, Canvas JSON, deep linking."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template,
+                   request, session, url_for)
+from flask_babel import gettext as _
+
+from .. import csrf
+from ..db import get_db
+from ..errors import LaunchError, NotSignedIn
+from . import deep_linking, registration
+from .constants import Claim, MessageType
+from .launch import LaunchPolicy, needs_storage_lookup, validate_launch
+from .login import STATE_COOKIE_PREFIX, begin_login
+from .models import LoginState, Platform
+from .records import launch_locale, record_launch
+from .registry import DatabaseToolConf, origin
+from .roles import ToolRole
+
+log = logging.getLogger(__name__)
+bp = Blueprint("lti", __name__)
+
+PARAMS_LIMIT = 64  # login/launch forms have a dozen fields; more is not an LMS
+
+
+def _params() -> dict[str, str]:
+    source = request.form if request.method == "POST" else request.args
+    if len(source) > PARAMS_LIMIT:
+        raise LaunchError(code="too_many_parameters")
+    return {key: source.get(key, "") for key in source}
+
+
+def _settings() -> dict:
+    return current_app.config["SETTINGS"]
+
+
+def launch_url() -> str:
+    """The redirect_uri every platform sends id_tokens to."""
+    return current_app.config["BASE_URL"] + "/lti/launch"
+
+
+@bp.route("/lti/login", methods=["GET", "POST"])
+@csrf.exempt
+def login():
+    """OIDC third-party initiated login: remember state + nonce, send the browser to the LMS."""
+    g.no_session_in_urls = True
+    start = begin_login(
+        get_db(), _params(), base_url=current_app.config["BASE_URL"], launch_url=launch_url(),
+        state_ttl=int(_settings()["lti"]["state_ttl_seconds"]),
+    )
+    if start.storage_target:
+        # Canvas: keep the state in the platform window too, in case cookies are blocked.
+        response = current_app.make_response(render_template(
+            "lti/login_storage.html", start=start))
+    else:
+        response = redirect(start.auth_url, code=302)
+    response.set_cookie(
+        STATE_COOKIE_PREFIX + start.state, start.state,
+        max_age=int(_settings()["lti"]["state_ttl_seconds"]),
+        secure=True, httponly=True, samesite="None", partitioned=True, path="/lti/",
+    )
+    return response
+
+
+@bp.route("/lti/launch", methods=["POST"])
+@csrf.exempt
+def launch():
+    """Validate the id_token, keep who/where, start a session, go to the right page."""
+    g.no_session_in_urls = True
+    params = _params()
+    db = get_db()
+    storage_target = needs_storage_lookup(db, params, request.cookies)
+    if storage_target:
+        return render_template("lti/launch_storage.html", params=params,
+                               storage_target=storage_target, auth_origin=_auth_origin(params))
+    settings = _settings()["lti"]
+    policy = LaunchPolicy(
+        base_url=current_app.config["BASE_URL"],
+        max_token_bytes=int(settings["max_id_token_bytes"]),
+        leeway=int(settings["clock_leeway_seconds"]),
+        require_browser_bound_state=bool(settings["require_browser_bound_state"]),
+    )
+    try:
+        result = validate_launch(
+            db, params, request.cookies,
+            tool_conf=DatabaseToolConf(db, current_app.extensions["keyring"]),
+            keysets=current_app.extensions["keysets"], policy=policy,
+        )
+    except LaunchError as err:
+        db.rollback()
+        if err.code == "cookies_blocked":
+            login_state = db.get(LoginState, params.get("state", ""))
+            return render_template("lti/new_window.html", message=err.message,
+                                   login_params=login_state.login_params if login_state else {}), 400
+        raise
+    record = record_launch(db, result)
+    current_app.extensions["frame_ancestors"].invalidate()
+    log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
+             result.message_type, result.role, result.state_binding)
+    data = {
+        "user_id": record.user_id,
+        "platform_id": result.platform.id,
+        "context_id": record.context_id,
+        "resource_link_id": record.resource_link_id,
+        "placement": record.placement,
+        "role": result.role.value,
+        "locale": launch_locale(result.claims),
+        "deployment_id": result.deployment_id,
+        "message_type": result.message_type,
+    }
+    if result.message_type == MessageType.DEEP_LINKING:
+        data["deep_linking"] = result.claims[Claim.DEEP_LINKING_SETTINGS]
+    session.start(data)
+    g.no_session_in_urls = False
+    response = redirect(url_for(
+        "lti.deep_link" if result.message_type == MessageType.DEEP_LINKING else "home.index"),
+        code=303)
+    response.delete_cookie(STATE_COOKIE_PREFIX + params["state"], path="/lti/", secure=True,
+                           samesite="None", partitioned=True)
+    return response
+
+
+def _auth_origin(params: dict[str, str]) -> str:
+    db = get_db()
+    login_state = db.get(LoginState, params.get("state", ""))
+    platform = db.get(Platform, login_state.platform_id) if login_state else None
+    return origin(platform.auth_login_url) if platform else ""
+
+
+@bp.route("/.well-known/jwks.json")
+def jwks():
+    """The tool's public keys, including the previous key during its grace period."""
+    g.no_session_in_urls = True
+    response = jsonify(current_app.extensions["keyring"].jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/lti/canvas.json")
+def canvas_config():
+    """The Canvas developer key JSON (Admin > Developer Keys > + LTI Key > Enter URL)."""
+    g.no_session_in_urls = True
+    return jsonify(registration.canvas_configuration(
+        current_app.config["BASE_URL"], _settings()["tool"]["name"]))
+
+
+@bp.route("/lti/register")
+def register():
+    """LTI Dynamic Registration 1.0: the LMS opens this in a window with its config URL."""
+    g.no_session_in_urls = True
+    openid_configuration = request.args.get("openid_configuration", "")
+    registration_token = request.args.get("registration_token")
+    platform = registration.register_with_platform(
+        get_db(), current_app.extensions["http"],
+        openid_configuration_url=openid_configuration, registration_token=registration_token,
+        base_url=current_app.config["BASE_URL"], tool_name=_settings()["tool"]["name"],
+        auto_activate=bool(_settings()["registration"]["auto_activate"]),
+    )
+    current_app.extensions["frame_ancestors"].invalidate()
+    return render_template("lti/registered.html", platform=platform)
+
+
+@bp.route("/lti/deep-link", methods=["GET", "POST"])
+def deep_link():
+    """Let an instructor choose what to place in the course, and answer the LMS."""
+    settings = session.get("deep_linking")
+    if not settings:
+        raise NotSignedIn()
+    if session.get("role") not in (ToolRole.INSTRUCTOR, ToolRole.ADMIN):
+        abort(403)
+    choices = deep_linking.placement_choices(get_db(), session["platform_id"])
+    form = deep_linking.PlacementForm(choices)
+    if request.method == "POST" and form.validate_on_submit():
+        db = get_db()
+        response_jwt = deep_linking.response_jwt(
+            db, current_app.extensions["keyring"], platform_id=session["platform_id"],
+            deployment_id=session["deployment_id"], settings=settings,
+            item=form.item(), launch_url=launch_url(),
+        )
+        session.pop("deep_linking", None)
+        return render_template("lti/deep_link_return.html",
+                               return_url=settings["deep_link_return_url"], jwt=response_jwt)
+    return render_template("lti/deep_link.html", form=form, settings=settings,
+                           title=_("Add to the course"))

@@ -1,0 +1,68 @@
+"""Response headers: a CSP whose frame-ancestors names only registered LMS origins."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from flask import Flask, Response, g
+
+from .db import get_db
+from .lti.registry import allowed_frame_origins
+
+
+class FrameAncestors:
+    """Registered platforms' origins, re-read at most every `ttl` seconds per process."""
+
+    def __init__(self, ttl: float = 30.0):
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._value: list[str] = []
+        self._loaded_at = float("-inf")
+
+    def get(self) -> list[str]:
+        """The current list, from the database when the cached one is old."""
+        if time.monotonic() - self._loaded_at > self.ttl:
+            with self._lock:
+                if time.monotonic() - self._loaded_at > self.ttl:
+                    self._value = allowed_frame_origins(get_db())
+                    self._loaded_at = time.monotonic()
+        return self._value
+
+    def invalidate(self) -> None:
+        """Forget the cached list (after a platform is added or changed)."""
+        self._loaded_at = float("-inf")
+
+
+def csp_nonce() -> str:
+    """The nonce of this response's inline scripts."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def init_app(app: Flask) -> None:
+    """Add the security headers to every response."""
+    frame_ancestors = FrameAncestors()
+    app.extensions["frame_ancestors"] = frame_ancestors
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        ancestors = " ".join(["'self'", *frame_ancestors.get()])
+        response.headers["Content-Security-Policy"] = "; ".join([
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{csp_nonce()}'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"frame-ancestors {ancestors}",
+        ])
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        # The session token rides in our URLs: never hand it to another site.
+        response.headers["Referrer-Policy"] = "same-origin"
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,127 @@
+"""Server-side sessions that survive a browser blocking third-party cookies.
+
+Inside an LMS iframe the browser may refuse every cookie of ours, so the session token also
+travels in the URL (`?ls=...`, added to every url_for by a url_defaults hook) and in a
+partitioned cookie (CHIPS) where the browser allows one. The token is random, stored only
+hashed, rotated at each launch, and expires. Referrer-Policy keeps it from leaking to others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Flask, Request, Response, g
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import String, Text, delete
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.datastructures import CallbackDict
+
+from .db import Base, UtcDateTime, utcnow
+
+TOKEN_PARAM = "ls"
+COOKIE_NAME = "lti_session"
+
+
+class WebSession(Base):
+    """Session data, found by the SHA-256 of the token the browser carries."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    """A dict that knows its token and whether it changed."""
+
+    def __init__(self, initial=None, token: str | None = None, new: bool = False):
+        def on_update(this):
+            this.modified = True
+
+        super().__init__(initial, on_update)
+        self.token = token
+        self.new = new
+        self.modified = False
+        self.rotated_from: str | None = None
+
+    def start(self, data: dict) -> None:
+        """Begin a new signed-in session (at a launch): new token, only `data` kept."""
+        if self.token:
+            self.rotated_from = self.token
+        self.clear()
+        self.update(data)
+        self.token = secrets.token_urlsafe(32)
+        self.new = True
+        self.modified = True
+
+
+class DatabaseSessionInterface(SessionInterface):
+    """Flask session interface over the web_sessions table."""
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        token = request.args.get(TOKEN_PARAM) or request.cookies.get(COOKIE_NAME)
+        if token and len(token) <= 128:
+            with app.extensions["db"].new_session() as db:
+                row = db.get(WebSession, _hash(token))
+                if row is not None and row.expires_at > utcnow():
+                    return ServerSession(json.loads(row.data), token=token)
+        return ServerSession(new=True)
+
+    def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
+        if not session.modified:
+            self._set_cookie(app, session, response)
+            return
+        lifetime = app.permanent_session_lifetime
+        with app.extensions["db"].new_session() as db:
+            if session.rotated_from:
+                db.execute(delete(WebSession).where(
+                    WebSession.token_hash == _hash(session.rotated_from)))
+            if not session.token:
+                if not dict(session):
+                    db.commit()
+                    return
+                session.token = secrets.token_urlsafe(32)
+            row = db.get(WebSession, _hash(session.token))
+            if row is None:
+                row = WebSession(token_hash=_hash(session.token))
+                db.add(row)
+                # New sessions sweep expired ones; no cron needed on the embedded default.
+                db.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
+            row.data = json.dumps(dict(session))
+            row.expires_at = utcnow() + lifetime
+            db.commit()
+        self._set_cookie(app, session, response)
+
+    @staticmethod
+    def _set_cookie(app: Flask, session: ServerSession, response: Response) -> None:
+        if not session.token or not session.new:
+            return
+        # SameSite=None; Secure; Partitioned: the only cookie a cross-site iframe keeps when
+        # third-party cookies are blocked (Chromium accepts Secure on http://localhost).
+        response.set_cookie(
+            COOKIE_NAME, session.token, max_age=int(app.permanent_session_lifetime.total_seconds()),
+            secure=True, httponly=True, samesite="None", partitioned=True, path="/",
+        )
+
+
+def init_app(app: Flask) -> None:
+    """Install the session interface and carry the token in every URL we build."""
+    app.session_interface = DatabaseSessionInterface()
+    app.permanent_session_lifetime = timedelta(hours=float(app.config["SESSION_LIFETIME_HOURS"]))
+
+    @app.url_defaults
+    def _carry_token(endpoint: str, values: dict) -> None:
+        from flask import session
+
+        token = getattr(session, "token", None)
+        if token and endpoint != "static" and not g.get("no_session_in_urls"):
+            values.setdefault(TOKEN_PARAM, token)
