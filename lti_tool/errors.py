@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -109,10 +110,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         status = err.code or 500
-        if status == 400 and err.description and "CSRF" in err.description:
+        if isinstance(err, CSRFError):
             return render_error(400, "csrf_failed", str(_l(
                 "The form expired or was sent from elsewhere. Please reload the page and try again.")))
-        message, code = HTTP_MESSAGES.get(status, (err.name, err.name.lower().replace(" ", "_")))
+        message, code = HTTP_MESSAGES.get(
+            status, (ToolError.message, err.name.lower().replace(" ", "_")))
         return render_error(status, code, str(message))
 
     @app.errorhandler(Exception)

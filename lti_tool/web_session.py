@@ -51,12 +51,12 @@ class ServerSession(CallbackDict, SessionMixin):
         self.token = token
         self.new = new
         self.modified = False
-        self.rotated_from: str | None = None
 
     def start(self, data: dict) -> None:
-        """Begin a new signed-in session (at a launch): new token, only `data` kept."""
-        if self.token:
-            self.rotated_from = self.token
+        """Begin a new signed-in session (at a launch): new token, only `data` kept.
+
+        The previous session is left alone: another tab may still use it (two courses open).
+        """
         self.clear()
         self.update(data)
         self.token = secrets.token_urlsafe(32)
@@ -82,22 +82,20 @@ class DatabaseSessionInterface(SessionInterface):
             return
         lifetime = app.permanent_session_lifetime
         with app.extensions["db"].new_session() as db:
-            if session.rotated_from:
-                db.execute(delete(WebSession).where(
-                    WebSession.token_hash == _hash(session.rotated_from)))
             if not session.token:
                 if not dict(session):
                     db.commit()
                     return
                 session.token = secrets.token_urlsafe(32)
+            data, expires_at = json.dumps(dict(session)), utcnow() + lifetime
             row = db.get(WebSession, _hash(session.token))
             if row is None:
-                row = WebSession(token_hash=_hash(session.token))
-                db.add(row)
                 # New sessions sweep expired ones; no cron needed on the embedded default.
                 db.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
-            row.data = json.dumps(dict(session))
-            row.expires_at = utcnow() + lifetime
+                db.add(WebSession(token_hash=_hash(session.token), data=data,
+                                  expires_at=expires_at))
+            else:
+                row.data, row.expires_at = data, expires_at
             db.commit()
         self._set_cookie(app, session, response)
 

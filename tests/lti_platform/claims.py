@@ -1,4 +1,4 @@
-"""Launch plans: the id_token bodies a Moodle or Canvas platform would sign, shaped after real ones."""
+"""Launch plans: the id_token bodies a Moodle or Canvas platform signs, shaped after real ones."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .server import Platform
@@ -80,13 +81,17 @@ ROLES: dict[str, dict[str, list[str]]] = {
 _BASE_USERS: dict[str, dict[str, dict[str, str]]] = {
     "moodle": {
         "admin": {"id": "2", "username": "admin", "given_name": "Admin", "family_name": "User"},
-        "teacher": {"id": "3", "username": "teacher1", "given_name": "Terry", "family_name": "Teacher"},
-        "student": {"id": "4", "username": "student1", "given_name": "Sam", "family_name": "Student"},
+        "teacher": {"id": "3", "username": "teacher1", "given_name": "Terry",
+                    "family_name": "Teacher"},
+        "student": {"id": "4", "username": "student1", "given_name": "Sam",
+                    "family_name": "Student"},
     },
     "canvas": {
         "admin": {"id": "1", "username": "admin", "given_name": "Ada", "family_name": "Admin"},
-        "teacher": {"id": "2", "username": "teacher1", "given_name": "Terry", "family_name": "Teacher"},
-        "student": {"id": "3", "username": "student1", "given_name": "Sam", "family_name": "Student"},
+        "teacher": {"id": "2", "username": "teacher1", "given_name": "Terry",
+                    "family_name": "Teacher"},
+        "student": {"id": "3", "username": "student1", "given_name": "Sam",
+                    "family_name": "Student"},
     },
 }
 
@@ -235,7 +240,7 @@ class LaunchPlan:
         return f"{p.deep_link_return_url}?modal=true"
 
     def claims(self, nonce: str) -> dict[str, Any]:
-        """Build the full id_token body for this plan and `nonce` (drop_claims, extra_claims applied)."""
+        """The full id_token body for this plan and `nonce` (drop_claims, extra_claims applied)."""
         now = int(time.time())
         if self.platform.profile == "moodle":
             body = self._moodle_claims()
@@ -293,8 +298,9 @@ class LaunchPlan:
             },
             CLAIM_VERSION: "1.3.0",
             CLAIM_MESSAGE_TYPE: self.message_type,
-            CLAIM_CUSTOM: dict(self.custom or {}),
         }
+        # Moodle also puts its service URLs in `custom` (custom_<param> of each enabled service).
+        custom: dict[str, Any] = {}
         if self.is_deep_link:
             body[CLAIM_DL_SETTINGS] = _merge(
                 {
@@ -329,7 +335,7 @@ class LaunchPlan:
                 sourced = json.dumps(
                     {"data": {"instanceid": rl_id, "userid": u.id, "typeid": type_id,
                               "launchid": int(self.sesskey, 16) % 10**9},
-                     "hash": _sha1(f"{rl_id}:{u.id}:{type_id}") * 2},
+                     "hash": hashlib.sha256(f"{rl_id}:{u.id}:{type_id}".encode()).hexdigest()},
                     separators=(",", ":"),
                 )
                 body[CLAIM_BASIC_OUTCOME] = {
@@ -337,6 +343,10 @@ class LaunchPlan:
                     "lis_outcome_service_url": f"{base}/mod/lti/service.php",
                 }
             body[CLAIM_AGS] = _merge(ags, self.ags)
+            custom["gradebookservices_scope"] = ",".join(body[CLAIM_AGS]["scope"])
+            custom["lineitems_url"] = body[CLAIM_AGS]["lineitems"]
+            if "lineitem" in body[CLAIM_AGS]:
+                custom["lineitem_url"] = body[CLAIM_AGS]["lineitem"]
         if self.nrps:
             body[CLAIM_NRPS] = _merge(
                 {
@@ -347,6 +357,9 @@ class LaunchPlan:
                 },
                 self.nrps,
             )
+            custom["context_memberships_url"] = body[CLAIM_NRPS]["context_memberships_url"]
+        custom.update(self.custom or {})
+        body[CLAIM_CUSTOM] = custom
         return body
 
     # -- Canvas ---------------------------------------------------------------------------------
@@ -356,7 +369,7 @@ class LaunchPlan:
         base = p.base_url
         u = self.user
         course = str(self.course)
-        no_errors = {"errors": {}}
+        no_errors: dict[str, dict[str, Any]] = {"errors": {}}
         body: dict[str, Any] = {
             CLAIM_MESSAGE_TYPE: self.message_type,
             CLAIM_VERSION: "1.3.0",

@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import json
 import threading
+from functools import cache
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from lti1p3platform.registration import Registration
 
 _KEYS: dict[str, str] = {}
@@ -34,21 +36,40 @@ def rsa_private_key_pem(name: str) -> str:
         return pem
 
 
+@cache
+def private_key(private_pem: str) -> RSAPrivateKey:
+    """Return the loaded key object for a PEM, loaded once per process.
+
+    Loading a PEM checks the RSA key (~20 ms); PyJWT accepts key objects, so signing with the
+    loaded key instead of the PEM keeps a token endpoint round trip in the low milliseconds.
+    """
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError("not an RSA private key")
+    return key
+
+
+@cache
 def public_key_pem(private_pem: str) -> str:
     """Return the public half of a private key, as PEM."""
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
     return (
-        key.public_key()
+        private_key(private_pem)
+        .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
 
 
-def public_jwk(private_pem: str) -> dict[str, Any]:
-    """Return the public JWK (with `kid`, `alg: RS256`, `use: sig`) of a private key."""
+@cache
+def _public_jwk_json(private_pem: str) -> str:
     # lti1p3platform's helper sets kid to the RFC 7638 thumbprint and adds alg/use,
     # which Canvas requires of a pasted JWK.
-    return Registration.get_jwk(public_key_pem(private_pem))
+    return json.dumps(Registration.get_jwk(public_key_pem(private_pem)))
+
+
+def public_jwk(private_pem: str) -> dict[str, Any]:
+    """Return the public JWK (with `kid`, `alg: RS256`, `use: sig`) of a private key."""
+    return dict(json.loads(_public_jwk_json(private_pem)))
 
 
 def _b64(data: bytes) -> str:
@@ -73,7 +94,7 @@ def encode_jwt(
         extra = {k: v for k, v in header.items() if k != "alg"}
         # PyJWT adds `typ: JWT` unless typ is given empty: that is how a caller drops it.
         extra.setdefault("typ", "")
-        return jwt.encode(claims, key_pem, algorithm="RS256", headers=extra)
+        return jwt.encode(claims, private_key(key_pem), algorithm="RS256", headers=extra)
     # PyJWT refuses a PEM as an HMAC secret (the key-confusion attack we want to forge) and
     # warns on short HMAC keys, so HS256 and `none` are encoded by hand.
     signing_input = (

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from html import escape
-from typing import Mapping
 
 # What Canvas and Moodle put on the tool's iframe.
 IFRAME_ALLOW = (
@@ -77,7 +76,7 @@ def _hidden_inputs(fields: Mapping[str, str]) -> str:
 
 
 def auto_post_form(action: str, fields: Mapping[str, str], title: str = "Redirecting") -> str:
-    """A page that POSTs `fields` to `action` as soon as it loads (how platforms hand over tokens)."""
+    """A page that POSTs `fields` to `action` as it loads (how platforms hand over tokens)."""
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{escape(title)}</title></head>
 <body>
@@ -101,7 +100,8 @@ def course_page(
 <h1>Course {course}</h1>
 <iframe name="tool" id="tool" title="Tool" src="about:blank" allow="{IFRAME_ALLOW}"
         allowfullscreen style="width:100%;height:600px;border:0"></iframe>
-<form id="launch_form" method="post" target="tool" action="{escape(login_url)}" style="display:none">
+<form id="launch_form" method="post" target="tool" action="{escape(login_url)}"
+      style="display:none">
 {_hidden_inputs(login_params)}
 </form>
 <script>
@@ -109,7 +109,6 @@ window.addEventListener('load', function () {{
   document.getElementById('launch_form').submit();
 }});
 </script>
-<script type="application/json" id="login_params">{escape(json.dumps(dict(login_params)))}</script>
 </body></html>
 """
 

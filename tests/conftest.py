@@ -1,0 +1,46 @@
+"""Fixtures: one tool on loopback per session, and fresh test platforms (Moodle, Canvas)."""
+
+from __future__ import annotations
+
+import pytest
+from lti_platform import LaunchDriver, Platform
+from tool_server import ServedTool, start_tool
+
+
+@pytest.fixture(scope="session")
+def tool(tmp_path_factory) -> ServedTool:
+    """The tool, served at http://localhost:PORT with its own keys and database."""
+    served = start_tool(str(tmp_path_factory.mktemp("tool")))
+    yield served
+    served.stop()
+
+
+def _platform(tool: ServedTool, profile: str):
+    with Platform(profile) as platform:
+        tool.register(platform)
+        yield platform
+
+
+@pytest.fixture
+def moodle(tool):
+    """A Moodle-shaped platform registered with the tool."""
+    yield from _platform(tool, "moodle")
+
+
+@pytest.fixture
+def canvas(tool):
+    """A Canvas-shaped platform registered with the tool."""
+    yield from _platform(tool, "canvas")
+
+
+@pytest.fixture(params=["moodle", "canvas"])
+def platform(request, tool):
+    """Each test runs against a Moodle-shaped and a Canvas-shaped platform."""
+    yield from _platform(tool, request.param)
+
+
+@pytest.fixture
+def browser():
+    """A requests-based browser stand-in with cross-site cookie rules (third-party allowed)."""
+    with LaunchDriver() as driver:
+        yield driver

@@ -1,0 +1,77 @@
+"""The tool, fully set up (keys, migrated SQLite database), served on loopback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from lti_platform import LoopbackServer, Platform
+
+from lti_tool import create_app
+from lti_tool.lti.registry import add_platform
+from lti_tool.migrate import upgrade
+
+
+@dataclass
+class ServedTool:
+    """A running tool: its app, its public URL and the server."""
+
+    app: Flask
+    base_url: str
+    server: LoopbackServer
+
+    @property
+    def login_url(self) -> str:
+        return self.base_url + "/lti/login"
+
+    @property
+    def launch_url(self) -> str:
+        return self.base_url + "/lti/launch"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.base_url + "/.well-known/jwks.json"
+
+    def register(self, platform: Platform, **changes: Any) -> None:
+        """Register `platform` with the tool (as `lti-tool platform add` does) and vice versa."""
+        with self.app.extensions["db"].new_session() as db:
+            values = dict(
+                issuer=platform.issuer, client_id=platform.client_id,
+                auth_login_url=platform.auth_login_url, auth_token_url=platform.auth_token_url,
+                key_set_url=platform.key_set_url, deployment_ids=[platform.deployment_id],
+                name=f"{platform.profile} test platform",
+            )
+            values.update(changes)
+            add_platform(db, **values)
+            db.commit()
+        self.app.extensions["frame_ancestors"].invalidate()
+        platform.set_tool(self.login_url, self.launch_url, self.jwks_url)
+
+    def stop(self) -> None:
+        """Stop serving and release the database."""
+        self.server.stop()
+        self.app.extensions["db"].engine.dispose()
+
+
+def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
+               host_name: str = "localhost") -> ServedTool:
+    """Start a tool whose public URL is http://HOST_NAME:PORT (PORT chosen by the OS).
+
+    `localhost` by default: the browser tests frame it from a page on 127.0.0.1, another site.
+    """
+    holder: dict[str, Any] = {}
+    server = LoopbackServer(lambda environ, start: holder["app"](environ, start)).start()
+    base_url = f"http://{host_name}:{server.port}"
+    settings: dict[str, Any] = {
+        "tool": {"base_url": base_url, "data_dir": data_dir,
+                 "database_url": f"sqlite:///{data_dir}/tool.db"},
+        "keys": {"dir": f"{data_dir}/keys"},
+    }
+    for section, values in (overrides or {}).items():
+        settings.setdefault(section, {}).update(values)
+    app = create_app(settings)
+    app.extensions["keyring"].ensure()
+    upgrade(app.config["DATABASE_URL"])
+    holder["app"] = app
+    return ServedTool(app=app, base_url=base_url, server=server)

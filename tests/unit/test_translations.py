@@ -1,0 +1,126 @@
+"""Every user-facing string in the source is translated into Kazakh and Russian.
+
+The messages are extracted afresh from the code and templates (exactly as `make messages`
+does, with babel.cfg), so a string added without a translation fails here, not in front of
+a student. English needs no catalogue entries: the msgids are English.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "lti_tool" / "translations"
+LOCALES = ("kk", "ru")
+
+HOW_TO_FIX = (
+    "Run `make messages`, then translate the listed strings in "
+    "lti_tool/translations/{locale}/LC_MESSAGES/messages.po (fill msgstr, remove any "
+    "`#, fuzzy` line) and run this test again."
+)
+
+# A printf-style conversion: %(name)s, %s, %d, %.2f, and the escaped percent sign %%.
+CONVERSION = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?"
+                        r"[hlL]?(?P<type>[diouxXeEfFgGcrsa%])")
+
+
+@pytest.fixture(scope="module")
+def source_messages(tmp_path_factory) -> dict[str, object]:
+    """msgid -> Message, extracted from the source right now (same command as `make messages`)."""
+    pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
+    result = subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "--quiet", "extract",
+         "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, f"pybabel extract failed:\n{result.stderr}"
+    with pot.open("rb") as f:
+        template = read_po(f)
+    messages = {message.id: message for message in template if message.id}
+    assert messages, "pybabel extract found no messages: is babel.cfg still right?"
+    return messages
+
+
+def _catalog(locale: str):
+    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    assert path.exists(), f"{path.relative_to(ROOT)} is missing. {HOW_TO_FIX.format(locale=locale)}"
+    with path.open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+def _forms(value) -> tuple[str, ...]:
+    """A msgid or msgstr as a tuple of its forms (singular, plural...)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _key(msgid) -> str:
+    return _forms(msgid)[0]
+
+
+def _where(message) -> str:
+    return ", ".join(f"{path}:{line}" for path, line in message.locations[:2]) or "?"
+
+
+def _placeholders(text: str) -> set[str]:
+    """The named placeholders of a string: {'name'} for 'Hello, %(name)s'."""
+    return {m.group("name") for m in CONVERSION.finditer(text) if m.group("name") is not None}
+
+
+def _stray_percent(text: str) -> bool:
+    """True when a % is not part of a conversion (it would break `%` formatting)."""
+    return "%" in CONVERSION.sub("", text)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_source_string_is_translated(source_messages, locale):
+    catalog = _catalog(locale)
+    assert not catalog.fuzzy, (
+        f"The header of the {locale} catalogue is marked fuzzy. {HOW_TO_FIX.format(locale=locale)}")
+    missing = []
+    for key, source in source_messages.items():
+        entry = catalog.get(source.id, context=source.context)
+        if entry is None:
+            problem = "not in the catalogue"
+        elif entry.fuzzy:
+            problem = "marked fuzzy"
+        elif not all(form.strip() for form in _forms(entry.string)):
+            problem = "empty msgstr"
+        else:
+            continue
+        missing.append(f"  - {_key(key)!r} ({problem}; {_where(source)})")
+    assert not missing, (
+        f"{len(missing)} of {len(source_messages)} strings have no {locale} translation:\n"
+        + "\n".join(missing) + "\n" + HOW_TO_FIX.format(locale=locale))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_translations_keep_placeholders(source_messages, locale):
+    catalog = _catalog(locale)
+    broken = []
+    for key, source in source_messages.items():
+        entry = catalog.get(source.id, context=source.context)
+        if entry is None:
+            continue  # reported by test_every_source_string_is_translated
+        expected = set().union(*(_placeholders(form) for form in _forms(source.id)))
+        for form in _forms(entry.string):
+            if not form:
+                continue
+            found = _placeholders(form)
+            if expected - found:
+                broken.append(f"  - {_key(key)!r}: {form!r} lacks "
+                              + ", ".join(f"%({name})s" for name in sorted(expected - found)))
+            if found - expected:
+                broken.append(f"  - {_key(key)!r}: {form!r} has unknown "
+                              + ", ".join(f"%({name})s" for name in sorted(found - expected)))
+            if _stray_percent(form):
+                broken.append(f"  - {_key(key)!r}: {form!r} has a lone % (write %% instead)")
+    assert not broken, (
+        f"{len(broken)} {locale} translations do not match the placeholders of their msgid "
+        f"(copy each %(name)s exactly as it is in the English text):\n" + "\n".join(broken)
+        + f"\nFix them in lti_tool/translations/{locale}/LC_MESSAGES/messages.po.")
