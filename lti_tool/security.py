@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
 
 from flask import Flask, Response, g
+from sqlalchemy.exc import SQLAlchemyError
 
 from .db import get_db
 from .lti.registry import allowed_frame_origins
+
+log = logging.getLogger(__name__)
 
 
 class FrameAncestors:
@@ -26,8 +30,14 @@ class FrameAncestors:
         if time.monotonic() - self._loaded_at > self.ttl:
             with self._lock:
                 if time.monotonic() - self._loaded_at > self.ttl:
-                    self._value = allowed_frame_origins(get_db())
-                    self._loaded_at = time.monotonic()
+                    try:
+                        self._value = allowed_frame_origins(get_db())
+                        self._loaded_at = time.monotonic()
+                    except SQLAlchemyError:
+                        # The database is down: keep the last list (fail closed when empty)
+                        # so error and health pages still get their headers.
+                        log.warning("frame-ancestors: database unavailable, keeping %d origins",
+                                    len(self._value))
         return self._value
 
     def invalidate(self) -> None:
