@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import itertools
 import secrets
 import string
 import threading
@@ -201,6 +202,14 @@ def _bearer(headers: Mapping[str, str] | Headers) -> str | None:
     return token.strip()
 
 
+_CANVAS_CLIENT_SERIAL = itertools.count(1)
+
+
+def _canvas_client_id() -> str:
+    """A Canvas-shaped developer key id, unique in this process."""
+    return str(10000000000000 + next(_CANVAS_CLIENT_SERIAL))
+
+
 def _moodle_client_id() -> str:
     # Moodle's random_string(15).
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(15))
@@ -249,11 +258,12 @@ class Platform:
             self.client_id = _moodle_client_id()
             self.deployment_id = "1"
         else:
-            self.client_id = "10000000000001"
+            # Canvas: numeric ids, unique across platforms of this process (one tool may
+            # register many Canvas customers under the same issuer).
+            self.client_id = _canvas_client_id()
             self.deployment_id = CANVAS_DEPLOYMENT_ID
         # Every client_id ever valid here -> its deployment_id (old ones stay valid).
         self._clients: dict[str, str] = {self.client_id: self.deployment_id}
-        self._next_client = 2
         self._next_deployment = 2
 
         self.tool: ToolEndpoints | None = None
@@ -659,8 +669,7 @@ class Platform:
             if self.profile == "moodle":
                 client_id = _moodle_client_id()
             else:
-                client_id = str(10000000000000 + self._next_client)
-                self._next_client += 1
+                client_id = _canvas_client_id()
         now = int(time.time())
         token = self.sign(
             {"sub": client_id, "scope": "reg", "iat": now, "exp": now + 3600,

@@ -1,0 +1,179 @@
+"""Debian's chromium through Playwright: one browser per cookie mode for the whole module.
+
+See /work/shared/browser-testing.md. The browser is never downloaded (`playwright install`
+fails here); `make test` installs Debian's chromium when it is missing. Third-party cookies are
+blocked or allowed through the profile's Preferences, the only switch Chromium obeys, and every
+mode is checked on a probe page before any test relies on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from lti_platform import LoopbackServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright
+
+CHROMIUM = "/usr/lib/chromium/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+# Waits inside tests: a launch takes well under a second; a failure should not cost 30 s.
+TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True)
+class CookieMode:
+    """A cookie policy of the browser, and which probe cookies a cross-site frame keeps in it."""
+
+    id: str
+    preferences: dict[str, Any]
+    third_party_cookies_blocked: bool
+    all_cookies_blocked: bool = False
+
+    @property
+    def kept_probe_cookies(self) -> set[str]:
+        if self.all_cookies_blocked:
+            return set()
+        if self.third_party_cookies_blocked:
+            return {"probe_chips"}
+        return {"probe_chips", "probe_plain"}
+
+
+MODES = [
+    # Chrome's default in incognito and for many institutions: third-party cookies blocked,
+    # partitioned (CHIPS) cookies still kept.
+    CookieMode("3pc-blocked", {"profile": {"cookie_controls_mode": 1}}, True),
+    CookieMode("3pc-allowed", {"profile": {"cookie_controls_mode": 0}}, False),
+    # No cookie at all in the frame, partitioned or not (what Safari does to third parties):
+    # the only mode where the login state can reach the launch by platform storage alone.
+    CookieMode(
+        "all-cookies-blocked",
+        {"profile": {"cookie_controls_mode": 1, "default_content_setting_values": {"cookies": 2}}},
+        True, all_cookies_blocked=True,
+    ),
+]
+
+
+def _missing(what: str) -> str:
+    return (f"{what}: run `make test`, which installs Debian's chromium at {CHROMIUM} and the "
+            "test extras (playwright, pinned in setup.cfg). Never `playwright install`.")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    """Playwright's driver (sync API), for one test module."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(_missing(f"chromium is not installed at {CHROMIUM}"), pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as err:
+        pytest.fail(_missing(f"playwright is not importable ({err})"), pytrace=False)
+    with sync_playwright() as driver:
+        yield driver
+
+
+# The cookie-mode probe: a top page on 127.0.0.2 frames a page on localhost (another site)
+# that sets a plain third-party cookie and a partitioned one.
+def _probe_app(environ: dict, start_response: Any) -> list[bytes]:
+    path = environ.get("PATH_INFO", "/")
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+    if path == "/top":
+        port = environ["QUERY_STRING"].partition("=")[2]
+        body = f'<!doctype html><title>top</title><iframe src="http://localhost:{port}/set"></iframe>'
+    else:
+        headers += [
+            ("Set-Cookie", "probe_plain=1; Path=/; Secure; SameSite=None"),
+            ("Set-Cookie", "probe_chips=1; Path=/; Secure; SameSite=None; Partitioned"),
+        ]
+        body = "<!doctype html><title>set</title><p>set</p>"
+    start_response("200 OK", headers)
+    return [body.encode()]
+
+
+def _check_cookie_mode(context: BrowserContext, mode: CookieMode) -> None:
+    """Fail loudly if chromium does not apply `mode`: every test in that mode would lie."""
+    with LoopbackServer(_probe_app) as framed, \
+            LoopbackServer(_probe_app, host="127.0.0.2") as top:
+        page = context.new_page()
+        try:
+            page.goto(f"{top.base_url}/top?port={framed.port}", wait_until="load")
+            kept = {c["name"] for c in context.cookies() if c["name"].startswith("probe_")}
+        finally:
+            page.close()
+            context.clear_cookies()
+    if kept != mode.kept_probe_cookies:
+        pytest.fail(
+            f"chromium ignored the cookie mode {mode.id} ({mode.preferences}): a cross-site "
+            f"frame kept {sorted(kept)}, expected {sorted(mode.kept_probe_cookies)}",
+            pytrace=False)
+
+
+@dataclass
+class Chromium:
+    """One running chromium (a persistent context) in one cookie mode."""
+
+    context: BrowserContext
+    mode: CookieMode
+
+
+@pytest.fixture(scope="module", params=MODES, ids=[m.id for m in MODES])
+def chromium(request, playwright, tmp_path_factory) -> Iterator[Chromium]:
+    """Chromium in each cookie mode, launched once per mode and module (about 1 s a launch)."""
+    mode: CookieMode = request.param
+    profile = tmp_path_factory.mktemp(f"chromium-{mode.id}")
+    (profile / "Default").mkdir()
+    (profile / "Default" / "Preferences").write_text(json.dumps(mode.preferences))
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        _check_cookie_mode(context, mode)
+        yield Chromium(context=context, mode=mode)
+    finally:
+        context.close()
+
+
+@dataclass
+class BrowserPage:
+    """A fresh tab, with everything the console said in it (any frame)."""
+
+    page: Page
+    mode: CookieMode
+    console: list[ConsoleMessage] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def messages(self, *types: str) -> list[str]:
+        """Console lines "type: text @ url", of the given types (all when none given)."""
+        return [f"{m.type}: {m.text} @ {m.location.get('url', '')}" for m in self.console
+                if not types or m.type in types]
+
+
+@pytest.fixture
+def browser_page(chromium: Chromium) -> Iterator[BrowserPage]:
+    """A new tab in the mode's browser; closed, and every cookie cleared, after the test."""
+    chromium.context.clear_cookies()
+    page = chromium.context.new_page()
+    watched = BrowserPage(page=page, mode=chromium.mode)
+    page.on("console", watched.console.append)
+    page.on("pageerror", lambda err: watched.page_errors.append(str(err)))
+    try:
+        yield watched
+    finally:
+        page.close()
+        chromium.context.clear_cookies()
+
+
+@pytest.fixture
+def shots(request, browser_page: BrowserPage) -> Iterator[Path]:
+    """Where a failing test leaves a screenshot of its tab (tests/browser/.failures/)."""
+    directory = Path(__file__).parent / ".failures"
+    yield directory
