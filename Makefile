@@ -18,7 +18,7 @@ setup: $(STAMP) translations
 	$(BIN)/lti-tool db upgrade
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d lti_tool/translations
+	$(BIN)/pybabel -q compile --use-fuzzy -d lti_tool/translations
 
 run: setup
 	$(BIN)/lti-tool serve

@@ -12,7 +12,6 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -86,16 +85,19 @@ def playwright() -> Iterator[Playwright]:
 def _probe_app(environ: dict, start_response: Any) -> list[bytes]:
     path = environ.get("PATH_INFO", "/")
     headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+    status = "200 OK"
     if path == "/top":
         port = environ["QUERY_STRING"].partition("=")[2]
         body = f'<!doctype html><title>top</title><iframe src="http://localhost:{port}/set"></iframe>'
-    else:
+    elif path == "/set":
         headers += [
             ("Set-Cookie", "probe_plain=1; Path=/; Secure; SameSite=None"),
             ("Set-Cookie", "probe_chips=1; Path=/; Secure; SameSite=None; Partitioned"),
         ]
         body = "<!doctype html><title>set</title><p>set</p>"
-    start_response("200 OK", headers)
+    else:  # /favicon.ico of the top page, say: it must not set first-party cookies
+        status, body = "404 Not Found", "not found"
+    start_response(status, headers)
     return [body.encode()]
 
 
@@ -106,7 +108,7 @@ def _check_cookie_mode(context: BrowserContext, mode: CookieMode) -> None:
         page = context.new_page()
         try:
             page.goto(f"{top.base_url}/top?port={framed.port}", wait_until="load")
-            kept = {c["name"] for c in context.cookies() if c["name"].startswith("probe_")}
+            kept = {c["name"] for c in context.cookies() if c["domain"] == "localhost"}
         finally:
             page.close()
             context.clear_cookies()
@@ -163,7 +165,7 @@ def browser_page(chromium: Chromium) -> Iterator[BrowserPage]:
     chromium.context.clear_cookies()
     page = chromium.context.new_page()
     watched = BrowserPage(page=page, mode=chromium.mode)
-    page.on("console", watched.console.append)
+    page.on("console", lambda message: watched.console.append(message))
     page.on("pageerror", lambda err: watched.page_errors.append(str(err)))
     try:
         yield watched
@@ -171,9 +173,3 @@ def browser_page(chromium: Chromium) -> Iterator[BrowserPage]:
         page.close()
         chromium.context.clear_cookies()
 
-
-@pytest.fixture
-def shots(request, browser_page: BrowserPage) -> Iterator[Path]:
-    """Where a failing test leaves a screenshot of its tab (tests/browser/.failures/)."""
-    directory = Path(__file__).parent / ".failures"
-    yield directory
