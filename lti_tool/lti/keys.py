@@ -103,6 +103,7 @@ class Keyring:
     def rotate(self) -> ToolKey:
         """Make a new signing key; the previous one stays published for the grace period."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         private_pem = private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .constants import Claim
@@ -34,7 +35,19 @@ def _get_or_create(db: Session, model, **keys):
 
 
 def record_launch(db: Session, launch: Launch) -> LaunchRecord:
-    """Upsert the user, context, membership and resource link of a launch; commit."""
+    """Upsert the user, context, membership and resource link of a launch; commit.
+
+    Two first launches of one person at once (two tabs) race to insert the same rows: the
+    loser's unique-constraint error is retried once, when the rows exist.
+    """
+    try:
+        return _record(db, launch)
+    except IntegrityError:
+        db.rollback()
+        return _record(db, launch)
+
+
+def _record(db: Session, launch: Launch) -> LaunchRecord:
     claims = launch.claims
     platform_id = launch.platform.id
     user = None
