@@ -35,3 +35,30 @@ def test_session_carries_to_a_second_page_without_cookies(tool, moodle):
         about = other.get(tool.base_url + about_link.replace("&amp;", "&"))
     assert about.status_code == 200
     assert "About this tool" in about.text
+
+
+def test_concurrent_replays_of_one_launch_let_exactly_one_through(tool, moodle):
+    """Two posts of the same id_token + state at the same moment: one session, one refusal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lti_platform import LaunchDriver
+
+    with LaunchDriver() as browser:
+        step = browser.start_login(moodle.plan("student"))
+        id_token, state = step.authorize()
+
+        def post(_):
+            return browser.post_launch(tool.launch_url, id_token, state, follow_redirects=False)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = sorted(r.status_code for r in pool.map(post, range(4)))
+    assert statuses == [303, 400, 400, 400]
+
+
+def test_two_courses_in_two_tabs_keep_their_own_sessions(tool, moodle, browser):
+    """Launching a second course does not end the first course's session."""
+    first = browser.launch(moodle.plan("student", context={"id": "101", "title": "Anatomy"}))
+    second = browser.launch(moodle.plan("teacher", context={"id": "102", "title": "Pharmacology"}))
+    assert "Pharmacology" in second.text and 'data-role="instructor"' in second.text
+    again = browser.get(first.url)
+    assert "Anatomy" in again.text and 'data-role="learner"' in again.text
