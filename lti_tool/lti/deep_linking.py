@@ -54,6 +54,8 @@ class PlacementForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.placeables = {p.key: p for p in choices}
         self.kind.choices = [(p.key, p.title) for p in choices]
+        if not self.is_submitted() and choices:
+            self.kind.data = choices[0].key  # the common case preselected
 
     def item(self) -> dict:
         """The chosen placement as plain data."""

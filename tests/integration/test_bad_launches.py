@@ -33,6 +33,7 @@ from lti_platform import (
     CLAIM_ROLES,
     CLAIM_TARGET_LINK_URI,
     CLAIM_VERSION,
+    ROLE_LEARNER,
     LaunchDriver,
     LoginStep,
     Platform,
@@ -102,6 +103,11 @@ def _segments(token: str) -> list[str]:
     return token.split(".")
 
 
+def on(profile: str, *values: Any, id: str):
+    """A case that does not depend on the platform's shape: run it once, from `profile`."""
+    return pytest.param(profile, *values, id=f"{profile}-{id}")
+
+
 @pytest.fixture
 def expect_refusal(caplog):
     """Check a refusal in both variants: status, exact code, human page, WARNING logged."""
@@ -148,21 +154,27 @@ def _login_with(**changes: str) -> Callable[[Platform, dict], dict]:
     return lambda platform, params: {**params, **changes}
 
 
-@pytest.mark.parametrize("change, status, code", [
-    pytest.param(_login_with(iss="https://lms.unknown.example"), 400, "unknown_platform",
-                 id="unknown-issuer"),
-    pytest.param(_login_without("iss"), 400, "missing_issuer", id="no-iss"),
-    pytest.param(_login_without("login_hint"), 400, "missing_login_hint", id="no-login_hint"),
-    pytest.param(_login_without("target_link_uri"), 400, "missing_target_link_uri",
-                 id="no-target_link_uri"),
-    pytest.param(_login_with(target_link_uri=FOREIGN_URL), 400, "foreign_target_link_uri",
-                 id="target_link_uri-on-another-host"),
-    pytest.param(_login_with(lti_deployment_id="99999"), 400, "unknown_deployment",
-                 id="unknown-lti_deployment_id"),
+@pytest.mark.parametrize("profile, change, status, code", [
+    on("moodle", _login_with(iss="https://lms.unknown.example"), 400, "unknown_platform",
+       id="unknown-issuer"),
+    on("canvas", _login_with(iss="https://canvas.unknown.example"), 400, "unknown_platform",
+       id="unknown-issuer"),
+    on("canvas", _login_without("iss"), 400, "missing_issuer", id="no-iss"),
+    on("moodle", _login_without("login_hint"), 400, "missing_login_hint", id="no-login_hint"),
+    on("canvas", _login_without("login_hint"), 400, "missing_login_hint", id="no-login_hint"),
+    on("moodle", _login_without("target_link_uri"), 400, "missing_target_link_uri",
+       id="no-target_link_uri"),
+    on("canvas", _login_with(target_link_uri=FOREIGN_URL), 400, "foreign_target_link_uri",
+       id="target_link_uri-on-another-host"),
+    on("moodle", _login_with(lti_deployment_id="99999"), 400, "unknown_deployment",
+       id="unknown-lti_deployment_id"),
+    on("canvas", _login_with(lti_deployment_id="99:0000"), 400, "unknown_deployment",
+       id="unknown-lti_deployment_id"),
 ])
-def test_bad_login_initiation_is_refused(tool, platform, browser, expect_refusal,
-                                         change, status, code):
+def test_bad_login_initiation_is_refused(tool, request, browser, expect_refusal,
+                                         profile, change, status, code):
     """A login initiation the tool cannot trust shows an error page instead of redirecting."""
+    platform = request.getfixturevalue(profile)
     plan = platform.plan("student")
     params = change(platform, dict(plan.login_params))
     params.pop("lti_storage_target", None)
@@ -295,19 +307,20 @@ def test_forged_token_is_refused_and_the_login_survives(tool, platform, browser,
 # -- bad forms ----------------------------------------------------------------------------------
 
 FORMS = [
-    pytest.param(lambda step, token: {"state": step.state}, 400, "missing_id_token",
-                 id="no-id_token"),
-    pytest.param(lambda step, token: {"id_token": token}, 400, "missing_state", id="no-state"),
-    pytest.param(lambda step, token: {"id_token": token, "state": "a-state-never-issued"}, 400,
-                 "unknown_state", id="unknown-state"),
+    on("moodle", lambda step, token: {"state": step.state}, 400, "missing_id_token",
+       id="no-id_token"),
+    on("canvas", lambda step, token: {"id_token": token}, 400, "missing_state", id="no-state"),
+    on("moodle", lambda step, token: {"id_token": token, "state": "a-state-never-issued"}, 400,
+       "unknown_state", id="unknown-state"),
 ]
 
 
-@pytest.mark.parametrize("make_form, status, code", FORMS)
-def test_bad_launch_form_is_refused_and_the_login_survives(tool, platform, browser,
-                                                           expect_refusal, make_form, status,
-                                                           code):
-    """A launch form missing its parts, or stuffed, is refused without spending the login."""
+@pytest.mark.parametrize("profile, make_form, status, code", FORMS)
+def test_bad_launch_form_is_refused_and_the_login_survives(tool, request, browser,
+                                                           expect_refusal, profile, make_form,
+                                                           status, code):
+    """A launch form missing its id_token or state is refused without spending the login."""
+    platform = request.getfixturevalue(profile)
     step = login(browser, platform.plan("student"))
     genuine = platform.sign(platform.claims_for(step.plan, step.nonce))
     form = make_form(step, genuine)
@@ -344,36 +357,40 @@ def _ags(**changes: Any) -> Build:
 
 
 SIGNED_BAD_CONTENT = [
-    pytest.param(_set_claim(CLAIM_DEPLOYMENT_ID, "99999"), "unknown_deployment",
-                 id="unknown-deployment_id"),
-    pytest.param(_without(CLAIM_DEPLOYMENT_ID), "missing_deployment_id", id="no-deployment_id"),
-    pytest.param(_without(CLAIM_MESSAGE_TYPE), "missing_message_type", id="no-message_type"),
-    pytest.param(_set_claim(CLAIM_MESSAGE_TYPE, "LtiSubmissionReviewRequest"),
-                 "unsupported_message_type", id="unsupported-message_type"),
-    pytest.param(_set_claim(CLAIM_VERSION, "1.1.0"), "wrong_version", id="version-1.1.0"),
-    pytest.param(_without("sub"), "missing_sub", id="resource-link-without-sub"),
-    pytest.param(_without(CLAIM_TARGET_LINK_URI), "missing_target_link_uri",
-                 id="no-target_link_uri"),
-    pytest.param(_set_claim(CLAIM_TARGET_LINK_URI, FOREIGN_URL), "foreign_target_link_uri",
-                 id="target_link_uri-on-another-host"),
-    pytest.param(_without(CLAIM_RESOURCE_LINK), "missing_resource_link", id="no-resource_link"),
-    pytest.param(_set_claim(CLAIM_RESOURCE_LINK, {"title": "Portfolio"}), "missing_resource_link",
-                 id="resource_link-without-id"),
-    pytest.param(_without(CLAIM_ROLES), "missing_roles", id="no-roles"),
-    pytest.param(_set_claim(CLAIM_ROLES, "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"),
-                 "invalid_claim", id="roles-a-string"),
-    pytest.param(_set_claim(CLAIM_CONTEXT, ["course", "2"]), "invalid_claim",
-                 id="context-a-list"),
-    pytest.param(_ags(scope=5), "invalid_claim", id="ags-scope-a-number"),
-    pytest.param(_ags(lineitems={"url": "https://lms.example/lineitems"}), "invalid_claim",
-                 id="ags-lineitems-an-object"),
+    on("moodle", _set_claim(CLAIM_DEPLOYMENT_ID, "99999"), "unknown_deployment",
+       id="unknown-deployment_id"),
+    on("canvas", _set_claim(CLAIM_DEPLOYMENT_ID, "99:0000"), "unknown_deployment",
+       id="unknown-deployment_id"),
+    on("canvas", _without(CLAIM_DEPLOYMENT_ID), "missing_deployment_id", id="no-deployment_id"),
+    on("moodle", _without(CLAIM_MESSAGE_TYPE), "missing_message_type", id="no-message_type"),
+    on("canvas", _set_claim(CLAIM_MESSAGE_TYPE, "LtiSubmissionReviewRequest"),
+       "unsupported_message_type", id="unsupported-message_type"),
+    on("moodle", _set_claim(CLAIM_VERSION, "1.1.0"), "wrong_version", id="version-1.1.0"),
+    on("moodle", _without("sub"), "missing_sub", id="resource-link-without-sub"),
+    on("canvas", _without("sub"), "missing_sub", id="resource-link-without-sub"),
+    on("canvas", _without(CLAIM_TARGET_LINK_URI), "missing_target_link_uri",
+       id="no-target_link_uri"),
+    on("moodle", _set_claim(CLAIM_TARGET_LINK_URI, FOREIGN_URL), "foreign_target_link_uri",
+       id="target_link_uri-on-another-host"),
+    on("moodle", _without(CLAIM_RESOURCE_LINK), "missing_resource_link", id="no-resource_link"),
+    on("canvas", _set_claim(CLAIM_RESOURCE_LINK, {"title": "Portfolio"}),
+       "missing_resource_link", id="resource_link-without-id"),
+    on("canvas", _without(CLAIM_ROLES), "missing_roles", id="no-roles"),
+    on("moodle", _set_claim(CLAIM_ROLES, ROLE_LEARNER), "invalid_claim", id="roles-a-string"),
+    on("canvas", _set_claim(CLAIM_CONTEXT, ["course", "1"]), "invalid_claim",
+       id="context-a-list"),
+    on("moodle", _ags(scope=5), "invalid_claim", id="ags-scope-a-number"),
+    on("canvas", _ags(lineitems={"url": "https://lms.example/lineitems"}), "invalid_claim",
+       id="ags-lineitems-an-object"),
 ]
 
 
-@pytest.mark.parametrize("build, code", SIGNED_BAD_CONTENT)
-def test_signed_launch_with_bad_content_is_refused(tool, platform, browser, expect_refusal,
-                                                   build, code):
+@pytest.mark.parametrize("profile, build, code", SIGNED_BAD_CONTENT)
+def test_signed_launch_with_bad_content_is_refused(tool, request, browser, expect_refusal,
+                                                   profile, build, code):
     """A launch the platform really signed but the tool cannot use is refused with its reason."""
+    platform = request.getfixturevalue(profile)
+
     def attempt(variant: str) -> requests.Response:
         step = login(browser, platform.plan("student"))  # the state is spent: one per attempt
         id_token = build(platform, platform.claims_for(step.plan, step.nonce))
