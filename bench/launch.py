@@ -1,16 +1,17 @@
 """Launch benchmark: full OIDC login + launch, warm, our tool against pylti1p3's README example.
 
-    .venv/bin/python bench/launch.py [--launches N] [--concurrency C] [--warmup W]
+    .venv/bin/python bench/launch.py [--launches N] [--concurrency C] [--warmup W] [--block B]
 
 One launch is what a browser does when a user opens the tool from a Moodle course page:
 login initiation POST to the tool -> the tool's redirect to the platform's auth endpoint (GET)
 -> the platform's auto-post form -> launch POST to the tool -> (ours) follow the 303 to the
 landing page. Every step is real HTTP on loopback, driven by lti_platform.LaunchDriver.
 
-Two figures per launch: the whole flow, and the tool's share (login + launch + landing page
-requests, timed at the client; the platform's auth request left out). Both tools face their own
-Moodle-shaped lti_platform.Platform whose key set (JWKS) answers after 20 ms; the platform's
-per-endpoint request counts tell how often each tool fetched it during the measured launches.
+Three figures per launch: the whole flow; the tool's share (its login, launch and landing-page
+requests timed at the client, the platform's auth request left out); and the time spent inside
+the tool's WSGI app for those requests (the tool's own code, without HTTP and client costs).
+Each tool faces its own Moodle-shaped lti_platform.Platform whose key set (JWKS) answers after
+20 ms; the platform's per-endpoint request counts tell how often each tool called it.
 
 Exit status: 1 if a launch fails or anything else goes wrong; missing a target is reported
 ("TARGET MISSED") but is not an error.
@@ -19,6 +20,7 @@ Exit status: 1 if a launch fails or anything else goes wrong; missing a target i
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import math
 import os
@@ -29,11 +31,13 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -56,20 +60,51 @@ from tool_server import start_tool  # noqa: E402
 
 KEY_SET_DELAY = 0.020
 RATIO_TARGET = 5.0
-# Requests the browser makes to the platform itself; everything else counted is the tool calling.
+# Requests the browser makes to the platform; every other request counted is the tool calling.
 BROWSER_ENDPOINTS = frozenset({"auth", "course"})
+LAUNCH_HEADER = "X-Bench-Launch"
 
 
-# -- one launch ------------------------------------------------------------------------------
+# -- measuring -------------------------------------------------------------------------------
+
+
+class ServerClock:
+    """WSGI middleware: seconds spent inside the app, summed per launch (by request header)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._spent: dict[str, float] = defaultdict(float)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start = time.perf_counter()
+        try:
+            body = self.app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+        finally:
+            launch = environ.get("HTTP_" + LAUNCH_HEADER.upper().replace("-", "_"))
+            if launch:
+                with self._lock:
+                    self._spent[launch] += time.perf_counter() - start
+
+    def pop(self, launch: str) -> float:
+        """The time spent for one launch (0.0 if none of its requests reached the app)."""
+        with self._lock:
+            return self._spent.pop(launch, 0.0)
 
 
 @dataclass(frozen=True)
 class Sample:
-    """Seconds spent in one launch: the whole flow, the tool's requests, the platform's auth."""
+    """Seconds spent in one launch."""
 
-    total: float
-    tool: float
-    platform: float
+    total: float  # the whole flow, at the client
+    tool: float  # the tool's requests (login, launch, landing page), at the client
+    platform: float  # the platform's auth request, at the client
+    server: float  # inside the tool's WSGI app, for the tool's requests
 
 
 class LaunchFailed(RuntimeError):
@@ -77,30 +112,38 @@ class LaunchFailed(RuntimeError):
 
 
 Check = Callable[[LaunchPlan, requests.Response], None]
+_launch_ids = itertools.count(1)
 
 
-def one_launch(driver: LaunchDriver, plan: LaunchPlan, check: Check) -> Sample:
+def one_launch(driver: LaunchDriver, plan: LaunchPlan, check: Check,
+               clock: ServerClock) -> Sample:
     """Run login -> platform auth -> launch -> landing page; time each part."""
-    # A fresh browser profile per launch (keep-alive connections stay): pylti1p3's Flask
-    # session cookie keeps every launch's data and would outgrow a browser's 4 KB cookie limit.
+    # A fresh browser profile per launch (keep-alive connections stay): many users, not one
+    # user launching N times. pylti1p3's Flask session cookie keeps every launch's data (it
+    # grows by about 0.2 KB a launch, past a browser's 4 KB limit after about a dozen).
     driver.session.cookies.clear()
+    launch_id = str(next(_launch_ids))
+    driver.session.headers[LAUNCH_HEADER] = launch_id
     t0 = time.perf_counter()
     step = driver.start_login(plan)
     t1 = time.perf_counter()
     id_token, state = step.authorize()
     t2 = time.perf_counter()
-    assert step.launch_url is not None
+    if step.launch_url is None:
+        raise LaunchFailed("the platform's auth page has no launch URL")
     response = driver.post_launch(step.launch_url, id_token, state, follow_redirects=False)
     response = driver.follow(response)
     t3 = time.perf_counter()
     check(plan, response)
-    return Sample(total=t3 - t0, tool=(t1 - t0) + (t3 - t2), platform=t2 - t1)
+    return Sample(total=t3 - t0, tool=(t1 - t0) + (t3 - t2), platform=t2 - t1,
+                  server=clock.pop(launch_id))
 
 
 def check_ours(base_url: str) -> Check:
     def check(plan: LaunchPlan, response: requests.Response) -> None:
         if (response.status_code != 200 or not response.url.startswith(base_url + "/?ls=")
-                or 'data-role="learner"' not in response.text or plan.user.name not in response.text):
+                or 'data-role="learner"' not in response.text
+                or plan.user.name not in response.text):
             raise LaunchFailed(f"our tool answered {response.status_code} at {response.url}: "
                                f"{response.text[:300]!r}")
     return check
@@ -110,6 +153,54 @@ def check_naive(plan: LaunchPlan, response: requests.Response) -> None:
     if response.status_code != 200 or f"Hello, {plan.user.name}" not in response.text:
         raise LaunchFailed(f"the naive tool answered {response.status_code} at {response.url}: "
                            f"{response.text[:300]!r}")
+
+
+# -- the two tools ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """A tool on loopback, registered with its own platform."""
+
+    platform: Platform
+    check: Check
+    clock: ServerClock
+
+
+def serve_ours(stack: ExitStack) -> Served:
+    """Our tool (tests/tool_server.start_tool), torn down by `stack`."""
+    data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-tool-"))
+    tool = start_tool(data_dir)
+    stack.callback(tool.stop)
+    clock = ServerClock(tool.app.wsgi_app)
+    tool.app.wsgi_app = clock  # type: ignore[method-assign]
+    platform = stack.enter_context(Platform("moodle", key_set_delay=KEY_SET_DELAY))
+    tool.register(platform)
+    return Served(platform, check_ours(tool.base_url), clock)
+
+
+def serve_naive(stack: ExitStack) -> Served:
+    """The README example (bench/naive_pylti1p3_tool.py), torn down by `stack`."""
+    platform = stack.enter_context(Platform("moodle", key_set_delay=KEY_SET_DELAY))
+    private_pem = rsa_private_key_pem("bench-naive-tool")
+    app = create_naive_app(
+        {
+            "issuer": platform.issuer,
+            "client_id": platform.client_id,
+            "auth_login_url": platform.auth_login_url,
+            "auth_token_url": platform.auth_token_url,
+            "key_set_url": platform.key_set_url,
+            "deployment_ids": [platform.deployment_id],
+        },
+        private_pem,
+        public_key_pem(private_pem),
+    )
+    clock = ServerClock(app.wsgi_app)
+    app.wsgi_app = clock  # type: ignore[method-assign]
+    server = stack.enter_context(LoopbackServer(app))
+    platform.set_tool(server.base_url + "/login", server.base_url + "/launch",
+                      server.base_url + "/jwks")
+    return Served(platform, check_naive, clock)
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -128,11 +219,17 @@ class Run:
     def launches_per_second(self) -> float:
         return len(self.samples) / self.wall
 
+    def _rate(self, seconds: Iterable[float]) -> float:
+        # Launches per second if only this part took time (C launches in flight at once).
+        return len(self.samples) * self.concurrency / sum(seconds)
+
     @property
     def tool_launches_per_second(self) -> float:
-        # What the tool alone could do if the platform's auth step took no time.
-        busy = sum(s.tool for s in self.samples) / self.concurrency
-        return len(self.samples) / busy
+        return self._rate(s.tool for s in self.samples)
+
+    @property
+    def server_launches_per_second(self) -> float:
+        return self._rate(s.server for s in self.samples)
 
     @property
     def key_set_fetches(self) -> int:
@@ -150,11 +247,11 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 class Subject:
-    """One tool and its platform, launched by `concurrency` browsers (one per thread)."""
+    """One served tool, launched by `concurrency` browsers (one per thread)."""
 
-    def __init__(self, platform: Platform, check: Check, concurrency: int) -> None:
-        self.platform = platform
-        self.check = check
+    def __init__(self, served: Served, concurrency: int) -> None:
+        self.served = served
+        self.platform = served.platform
         self.concurrency = concurrency
         self._local = threading.local()
         self._drivers: list[LaunchDriver] = []
@@ -167,7 +264,7 @@ class Subject:
             driver = self._local.driver = LaunchDriver(framed=False)
             with self._lock:
                 self._drivers.append(driver)
-        return one_launch(driver, plan, self.check)
+        return one_launch(driver, plan, self.served.check, self.served.clock)
 
     def block(self, plans: list[LaunchPlan]) -> tuple[list[Sample], float]:
         """Launch every plan; return the samples and the wall time."""
@@ -185,14 +282,22 @@ class Subject:
             driver.close()
 
 
-def run_interleaved(subjects: dict[str, Subject], n: int, block: int) -> dict[str, Run]:
-    """n launches per subject, in alternating blocks so background load hits all alike."""
+def measure(stack: ExitStack, served: dict[str, Served], n: int, concurrency: int,
+            warmup: int, block: int) -> dict[str, Run]:
+    """Warm up, then n launches per tool in alternating blocks (background load hits all alike)."""
+    subjects: dict[str, Subject] = {}
+    for name, one in served.items():
+        subjects[name] = Subject(one, concurrency)
+        stack.callback(subjects[name].close)
+    for subject in subjects.values():
+        subject.block([subject.platform.plan("student") for _ in range(warmup)])
     plans = {name: [s.platform.plan("student") for _ in range(n)] for name, s in subjects.items()}
     for subject in subjects.values():
         subject.platform.reset_counts()
     samples: dict[str, list[Sample]] = {name: [] for name in subjects}
     walls = dict.fromkeys(subjects, 0.0)
     order = list(subjects)
+    block = max(block, concurrency)
     for start in range(0, n, block):
         for name in order:
             got, wall = subjects[name].block(plans[name][start:start + block])
@@ -201,66 +306,25 @@ def run_interleaved(subjects: dict[str, Subject], n: int, block: int) -> dict[st
         order.reverse()
     return {
         name: Run(samples=samples[name], wall=walls[name], counts=dict(s.platform.counts),
-                  concurrency=s.concurrency)
+                  concurrency=concurrency)
         for name, s in subjects.items()
     }
 
 
-def warm_up(subject: Subject, n: int) -> None:
-    if n:
-        subject.block([subject.platform.plan("student") for _ in range(n)])
-
-
 def http_floor(samples: int = 300) -> float:
-    """p50 seconds of one request to an empty WSGI app through the same client stack."""
+    """p50 seconds of one request to an empty WSGI app through the same client and server."""
 
-    def empty(environ, start_response):
+    def empty(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
 
     with LoopbackServer(empty) as server, LaunchDriver(framed=False) as driver:
-        url = server.base_url + "/"
         times = []
         for _ in range(samples):
-            t = time.perf_counter()
-            driver.send("GET", url)
-            times.append(time.perf_counter() - t)
+            start = time.perf_counter()
+            driver.send("GET", server.base_url + "/")
+            times.append(time.perf_counter() - start)
     return statistics.median(times[samples // 10:])
-
-
-# -- the two tools ---------------------------------------------------------------------------
-
-
-def our_tool(stack: ExitStack) -> tuple[Platform, Check]:
-    """Our tool, served and registered with its own platform; torn down by `stack`."""
-    data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-tool-"))
-    tool = start_tool(data_dir)
-    stack.callback(tool.stop)
-    platform = stack.enter_context(Platform("moodle", key_set_delay=KEY_SET_DELAY))
-    tool.register(platform)
-    return platform, check_ours(tool.base_url)
-
-
-def naive_tool(stack: ExitStack) -> tuple[Platform, Check]:
-    """The README example, served and registered with its own platform; torn down by `stack`."""
-    platform = stack.enter_context(Platform("moodle", key_set_delay=KEY_SET_DELAY))
-    private_pem = rsa_private_key_pem("bench-naive-tool")
-    app = create_naive_app(
-        {
-            "issuer": platform.issuer,
-            "client_id": platform.client_id,
-            "auth_login_url": platform.auth_login_url,
-            "auth_token_url": platform.auth_token_url,
-            "key_set_url": platform.key_set_url,
-            "deployment_ids": [platform.deployment_id],
-        },
-        private_pem,
-        public_key_pem(private_pem),
-    )
-    server = stack.enter_context(LoopbackServer(app))
-    platform.set_tool(server.base_url + "/login", server.base_url + "/launch",
-                      server.base_url + "/jwks")
-    return platform, check_naive
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -270,27 +334,32 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f}"
 
 
+def _group(rate: float, values: list[float]) -> str:
+    return f"{rate:10.1f} {ms(percentile(values, 50))} {ms(percentile(values, 99))}"
+
+
 def row(label: str, run: Run) -> str:
-    whole = [s.total for s in run.samples]
-    tool = [s.tool for s in run.samples]
-    return (f"  {label:<24} {run.launches_per_second:10.1f} {ms(percentile(whole, 50))} "
-            f"{ms(percentile(whole, 99))}  | {run.tool_launches_per_second:10.1f} "
-            f"{ms(percentile(tool, 50))} {ms(percentile(tool, 99))}  | "
-            f"{run.key_set_fetches:8d} {run.tool_to_platform_calls - run.key_set_fetches:8d}")
+    s = run.samples
+    return (f"  {label:<24} {_group(run.launches_per_second, [x.total for x in s])}  | "
+            f"{_group(run.tool_launches_per_second, [x.tool for x in s])}  | "
+            f"{_group(run.server_launches_per_second, [x.server for x in s])}  | "
+            f"{run.key_set_fetches:8d} {run.tool_to_platform_calls - run.key_set_fetches:5d}")
 
 
 def table(title: str, ours: Run, naive: Run) -> list[str]:
-    whole = ours.launches_per_second / naive.launches_per_second
-    tool = ours.tool_launches_per_second / naive.tool_launches_per_second
+    ratios = [ours.launches_per_second / naive.launches_per_second,
+              ours.tool_launches_per_second / naive.tool_launches_per_second,
+              ours.server_launches_per_second / naive.server_launches_per_second]
+    group = f"{'launches/s':>10} {'p50 ms':>7} {'p99 ms':>7}"
     return [
         title,
         f"  {'':<24} {' whole flow '.center(26, '-')}  | {' tool share '.center(26, '-')}  | "
-        f"{' tool->platform '.center(17, '-')}",
-        f"  {'':<24} {'launches/s':>10} {'p50 ms':>7} {'p99 ms':>7}  | "
-        f"{'launches/s':>10} {'p50 ms':>7} {'p99 ms':>7}  | {'key sets':>8} {'other':>8}",
+        f"{' inside tool app '.center(26, '-')}  | {' to platform '.center(14, '-')}",
+        f"  {'':<24} {group}  | {group}  | {group}  | {'key sets':>8} {'other':>5}",
         row("ours (lti_tool)", ours),
         row("naive (pylti1p3 README)", naive),
-        f"  {'ratio ours/naive':<24} {whole:9.2f}x {'':15}  | {tool:9.2f}x",
+        (f"  {'ratio ours/naive':<24} "
+         + "  | ".join(f"{r:9.2f}x{'':16}" for r in ratios)).rstrip(),
     ]
 
 
@@ -300,53 +369,45 @@ def verdict(ok: bool) -> str:
 
 def header(args: argparse.Namespace) -> list[str]:
     uname = pyplatform.uname()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    concurrent = (f", then {args.launches} with {args.concurrency} browsers at once"
+                  if args.concurrency > 1 else "")
     return [
         "LTI 1.3 launch benchmark (bench/launch.py): full OIDC login + launch, warm",
-        "  flow     : login POST (tool) -> auth GET (platform, signs the id_token) -> launch POST"
-        " (tool) -> landing page (tool; ours redirects 303 to it, naive renders it in the launch)",
-        f"  platform : a Moodle-shaped lti_platform.Platform per tool; its key set (JWKS) answers"
-        f" after {KEY_SET_DELAY * 1000:.0f} ms",
-        "  ours     : lti_tool via tests/tool_server.start_tool (SQLite in a temp dir, key-set cache)",
-        "  naive    : bench/naive_pylti1p3_tool.py, pylti1p3's README Flask example (ToolConfDict,"
+        "  flow     : login POST (tool) -> auth GET (platform signs the id_token) -> launch POST"
+        " (tool) -> landing page (tool; ours redirects 303 to it, naive renders it at launch)",
+        f"  platform : one Moodle-shaped lti_platform.Platform per tool; its key set (JWKS)"
+        f" answers after {KEY_SET_DELAY * 1000:.0f} ms",
+        "  ours     : lti_tool via tests/tool_server.start_tool (SQLite in a temp dir; key sets"
+        " cached in memory + DB)",
+        "  naive    : bench/naive_pylti1p3_tool.py = pylti1p3's README Flask example (ToolConfDict,"
         " Flask cookie session, no key-set cache)",
         "  browser  : lti_platform.LaunchDriver(framed=False), fresh cookies per launch,"
         " keep-alive connections",
         f"  machine  : {uname.system} {uname.release} {uname.machine}, os.cpu_count()="
-        f"{os.cpu_count()}, Python {pyplatform.python_version()}; tools, platforms and"
-        " driver share one process (one GIL), werkzeug's threaded dev server",
+        f"{os.cpu_count()}, Python {pyplatform.python_version()}, load average {load};"
+        " tools, platforms and driver share one process (one GIL), werkzeug's threaded server",
         f"  run      : per tool {args.warmup} warm-up launches, then {args.launches} measured"
-        f" launches sequentially" + (f", then {args.launches} with {args.concurrency} browsers"
-                                     " at once" if args.concurrency > 1 else "")
-        + f"; the tools take turns every {args.block} launches (background load hits both)",
-        "  timing   : time.perf_counter around each step at the client; 'tool share' = login +"
-        " launch + landing-page requests; its launches/s = launches / time spent in them",
+        f" launches one at a time{concurrent}; the tools take turns every {args.block} launches",
+        "  timing   : time.perf_counter. whole flow and tool share (login + launch + landing"
+        " page, no platform auth) at the client; inside tool app = in the tool's WSGI app."
+        " Their launches/s = launches x concurrency / time spent in that part",
         f"  targets  : (1) a warm launch of ours makes 0 calls to the platform (key set, token);"
-        f" (2) ours does >= {RATIO_TARGET:.0f}x the naive launches/s (whole flow, sequential)",
+        f" (2) ours does >= {RATIO_TARGET:.0f}x the naive launches/s (whole flow, one at a time)",
     ]
-
-
-def measure(stack: ExitStack, platforms: dict[str, tuple[Platform, Check]], n: int,
-            concurrency: int, warmup: int, block: int) -> dict[str, Run]:
-    subjects = {}
-    for name, (platform, check) in platforms.items():
-        subjects[name] = Subject(platform, check, concurrency)
-        stack.callback(subjects[name].close)
-    for subject in subjects.values():
-        warm_up(subject, warmup)
-    return run_interleaved(subjects, n, max(block, concurrency))
 
 
 # -- main ------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--launches", type=int, default=200, help="measured launches per tool")
     parser.add_argument("--concurrency", type=int, default=1,
                         help="also run the launches with this many browsers at once (>1)")
-    parser.add_argument("--warmup", type=int, default=10, help="launches before measuring (>=1)")
+    parser.add_argument("--warmup", type=int, default=10, help="launches before measuring")
     parser.add_argument("--block", type=int, default=10,
-                        help="launches per tool before switching to the other (interleaving)")
+                        help="launches per tool before the other tool's turn")
     args = parser.parse_args(argv)
     if min(args.launches, args.concurrency, args.warmup, args.block) < 1:
         parser.error("--launches, --concurrency, --warmup and --block must be at least 1")
@@ -355,48 +416,45 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # The tool logs one INFO line per launch (and alembic a few at start): keep the output
-    # to the figures. Warnings and errors still show.
+    # The tool logs one INFO line per launch (alembic a few at start): keep the output to the
+    # figures. Warnings and errors still show.
     logging.disable(logging.INFO)
     started = time.perf_counter()
-    for line in header(args):
-        print(line)
-    print(flush=True)
+    print("\n".join(header(args)), end="\n\n", flush=True)
 
     with ExitStack() as stack:
-        platforms = {"ours": our_tool(stack), "naive": naive_tool(stack)}
-        sequential = measure(stack, platforms, args.launches, 1, args.warmup, args.block)
-        concurrent = (measure(stack, platforms, args.launches, args.concurrency, args.concurrency,
-                              args.block)
-                      if args.concurrency > 1 else {})
+        served = {"ours": serve_ours(stack), "naive": serve_naive(stack)}
+        runs = measure(stack, served, args.launches, 1, args.warmup, args.block)
+        concurrent = (measure(stack, served, args.launches, args.concurrency, args.concurrency,
+                              args.block) if args.concurrency > 1 else {})
         floor = http_floor()
 
-    ours, naive = sequential["ours"], sequential["naive"]
-    for line in table(f"{args.launches} launches, sequential (1 browser)", ours, naive):
-        print(line)
+    ours, naive = runs["ours"], runs["naive"]
+    print("\n".join(table(f"{args.launches} launches, one at a time", ours, naive)))
     if concurrent:
         print()
-        for line in table(f"{args.launches} launches, {args.concurrency} browsers at once",
-                          concurrent["ours"], concurrent["naive"]):
-            print(line)
+        print("\n".join(table(f"{args.launches} launches, {args.concurrency} browsers at once",
+                              concurrent["ours"], concurrent["naive"])))
     print()
     print(f"  platform requests during the measured launches: ours {ours.counts}, "
           f"naive {naive.counts}")
-    naive_whole = percentile([s.total for s in naive.samples], 50)
-    auth = percentile([s.platform for s in ours.samples], 50)
+    naive_p50 = percentile([s.total for s in naive.samples], 50)
+    auth_p50 = percentile([s.platform for s in ours.samples], 50)
     print(f"  context: an empty request through this client and server takes {ms(floor).strip()}"
-          f" ms (p50) and the platform's auth step {ms(auth).strip()} ms (p50), so a tool whose"
-          f" own code took 0 ms would reach about {naive_whole / (auth + 3 * floor):.1f}x the"
-          f" naive p50 with 3 requests per launch, {naive_whole / (auth + 2 * floor):.1f}x with 2.")
+          f" ms (p50) and the platform's auth step {ms(auth_p50).strip()} ms (p50): a tool whose"
+          f" own code took 0 ms would reach about {naive_p50 / (auth_p50 + 3 * floor):.1f}x the"
+          f" naive p50 with 3 requests per launch, {naive_p50 / (auth_p50 + 2 * floor):.1f}x"
+          " with 2")
     print()
 
-    calls = sum(run.tool_to_platform_calls for run in (ours, *([concurrent["ours"]]
-                                                               if concurrent else [])))
+    our_runs = [ours, *([concurrent["ours"]] if concurrent else [])]
+    calls = sum(run.tool_to_platform_calls for run in our_runs)
+    fetches = sum(run.key_set_fetches for run in our_runs)
     ratio = ours.launches_per_second / naive.launches_per_second
-    print(f"  (1) calls from our tool to the platform during warm launches: {calls} "
-          f"(key-set fetches {ours.key_set_fetches})  -> {verdict(calls == 0)}")
-    print(f"  (2) ours/naive launches per second, whole flow: {ratio:.2f}x (target >= "
-          f"{RATIO_TARGET:.0f}x)  -> {verdict(ratio >= RATIO_TARGET)}")
+    print(f"  (1) calls from our tool to the platform during the measured warm launches: {calls}"
+          f" (key-set fetches {fetches})  -> {verdict(calls == 0)}")
+    print(f"  (2) ours/naive launches per second, whole flow, one at a time: {ratio:.2f}x"
+          f" (target >= {RATIO_TARGET:.0f}x)  -> {verdict(ratio >= RATIO_TARGET)}")
     print(f"  done in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -111,11 +111,16 @@ def init_app(app: Flask) -> None:
     def _http_error(err: HTTPException):
         status = err.code or 500
         if isinstance(err, CSRFError):
-            return render_error(400, "csrf_failed", str(_l(
-                "The form expired or was sent from elsewhere. Please reload the page and try again.")))
-        message, code = HTTP_MESSAGES.get(
-            status, (ToolError.message, err.name.lower().replace(" ", "_")))
-        return render_error(status, code, str(message))
+            code, message = "csrf_failed", _l(
+                "The form expired or was sent from elsewhere. Please reload the page and try again.")
+        else:
+            message, code = HTTP_MESSAGES.get(
+                status, (ToolError.message, err.name.lower().replace(" ", "_")))
+        log.warning("refused %s %s: %s", request.method, request.path, code)
+        response = make_response(render_error(status, code, str(message)))
+        if getattr(err, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

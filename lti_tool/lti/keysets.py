@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 class _Entry:
     fetched_at: datetime
     keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    # When a token's unknown kid last made us refetch; rate-limits forged kids only.
+    kid_refetch_at: datetime | None = None
 
 
 def parse_jwks(document: object) -> dict[str, jwt.PyJWK]:
@@ -68,8 +70,12 @@ class PlatformKeySets:
             # An unknown kid means the platform rotated its keys, or a forged token:
             # refetch, but not more often than refetch_interval.
             unknown = entry is not None and kid not in entry.keys
-            if stale or (unknown and now - entry.fetched_at >= self.refetch_interval):
+            if stale:
                 entry = self._fetch(url)
+            elif unknown and (entry.kid_refetch_at is None
+                              or now - entry.kid_refetch_at >= self.refetch_interval):
+                entry = self._fetch(url)
+                entry.kid_refetch_at = now
             if kid not in entry.keys:
                 raise LaunchError(
                     _l("The launch was signed with a key the platform does not publish."),

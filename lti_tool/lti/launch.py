@@ -149,7 +149,7 @@ class ToolMessageLaunch(MessageLaunch):
             raise LaunchError(_l("The launch token is not a signed JWT."), code="malformed_token")
         try:
             header, body = _b64json(parts[0]), _b64json(parts[1])
-        except (ValueError, UnicodeDecodeError) as err:
+        except (ValueError, UnicodeDecodeError, RecursionError) as err:
             raise LaunchError(_l("The launch token cannot be decoded."), code="malformed_token",
                               detail=str(err)) from err
         if not isinstance(header, dict) or not isinstance(body, dict):
@@ -357,12 +357,28 @@ _STRING_CLAIMS = ("sub", "name", "given_name", "family_name", "email", Claim.TAR
 def _check_types(body: dict) -> None:
     bad = [name for name in _OBJECT_CLAIMS if name in body and not isinstance(body[name], dict)]
     bad += [name for name in _STRING_CLAIMS if name in body and not isinstance(body[name], str)]
-    roles = body.get(Claim.ROLES, [])
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+    if not _is_string_list(body.get(Claim.ROLES, [])):
         bad.append(Claim.ROLES)
+    # Service endpoints are stored and called later: their shape is checked now.
+    for claim, fields, lists in (
+        (Claim.AGS_ENDPOINT, ("lineitems", "lineitem"), ("scope",)),
+        (Claim.NRPS, ("context_memberships_url",), ()),
+        (Claim.DEEP_LINKING_SETTINGS, ("deep_link_return_url",), ("accept_types",)),
+    ):
+        value = body.get(claim)
+        if not isinstance(value, dict):
+            continue
+        bad += [f"{claim}.{f}" for f in fields if value.get(f) is not None
+                and not isinstance(value[f], str)]
+        bad += [f"{claim}.{f}" for f in lists if value.get(f) is not None
+                and not _is_string_list(value[f])]
     if bad:
         raise LaunchError(_l("The launch carries a claim in a form the tool cannot read."),
                           code="invalid_claim", detail=", ".join(bad))
+
+
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def validate_launch(db: Session, params: dict[str, str], cookies: dict[str, str], *,

@@ -8,12 +8,12 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import LaunchError
-from .models import LoginState
+from .models import LoginState, Platform
 from .registry import find_platform, origin
 
 STATE_COOKIE_PREFIX = "lti_state_"
@@ -52,8 +52,9 @@ def begin_login(db: Session, params: dict[str, str], *, base_url: str, launch_ur
     client_id = params.get("client_id") or None
     platform = find_platform(db, issuer, client_id)
     if platform is None:
+        issuer_known = db.scalar(select(Platform.id).where(Platform.issuer == issuer).limit(1))
         raise LaunchError(_l("This platform is not registered with the tool."),
-                          code="unknown_platform",
+                          code="unknown_client_id" if issuer_known else "unknown_platform",
                           detail=f"iss={issuer!r} client_id={client_id!r}")
     if platform.status != "active":
         raise LaunchError(_l("This platform's registration is waiting for approval by the "

@@ -30,7 +30,7 @@
   }
 
   function send(frame, message, origin) {
-    try { frame.postMessage(message, "http://example.com"); return true; } catch (e) { return false; }
+    try { frame.postMessage(message, origin); return true; } catch (e) { return false; }
   }
 
   function store(frameName) {

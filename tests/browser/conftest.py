@@ -1,7 +1,7 @@
 """Debian's chromium through Playwright: one browser per cookie mode for the whole module.
 
-See /work/shared/browser-testing.md. The browser is never downloaded (`playwright install`
-fails here); `make test` installs Debian's chromium when it is missing. Third-party cookies are
+The browser is never downloaded (`playwright install` fails here): `make test` installs
+Debian's chromium when it is missing, and it is launched directly, headless. Third-party cookies are
 blocked or allowed through the profile's Preferences, the only switch Chromium obeys, and every
 mode is checked on a probe page before any test relies on it.
 """
@@ -88,7 +88,8 @@ def _probe_app(environ: dict, start_response: Any) -> list[bytes]:
     status = "200 OK"
     if path == "/top":
         port = environ["QUERY_STRING"].partition("=")[2]
-        body = f'<!doctype html><title>top</title><iframe src="http://localhost:{port}/set"></iframe>'
+        body = ('<!doctype html><title>top</title>'
+                f'<iframe src="http://localhost:{port}/set"></iframe>')
     elif path == "/set":
         headers += [
             ("Set-Cookie", "probe_plain=1; Path=/; Secure; SameSite=None"),
@@ -165,6 +166,7 @@ def browser_page(chromium: Chromium) -> Iterator[BrowserPage]:
     chromium.context.clear_cookies()
     page = chromium.context.new_page()
     watched = BrowserPage(page=page, mode=chromium.mode)
+    # Lambdas: Playwright cannot wrap a builtin such as list.append as a handler.
     page.on("console", lambda message: watched.console.append(message))
     page.on("pageerror", lambda err: watched.page_errors.append(str(err)))
     try:

@@ -177,10 +177,10 @@ def test_only_registered_platforms_can_frame_the_tool(tool, browser_page):
         assert csp_lines(browser_page) == []
 
         with LoopbackServer(stranger, host="127.0.0.2") as other_site:
-            _assert_refused(page, other_site.base_url + "/framing", target, browser_page)
+            _assert_refused(page, other_site.base_url + "/framing", tool.base_url)
         other_port = _unregistered_server(tool, stranger)
         try:
-            _assert_refused(page, other_port.base_url + "/framing", target, browser_page)
+            _assert_refused(page, other_port.base_url + "/framing", tool.base_url)
         finally:
             other_port.stop()
 
@@ -205,10 +205,11 @@ def _unregistered_server(tool, app) -> LoopbackServer:
     pytest.fail("every port tried belongs to a registered platform")
 
 
-def _assert_refused(page, url: str, target: str, browser_page) -> None:
+def _assert_refused(page, url: str, tool_origin: str) -> None:
+    """The page at `url` frames the tool; chromium must refuse, naming frame-ancestors."""
     with page.expect_console_message(lambda m: "frame-ancestors" in m.text) as refusal:
         page.goto(url, wait_until="load")
-    assert f"Framing '{target.split('/about')[0]}/'" in refusal.value.text, refusal.value.text
+    assert f"Framing '{tool_origin}/'" in refusal.value.text, refusal.value.text
     assert "has been blocked" in refusal.value.text
     # Chromium puts its own error page in the frame instead of the tool's. (The frame of an
     # error page may lose its name for a moment: look at the page's only child frame.)

@@ -89,3 +89,20 @@ def test_tool_key_rotation_keeps_deep_linking_working(tool, moodle, browser):
     assert jwt.get_unverified_header(returned.fields["JWT"])["kid"] == new_kid
     accepted = browser.post(returned.action, data=returned.fields)
     assert accepted.status_code == 200, accepted.text[:300]
+
+
+def test_platform_key_rotation_right_after_a_fetch_is_followed(tool, browser):
+    """A platform that rotates its key is followed at once; forged kids do not hammer it."""
+    with Platform("moodle") as moodle:
+        tool.register(moodle)
+        assert browser.launch(moodle.plan("student")).status_code == 200
+        moodle.rotate_key()
+        moodle.reset_counts()
+        assert browser.launch(moodle.plan("student")).status_code == 200
+        assert moodle.counts["jwks"] == 1
+        # Right after, a token naming a kid nobody publishes: refused without another fetch.
+        step = browser.start_login(moodle.plan("student"))
+        forged = moodle.sign(moodle.claims_for(step.plan, step.nonce), headers={"kid": "forged"})
+        refused = browser.post_launch(tool.launch_url, forged, step.state, follow_redirects=False)
+        assert refused.status_code == 400 and "unknown_kid" in refused.text
+        assert moodle.counts["jwks"] == 1
