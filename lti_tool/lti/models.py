@@ -131,6 +131,10 @@ class Membership(Base):
     context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
     roles: Mapped[list] = mapped_column(JSON, default=list)
     role: Mapped[str] = mapped_column(String(16))
+    # NRPS membership status: Active, Inactive, Deleted (a launch means Active).
+    status: Mapped[str] = mapped_column(String(16), default="Active", server_default="Active")
+    # Who told us last: "launch" or "roster".
+    source: Mapped[str] = mapped_column(String(16), default="launch", server_default="launch")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
