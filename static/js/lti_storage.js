@@ -55,6 +55,7 @@
   window.addEventListener("message", function (event) {
     var data = event.data || {};
     if (data.subject !== "lti.capabilities.response" || data.message_id !== capabilitiesId || asked) { return; }
+    if (event.source !== frameNamed("_parent")) { return; }  // only the LMS window may answer
     asked = true;
     var wanted = mode === "put" ? "lti.put_data" : "lti.get_data";
     var entry = (data.supported_messages || []).filter(function (m) { return m.subject === wanted; })[0];
