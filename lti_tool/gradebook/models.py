@@ -84,7 +84,11 @@ class ScoreOutbox(Base):
     context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
     resource_link_id: Mapped[int | None] = mapped_column(
         ForeignKey("resource_links.id", ondelete="SET NULL"))
-    line_item_url: Mapped[str] = mapped_column(String(1024))
+    # Empty until known: the worker then finds or creates the placement's line item
+    # (by resourceLinkId and tag) and fills it in.
+    line_item_url: Mapped[str] = mapped_column(String(1024), default="")
+    line_item_label: Mapped[str] = mapped_column(String(512), default="")
+    line_item_tag: Mapped[str] = mapped_column(String(255), default="")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     user_sub: Mapped[str] = mapped_column(String(255))
     score_given: Mapped[float | None] = mapped_column(Float)

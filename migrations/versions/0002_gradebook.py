@@ -71,6 +71,8 @@ def upgrade() -> None:
     sa.Column('context_id', sa.Integer(), nullable=True),
     sa.Column('resource_link_id', sa.Integer(), nullable=True),
     sa.Column('line_item_url', sa.String(length=1024), nullable=False),
+    sa.Column('line_item_label', sa.String(length=512), nullable=False),
+    sa.Column('line_item_tag', sa.String(length=255), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('user_sub', sa.String(length=255), nullable=False),
     sa.Column('score_given', sa.Float(), nullable=True),
