@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request, session
@@ -10,6 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from . import errors, i18n, security, settings as settings_module, web_session
 from .db import Database
+from .gradebook.refresh import RosterRefresher
+from .gradebook.sync import Services
 from .http import make_session
 from .lti.keys import keyring_from_settings
 from .lti.keysets import PlatformKeySets
@@ -48,6 +51,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         refetch_interval=int(lti_settings["keyset_refetch_interval_seconds"]),
     )
 
+    app.extensions["gradebook"] = Services(http, app.extensions["keyring"])
+    app.extensions["roster_refresher"] = RosterRefresher(app, timedelta(
+        minutes=float(settings.get("gradebook", {}).get("roster_max_age_minutes", 60))))
+
     web_session.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
@@ -60,9 +67,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         if chosen and session.get("user_id"):
             session["locale"] = chosen
 
+    from .gradebook.sync_views import bp as gradebook_sync_bp
     from .home.views import bp as home_bp
     from .lti.views import bp as lti_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(gradebook_sync_bp)
     return app

@@ -8,6 +8,7 @@ import click
 from sqlalchemy import select
 
 from . import create_app
+from .gradebook.worker import ScoreWorker, WorkerPolicy, start_in_process
 from .lti.models import Platform
 from .lti.registry import add_platform, find_platform
 from .migrate import upgrade
@@ -51,8 +52,33 @@ def serve(host: str, port: int | None) -> None:
     port = port or urlsplit(base_url).port or 5000
     click.echo(f"Serving the LTI tool at {base_url}")
     print_urls(base_url)
+    if app.config["SETTINGS"].get("gradebook", {}).get("worker", {}).get("in_process", True):
+        start_in_process(app)
+        click.echo("Score worker: running in this process (gradebook.worker.in_process)")
     # Threaded: Moodle's token endpoint fetches our JWKS while our token request waits.
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+def worker() -> None:
+    """Run the score outbox worker on its own (stops cleanly on SIGTERM or Ctrl-C)."""
+    import signal
+    import threading
+
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner = ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
+                         WorkerPolicy.from_settings(app.config["SETTINGS"]))
+    click.echo("score worker running")
+    try:
+        runner.run_forever(stop, float(app.config["SETTINGS"].get("gradebook", {})
+                                       .get("worker", {}).get("idle_seconds", 1.0)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.close()
 
 
 @main.command()

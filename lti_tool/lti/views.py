@@ -15,7 +15,8 @@ from . import deep_linking, registration
 from .constants import Claim, MessageType
 from .launch import LaunchPolicy, needs_storage_lookup, validate_launch
 from .login import STATE_COOKIE_PREFIX, begin_login
-from .models import LoginState, Platform
+from ..gradebook.models import SyncState
+from .models import Context, LoginState, Platform
 from .records import launch_locale, record_launch
 from .registry import DatabaseToolConf, origin
 from .roles import ToolRole
@@ -97,6 +98,7 @@ def launch():
                                    login_params=login_state.login_params if login_state else {}), 400
         raise
     record = record_launch(db, result)
+    _refresh_roster_if_old(db, record.context_id)
     current_app.extensions["frame_ancestors"].invalidate()
     log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
              result.message_type, result.role, result.state_binding)
@@ -121,6 +123,15 @@ def launch():
     response.delete_cookie(STATE_COOKIE_PREFIX + params["state"], path="/lti/", secure=True,
                            samesite="None", partitioned=True)
     return response
+
+
+def _refresh_roster_if_old(db, context_id: int | None) -> None:
+    if context_id is None:
+        return
+    context = db.get(Context, context_id)
+    refresher = current_app.extensions["roster_refresher"]
+    if context.memberships_url and refresher.due(db.get(SyncState, context_id)):
+        refresher.request(context_id)
 
 
 def _auth_origin(params: dict[str, str]) -> str:

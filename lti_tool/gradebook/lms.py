@@ -1,0 +1,198 @@
+"""Calling a platform's LTI Advantage services: OAuth2 token (JWT bearer assertion), cached.
+
+One token per platform and scope set until it expires (1EdTech Security Framework §4.1),
+shared by every thread: a burst of 1,000 score posts makes one token request.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import requests
+from pylti1p3.registration import Registration
+from pylti1p3.service_connector import ServiceConnector
+
+from ..db import utcnow
+
+MAX_BODY_BYTES = 16 << 20  # a roster page of ~50,000 members; anything bigger is not an LMS
+
+
+class ServiceError(Exception):
+    """A service call that did not work; `retryable` says whether trying later may help."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True,
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+class TokenCache:
+    """Access tokens by (platform, scopes); one fetch at a time per key."""
+
+    # Renew a little early: a token that expires in flight costs a 401 and a retry.
+    MARGIN_SECONDS = 30
+
+    def __init__(self):
+        self._tokens: dict[tuple, _Token] = {}
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple, fetch) -> str:
+        """The cached token for `key`, or a new one from `fetch() -> (token, expires_in)`."""
+        token = self._tokens.get(key)
+        if token and token.expires_at > time.monotonic():
+            return token.value
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            token = self._tokens.get(key)
+            if token and token.expires_at > time.monotonic():
+                return token.value
+            value, expires_in = fetch()
+            self._tokens[key] = _Token(value, time.monotonic() + max(
+                0.0, float(expires_in) - self.MARGIN_SECONDS))
+            return value
+
+    def drop(self, key: tuple, value: str | None = None) -> None:
+        """Forget a token (after a 401); only if it is still `value`, when given."""
+        token = self._tokens.get(key)
+        if token and (value is None or token.value == value):
+            self._tokens.pop(key, None)
+
+
+class _Assertion(ServiceConnector):
+    """pylti1p3's client-credentials grant; the cache is ours (TokenCache)."""
+
+    def __init__(self, registration: Registration, http: requests.Session):
+        super().__init__(registration, http)
+        self.expires_in = 3600.0
+
+    def _get_cached_access_token(self, scope_key):
+        return None
+
+    def _cache_access_token(self, scope_key, access_token, expires_in):
+        self.expires_in = float(expires_in or 3600)
+
+
+class PlatformClient:
+    """Authorised requests to one platform's services."""
+
+    def __init__(self, platform_id: int, registration: Registration, http: requests.Session,
+                 tokens: TokenCache):
+        self.platform_id = platform_id
+        self.registration = registration
+        self.http = http
+        self.tokens = tokens
+
+    def _token(self, scopes: tuple[str, ...]) -> str:
+        def fetch():
+            assertion = _Assertion(self.registration, self.http)
+            try:
+                token = assertion.get_access_token(list(scopes))
+            except requests.RequestException as err:
+                raise ServiceError(f"token request failed: {err}") from err
+            except Exception as err:  # pylti1p3 raises LtiServiceException, KeyError, ...
+                raise ServiceError(f"the platform refused a token: {err}", retryable=True) from err
+            return token, assertion.expires_in
+
+        return self.tokens.get((self.platform_id, scopes), fetch)
+
+    def request(self, method: str, url: str, scopes: list[str], *, body: dict | None = None,
+                content_type: str | None = None, accept: str = "application/json",
+                params: dict | None = None) -> requests.Response:
+        """One call with a bearer token; a 401 gets a fresh token and one more try."""
+        key = tuple(sorted(scopes))
+        for attempt in (1, 2):
+            token = self._token(key)
+            headers = {"Authorization": f"Bearer {token}", "Accept": accept}
+            data = None
+            if body is not None:
+                headers["Content-Type"] = content_type or "application/json"
+                data = json.dumps(body)
+            try:
+                response = self.http.request(method, url, headers=headers, data=data,
+                                             params=params, stream=True)
+                content = _read_limited(response)
+            except requests.Timeout as err:
+                raise ServiceError(f"{method} {url}: timed out") from err
+            except requests.RequestException as err:
+                raise ServiceError(f"{method} {url}: {err.__class__.__name__}: {err}") from err
+            response._content = content  # the body, read within our size limit
+            if response.status_code == 401 and attempt == 1:
+                self.tokens.drop((self.platform_id, key), token)
+                continue
+            return response
+        return response
+
+    def get_json(self, url: str, scopes: list[str], accept: str,
+                 params: dict | None = None) -> tuple[object, requests.Response]:
+        """GET a JSON document; any other answer is a ServiceError that says what came."""
+        response = self.request("GET", url, scopes, accept=accept, params=params)
+        check_status(response, f"GET {url}")
+        return parse_json(response, f"GET {url}"), response
+
+
+def _read_limited(response: requests.Response) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            response.close()
+            raise requests.RequestException(f"answer larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Retry-After as seconds (it may be a number or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def check_status(response: requests.Response, what: str) -> None:
+    """Raise a ServiceError for anything but 2xx, retryable or not as HTTP says."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    snippet = response.text[:200].replace("\n", " ")
+    retryable = status in (401, 408, 409, 425, 429) or status >= 500
+    raise ServiceError(f"{what}: HTTP {status}: {snippet}", status=status, retryable=retryable,
+                       retry_after=retry_after_seconds(response))
+
+
+def parse_json(response: requests.Response, what: str) -> object:
+    """The JSON body, or a ServiceError naming what came instead (HTML, truncated, ...)."""
+    content_type = response.headers.get("Content-Type", "")
+    if "json" not in content_type:
+        raise ServiceError(f"{what}: expected JSON, got {content_type or 'no content type'}: "
+                           f"{response.text[:120]!r}", status=response.status_code)
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError) as err:
+        raise ServiceError(f"{what}: invalid JSON ({err})", status=response.status_code) from err
+
+
+def next_link(response: requests.Response, rel: str = "next") -> str | None:
+    """The URL of a Link header relation (paging: next; NRPS: differences)."""
+    link = response.links.get(rel)
+    return link.get("url") if link else None

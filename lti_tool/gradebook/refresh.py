@@ -1,0 +1,54 @@
+"""Refresh a course roster in the background when a launch finds it older than allowed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from flask import Flask
+
+from ..db import utcnow
+from ..lti.models import Context
+from .models import SyncState
+from .sync import pull_roster
+
+log = logging.getLogger(__name__)
+
+
+class RosterRefresher:
+    """At most one background pull per course at a time; launches never wait for it."""
+
+    def __init__(self, app: Flask, max_age: timedelta):
+        self.app = app
+        self.max_age = max_age
+        self._running: set[int] = set()
+        self._lock = threading.Lock()
+
+    def due(self, state: SyncState | None) -> bool:
+        """True when the roster was never pulled or is older than max_age."""
+        return state is None or state.roster_pulled_at is None or (
+            utcnow() - state.roster_pulled_at > self.max_age)
+
+    def request(self, context_id: int) -> threading.Thread | None:
+        """Start a pull for the course unless one is running; returns its thread."""
+        with self._lock:
+            if context_id in self._running:
+                return None
+            self._running.add(context_id)
+        thread = threading.Thread(target=self._pull, args=(context_id,), daemon=True,
+                                  name=f"roster-{context_id}")
+        thread.start()
+        return thread
+
+    def _pull(self, context_id: int) -> None:
+        try:
+            with self.app.extensions["db"].new_session() as db:
+                context = db.get(Context, context_id)
+                client = self.app.extensions["gradebook"].client(db, context.platform_id)
+                pull_roster(db, client, context)
+        except Exception:  # a failed background pull is logged and retried next launch
+            log.exception("background roster pull for context %s failed", context_id)
+        finally:
+            with self._lock:
+                self._running.discard(context_id)

@@ -1,0 +1,166 @@
+"""Pull rosters (NRPS) and grades (AGS) into the database."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..lti.keys import Keyring
+from ..lti.models import Context, Membership, Platform, User
+from ..lti.registry import DatabaseToolConf, platform_info
+from ..lti.roles import tool_role
+from . import ags, nrps
+from .lms import PlatformClient, ServiceError, TokenCache
+from .models import LineItem, Result, SyncState
+
+log = logging.getLogger(__name__)
+CHUNK = 500  # keeps IN (...) lists under every database's parameter limit
+
+
+class Services:
+    """What a sync or the score worker needs to call platforms: HTTP, keys, token cache."""
+
+    def __init__(self, http: requests.Session, keyring: Keyring):
+        self.http = http
+        self.keyring = keyring
+        self.tokens = TokenCache()
+
+    def client(self, db: Session, platform_id: int) -> PlatformClient:
+        """A client for one platform, signing token requests with the tool's current key."""
+        platform = db.get(Platform, platform_id)
+        registration = DatabaseToolConf(db, self.keyring).registration_for(platform_info(platform))
+        return PlatformClient(platform_id, registration, self.http, self.tokens)
+
+
+def sync_state(db: Session, context_id: int) -> SyncState:
+    """The course's sync state row (created on first use)."""
+    state = db.get(SyncState, context_id)
+    if state is None:
+        state = SyncState(context_id=context_id)
+        db.add(state)
+    return state
+
+
+def _users_by_sub(db: Session, platform_id: int, subs: list[str]) -> dict[str, User]:
+    users: dict[str, User] = {}
+    for start in range(0, len(subs), CHUNK):
+        chunk = subs[start:start + CHUNK]
+        users.update((u.sub, u) for u in db.scalars(
+            select(User).where(User.platform_id == platform_id, User.sub.in_(chunk))))
+    return users
+
+
+@dataclass(frozen=True)
+class PullReport:
+    """What a pull did."""
+
+    ok: bool
+    count: int = 0
+    requests: int = 0
+    error: str = ""
+
+
+def pull_roster(db: Session, client: PlatformClient, context: Context, *,
+                role: str | None = None, limit: int | None = None) -> PullReport:
+    """Fetch the course roster (or its differences since last time) and store members."""
+    state = sync_state(db, context.id)
+    if not context.memberships_url:
+        return PullReport(False, error="the platform offers no roster service for this course")
+    url = state.roster_differences_url or context.memberships_url
+    try:
+        roster = nrps.fetch_roster(client, url, role=role, limit=limit)
+    except ServiceError as err:
+        state.roster_error = str(err)[:2000]
+        db.commit()
+        log.warning("roster pull failed for context %s: %s", context.id, err)
+        return PullReport(False, error=str(err))
+
+    members = {m.user_id: m for m in roster.members}  # a later page wins
+    users = _users_by_sub(db, context.platform_id, list(members))
+    for sub, member in members.items():
+        user = users.get(sub)
+        if user is None:
+            user = users[sub] = User(platform_id=context.platform_id, sub=sub[:255])
+            db.add(user)
+        for attr in ("name", "given_name", "family_name", "email"):
+            if getattr(member, attr):
+                setattr(user, attr, getattr(member, attr))
+    db.flush()
+    existing = {m.user_id: m for m in db.scalars(
+        select(Membership).where(Membership.context_id == context.id))}
+    for sub, member in members.items():
+        user = users[sub]
+        membership = existing.get(user.id)
+        if membership is None:
+            membership = Membership(user_id=user.id, context_id=context.id)
+            db.add(membership)
+        membership.roles = list(member.roles)
+        membership.role = tool_role(list(member.roles)).value
+        membership.status = member.status
+        membership.source = "roster"
+    state.roster_pulled_at = utcnow()
+    state.roster_error = ""
+    state.roster_differences_url = roster.differences_url
+    db.commit()
+    return PullReport(True, count=len(members), requests=roster.pages)
+
+
+def pull_grades(db: Session, client: PlatformClient, context: Context) -> PullReport:
+    """Fetch the course's line items and every result, and store them."""
+    state = sync_state(db, context.id)
+    if not context.lineitems_url:
+        return PullReport(False, error="the platform offers no grade service for this course")
+    try:
+        items = ags.list_line_items(client, context.lineitems_url)
+        results = {item.url: ags.list_results(client, item.url) for item in items}
+    except ServiceError as err:
+        state.grades_error = str(err)[:2000]
+        db.commit()
+        log.warning("grade pull failed for context %s: %s", context.id, err)
+        return PullReport(False, error=str(err))
+
+    stored = {li.url: li for li in db.scalars(
+        select(LineItem).where(LineItem.context_id == context.id))}
+    for item in items:
+        row = stored.get(item.url)
+        if row is None:
+            row = stored[item.url] = LineItem(context_id=context.id, url=item.url)
+            db.add(row)
+        row.label, row.score_maximum = item.label[:512], item.score_maximum
+        row.resource_id, row.resource_link_id, row.tag = (
+            item.resource_id[:255], item.resource_link_id[:255], item.tag[:255])
+        row.pulled_at = utcnow()
+    db.flush()
+
+    subs = sorted({r.user_id for rs in results.values() for r in rs})
+    users = _users_by_sub(db, context.platform_id, subs)
+    for sub in subs:
+        if sub not in users:  # graded before the roster told us about them
+            users[sub] = User(platform_id=context.platform_id, sub=sub[:255])
+            db.add(users[sub])
+    db.flush()
+    line_item_ids = [stored[item.url].id for item in items]
+    existing = {(r.line_item_id, r.user_id): r for start in range(0, len(line_item_ids), CHUNK)
+                for r in db.scalars(select(Result).where(
+                    Result.line_item_id.in_(line_item_ids[start:start + CHUNK])))}
+    count = 0
+    for item in items:
+        line_item_id = stored[item.url].id
+        for result in results[item.url]:
+            key = (line_item_id, users[result.user_id].id)
+            row = existing.get(key)
+            if row is None:
+                row = existing[key] = Result(line_item_id=key[0], user_id=key[1])
+                db.add(row)
+            row.result_score, row.result_maximum = result.result_score, result.result_maximum
+            row.comment, row.pulled_at = result.comment, utcnow()
+            count += 1
+    state.grades_pulled_at = utcnow()
+    state.grades_error = ""
+    db.commit()
+    return PullReport(True, count=count)

@@ -1,0 +1,76 @@
+"""Staff pages: the course's sync state (roster, grades, scores) and what to do about it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from ..auth import current_viewer, roles_required
+from ..db import get_db
+from ..errors import Forbidden
+from ..lti.roles import ToolRole
+from .outbox import course_outbox_counts, parked_scores, retry_parked
+from .sync import pull_grades, pull_roster, sync_state
+
+bp = Blueprint("gradebook_sync", __name__, url_prefix="/gradebook")
+STAFF = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+
+
+def _course():
+    viewer = current_viewer()
+    if viewer.context is None:
+        raise Forbidden(_("Open this page from a course."))
+    return viewer, viewer.context
+
+
+@bp.route("/sync")
+@roles_required(*STAFF)
+def sync_page():
+    """Last roster and grade pull, scores pending, sent and parked (with their errors)."""
+    _viewer, context = _course()
+    db = get_db()
+    state = sync_state(db, context.id)
+    db.commit()
+    return render_template("gradebook/sync.html", context=context, state=state,
+                           counts=course_outbox_counts(db, context.id),
+                           parked=parked_scores(db, context.id), title=_("Gradebook sync"))
+
+
+@bp.route("/sync/roster", methods=["POST"])
+@roles_required(*STAFF)
+def pull_roster_now():
+    """Pull the roster now (NRPS)."""
+    _viewer, context = _course()
+    db = get_db()
+    report = pull_roster(db, current_app.extensions["gradebook"].client(db, context.platform_id),
+                         context)
+    flash(_("Roster updated: %(n)d members.", n=report.count) if report.ok else
+          _("The roster could not be pulled: %(error)s", error=report.error),
+          "ok" if report.ok else "error")
+    return redirect(url_for(".sync_page"))
+
+
+@bp.route("/sync/grades", methods=["POST"])
+@roles_required(*STAFF)
+def pull_grades_now():
+    """Pull line items and results now (AGS)."""
+    _viewer, context = _course()
+    db = get_db()
+    report = pull_grades(db, current_app.extensions["gradebook"].client(db, context.platform_id),
+                         context)
+    flash(_("Grades updated: %(n)d results.", n=report.count) if report.ok else
+          _("The grades could not be pulled: %(error)s", error=report.error),
+          "ok" if report.ok else "error")
+    return redirect(url_for(".sync_page"))
+
+
+@bp.route("/sync/retry", methods=["POST"])
+@roles_required(*STAFF)
+def retry_now():
+    """Send the course's parked scores again."""
+    _viewer, context = _course()
+    db = get_db()
+    count = retry_parked(db, context.id)
+    db.commit()
+    flash(_("%(n)d scores will be sent again.", n=count), "ok")
+    return redirect(url_for(".sync_page"))
