@@ -1,6 +1,7 @@
 """Launch benchmark: full OIDC login + launch, warm, our tool against pylti1p3's README example.
 
-    .venv/bin/python bench/launch.py [--launches N] [--concurrency C] [--warmup W] [--block B]
+    .venv/bin/python bench/launch.py [--launches N] [--concurrency C] [--nrps]
+                                     [--warmup W] [--block B]
 
 One launch is what a browser does when a user opens the tool from a Moodle course page:
 login initiation POST to the tool -> the tool's redirect to the platform's auth endpoint (GET)
@@ -11,7 +12,8 @@ Three figures per launch: the whole flow; the tool's share (its login, launch an
 requests timed at the client, the platform's auth request left out); and the time spent inside
 the tool's WSGI app for those requests (the tool's own code, without HTTP and client costs).
 Each tool faces its own Moodle-shaped lti_platform.Platform whose key set (JWKS) answers after
-20 ms; the platform's per-endpoint request counts tell how often each tool called it.
+20 ms. Every request reaching a platform that the browser did not make is the tool calling
+it (key-set fetches, tokens, services): those are counted and listed.
 
 Exit status: 1 if a launch fails or anything else goes wrong; missing a target is reported
 ("TARGET MISSED") but is not an error.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import logging
 import math
 import os
@@ -31,15 +34,17 @@ import tempfile
 import threading
 import time
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from flask import Blueprint, Response, request
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -48,10 +53,13 @@ for extra in (REPO / "tests", BENCH_DIR):
         sys.path.insert(0, str(extra))
 
 from lti_platform import (  # noqa: E402
+    ROLE_LEARNER,
+    SCOPE_NRPS,
     LaunchDriver,
     LaunchPlan,
     LoopbackServer,
     Platform,
+    make_user,
     public_key_pem,
     rsa_private_key_pem,
 )
@@ -59,10 +67,11 @@ from naive_pylti1p3_tool import create_naive_app  # noqa: E402
 from tool_server import start_tool  # noqa: E402
 
 KEY_SET_DELAY = 0.020
+MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 RATIO_TARGET = 5.0
-# Requests the browser makes to the platform; every other request counted is the tool calling.
-BROWSER_ENDPOINTS = frozenset({"auth", "course"})
+# The browser sends this on every request: a request to a platform without it is the tool's.
 LAUNCH_HEADER = "X-Bench-Launch"
+LAUNCH_ENVIRON = "HTTP_" + LAUNCH_HEADER.upper().replace("-", "_")
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -86,7 +95,7 @@ class ServerClock:
                 if hasattr(body, "close"):
                     body.close()
         finally:
-            launch = environ.get("HTTP_" + LAUNCH_HEADER.upper().replace("-", "_"))
+            launch = environ.get(LAUNCH_ENVIRON)
             if launch:
                 with self._lock:
                     self._spent[launch] += time.perf_counter() - start
@@ -95,6 +104,33 @@ class ServerClock:
         """The time spent for one launch (0.0 if none of its requests reached the app)."""
         with self._lock:
             return self._spent.pop(launch, 0.0)
+
+
+class PlatformCalls:
+    """WSGI middleware on a platform: the requests that did not come from the browser."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self.calls: Counter[tuple[str, str, str]] = Counter()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get(LAUNCH_ENVIRON):
+            return self.app(environ, start_response)
+
+        def note_status(status: str, headers: Any, *rest: Any) -> Any:
+            with self._lock:
+                self.calls[(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
+                            status.split()[0])] += 1
+            return start_response(status, headers, *rest)
+
+        return self.app(environ, note_status)
+
+    def take(self) -> Counter[tuple[str, str, str]]:
+        """The calls so far, and start counting again."""
+        with self._lock:
+            calls, self.calls = self.calls, Counter()
+        return calls
 
 
 @dataclass(frozen=True)
@@ -165,23 +201,56 @@ class Served:
     platform: Platform
     check: Check
     clock: ServerClock
+    calls: PlatformCalls
 
 
-def serve_ours(stack: ExitStack) -> Served:
+def nrps_blueprint(holder: dict[str, Platform]) -> Blueprint:
+    """Moodle's roster service (NRPS) for the course of every plan: the launching user only."""
+    bp = Blueprint("bench_nrps", __name__)
+
+    @bp.get("/mod/lti/services.php/CourseSection/<int:course>/bindings/<type_id>/memberships")
+    def memberships(course: int, type_id: str) -> Response:
+        platform = holder["platform"]
+        platform.check_bearer(request, SCOPE_NRPS)
+        user = make_user(platform.profile, "student")
+        body = {
+            "id": request.base_url,
+            "context": {"id": str(course), "label": "BENCH", "title": "Benchmark course"},
+            "members": [{"user_id": user.id, "roles": [ROLE_LEARNER], "status": "Active",
+                         "name": user.name, "given_name": user.given_name,
+                         "family_name": user.family_name}],
+        }
+        return Response(json.dumps(body), mimetype=MEMBERSHIP_CONTAINER)
+
+    return bp
+
+
+def start_platform(stack: ExitStack, nrps: bool) -> tuple[Platform, PlatformCalls]:
+    """A Moodle-shaped platform whose key set answers after KEY_SET_DELAY; counts tool calls."""
+    holder: dict[str, Platform] = {}
+    platform = Platform("moodle", key_set_delay=KEY_SET_DELAY,
+                        blueprints=[nrps_blueprint(holder)] if nrps else [])
+    holder["platform"] = platform
+    calls = PlatformCalls(platform.app.wsgi_app)
+    platform.app.wsgi_app = calls  # type: ignore[method-assign]
+    return stack.enter_context(platform), calls
+
+
+def serve_ours(stack: ExitStack, nrps: bool) -> Served:
     """Our tool (tests/tool_server.start_tool), torn down by `stack`."""
     data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-tool-"))
     tool = start_tool(data_dir)
     stack.callback(tool.stop)
     clock = ServerClock(tool.app.wsgi_app)
     tool.app.wsgi_app = clock  # type: ignore[method-assign]
-    platform = stack.enter_context(Platform("moodle", key_set_delay=KEY_SET_DELAY))
+    platform, calls = start_platform(stack, nrps)
     tool.register(platform)
-    return Served(platform, check_ours(tool.base_url), clock)
+    return Served(platform, check_ours(tool.base_url), clock, calls)
 
 
-def serve_naive(stack: ExitStack) -> Served:
+def serve_naive(stack: ExitStack, nrps: bool) -> Served:
     """The README example (bench/naive_pylti1p3_tool.py), torn down by `stack`."""
-    platform = stack.enter_context(Platform("moodle", key_set_delay=KEY_SET_DELAY))
+    platform, calls = start_platform(stack, nrps)
     private_pem = rsa_private_key_pem("bench-naive-tool")
     app = create_naive_app(
         {
@@ -200,7 +269,7 @@ def serve_naive(stack: ExitStack) -> Served:
     server = stack.enter_context(LoopbackServer(app))
     platform.set_tool(server.base_url + "/login", server.base_url + "/launch",
                       server.base_url + "/jwks")
-    return Served(platform, check_naive, clock)
+    return Served(platform, check_naive, clock, calls)
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -212,8 +281,10 @@ class Run:
 
     samples: list[Sample]
     wall: float
-    counts: dict[str, int]
+    calls: Counter[tuple[str, str, str]]  # (method, path, status) of the tool's requests
+    key_set_path: str
     concurrency: int
+    warmup_calls: Counter[tuple[str, str, str]]
 
     @property
     def launches_per_second(self) -> float:
@@ -233,11 +304,18 @@ class Run:
 
     @property
     def key_set_fetches(self) -> int:
-        return self.counts.get("jwks", 0)
+        return sum(n for (_, path, _), n in self.calls.items() if path == self.key_set_path)
 
     @property
     def tool_to_platform_calls(self) -> int:
-        return sum(n for name, n in self.counts.items() if name not in BROWSER_ENDPOINTS)
+        return sum(self.calls.values())
+
+    def describe_calls(self, warmup: bool = False) -> str:
+        calls = self.warmup_calls if warmup else self.calls
+        if not calls:
+            return "none"
+        return ", ".join(f"{method} {path} -> {status} x{n}"
+                         for (method, path, status), n in calls.most_common())
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -292,8 +370,8 @@ def measure(stack: ExitStack, served: dict[str, Served], n: int, concurrency: in
     for subject in subjects.values():
         subject.block([subject.platform.plan("student") for _ in range(warmup)])
     plans = {name: [s.platform.plan("student") for _ in range(n)] for name, s in subjects.items()}
-    for subject in subjects.values():
-        subject.platform.reset_counts()
+    time.sleep(0.25)  # let calls the warm-up started in the background arrive
+    warmup_calls = {name: s.served.calls.take() for name, s in subjects.items()}
     samples: dict[str, list[Sample]] = {name: [] for name in subjects}
     walls = dict.fromkeys(subjects, 0.0)
     order = list(subjects)
@@ -304,9 +382,11 @@ def measure(stack: ExitStack, served: dict[str, Served], n: int, concurrency: in
             samples[name].extend(got)
             walls[name] += wall
         order.reverse()
+    time.sleep(0.25)  # let calls a launch started in the background arrive before counting
     return {
-        name: Run(samples=samples[name], wall=walls[name], counts=dict(s.platform.counts),
-                  concurrency=concurrency)
+        name: Run(samples=samples[name], wall=walls[name], calls=s.served.calls.take(),
+                  key_set_path=urlsplit(s.platform.key_set_url).path, concurrency=concurrency,
+                  warmup_calls=warmup_calls[name])
         for name, s in subjects.items()
     }
 
@@ -377,7 +457,8 @@ def header(args: argparse.Namespace) -> list[str]:
         "  flow     : login POST (tool) -> auth GET (platform signs the id_token) -> launch POST"
         " (tool) -> landing page (tool; ours redirects 303 to it, naive renders it at launch)",
         f"  platform : one Moodle-shaped lti_platform.Platform per tool; its key set (JWKS)"
-        f" answers after {KEY_SET_DELAY * 1000:.0f} ms",
+        f" answers after {KEY_SET_DELAY * 1000:.0f} ms; roster service (NRPS): "
+        + ("served (--nrps)" if args.nrps else "none, as lti_platform has by default"),
         "  ours     : lti_tool via tests/tool_server.start_tool (SQLite in a temp dir; key sets"
         " cached in memory + DB)",
         "  naive    : bench/naive_pylti1p3_tool.py = pylti1p3's README Flask example (ToolConfDict,"
@@ -392,9 +473,30 @@ def header(args: argparse.Namespace) -> list[str]:
         "  timing   : time.perf_counter. whole flow and tool share (login + launch + landing"
         " page, no platform auth) at the client; inside tool app = in the tool's WSGI app."
         " Their launches/s = launches x concurrency / time spent in that part",
-        f"  targets  : (1) a warm launch of ours makes 0 calls to the platform (key set, token);"
+        f"  targets  : (1) a warm launch of ours makes 0 calls to the platform (key set, token,"
+        " services, in the background too);"
         f" (2) ours does >= {RATIO_TARGET:.0f}x the naive launches/s (whole flow, one at a time)",
     ]
+
+
+class LogTally(logging.Handler):
+    """Counts WARNING and above per logger, keeping the first message of each."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: Counter[str] = Counter()
+        self.first: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = f"{record.levelname} {record.name}"
+        self.counts[key] += 1
+        self.first.setdefault(key, record.getMessage().replace("\n", " ")[:160])
+
+    def summary(self) -> str:
+        if not self.counts:
+            return "none"
+        return "; ".join(f"{key} x{n} (first: {self.first[key]})"
+                         for key, n in self.counts.most_common())
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -408,6 +510,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=10, help="launches before measuring")
     parser.add_argument("--block", type=int, default=10,
                         help="launches per tool before the other tool's turn")
+    parser.add_argument("--nrps", action="store_true",
+                        help="the platforms also serve the course roster (NRPS) the launch names")
     args = parser.parse_args(argv)
     if min(args.launches, args.concurrency, args.warmup, args.block) < 1:
         parser.error("--launches, --concurrency, --warmup and --block must be at least 1")
@@ -417,13 +521,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # The tool logs one INFO line per launch (alembic a few at start): keep the output to the
-    # figures. Warnings and errors still show.
+    # figures. Warnings and errors are counted and summed up at the end, not printed each time.
     logging.disable(logging.INFO)
+    logged = LogTally()
+    logging.getLogger().addHandler(logged)  # before create_app: its basicConfig adds no other
     started = time.perf_counter()
     print("\n".join(header(args)), end="\n\n", flush=True)
 
     with ExitStack() as stack:
-        served = {"ours": serve_ours(stack), "naive": serve_naive(stack)}
+        served = {"ours": serve_ours(stack, args.nrps), "naive": serve_naive(stack, args.nrps)}
         runs = measure(stack, served, args.launches, 1, args.warmup, args.block)
         concurrent = (measure(stack, served, args.launches, args.concurrency, args.concurrency,
                               args.block) if args.concurrency > 1 else {})
@@ -436,8 +542,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(table(f"{args.launches} launches, {args.concurrency} browsers at once",
                               concurrent["ours"], concurrent["naive"])))
     print()
-    print(f"  platform requests during the measured launches: ours {ours.counts}, "
-          f"naive {naive.counts}")
+    print("  requests to the platform not made by the browser (the tool calling it):")
+    for name, run in (("ours", ours), ("naive", naive)):
+        print(f"    {name:<5} warm-up: {run.describe_calls(warmup=True)}")
+        print(f"    {name:<5} measured: {run.describe_calls()}")
+    print(f"  warnings and errors logged: {logged.summary()}")
     naive_p50 = percentile([s.total for s in naive.samples], 50)
     auth_p50 = percentile([s.platform for s in ours.samples], 50)
     print(f"  context: an empty request through this client and server takes {ms(floor).strip()}"
