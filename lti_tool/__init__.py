@@ -16,6 +16,7 @@ from .gradebook.sync import Services
 from .http import make_session
 from .lti.keys import keyring_from_settings
 from .lti.keysets import PlatformKeySets
+from .lti.registry import PlatformCache
 
 csrf = CSRFProtect()
 
@@ -45,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     http = make_session(settings)
     app.extensions["http"] = http
     app.extensions["keyring"] = keyring_from_settings(settings)
+    app.extensions["platforms"] = PlatformCache()
     lti_settings = settings["lti"]
     app.extensions["keysets"] = PlatformKeySets(
         http, db.sessionmaker, ttl=int(lti_settings["keyset_ttl_seconds"]),
@@ -68,10 +70,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             session["locale"] = chosen
 
     from .gradebook.sync_views import bp as gradebook_sync_bp
+    from .gradebook.views import bp as gradebook_bp
     from .home.views import bp as home_bp
     from .lti.views import bp as lti_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(gradebook_sync_bp)
+    app.register_blueprint(gradebook_bp)
     return app

@@ -225,5 +225,184 @@ def platform_activate(ident: str, client_id: str | None) -> None:
         click.echo(f"platform {row.id} is active")
 
 
+@main.group()
+def connector() -> None:
+    """Whole-gradebook connectors: course totals from Moodle Web Services or Canvas REST."""
+
+
+def _cipher(app):
+    import os
+
+    from .gradebook.credentials import CredentialsError, credentials_cipher
+
+    try:
+        return credentials_cipher(app.config["SECRET_KEY"], os.environ.get("CREDENTIALS_KEY"))
+    except CredentialsError as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
+
+
+def _connector_of(session, ident: str, client_id: str | None):
+    from .gradebook.connector_models import Connector
+
+    platform_row = _find(session, ident, client_id)
+    row = session.scalars(select(Connector).where(Connector.platform_id == platform_row.id)).first()
+    if row is None:
+        click.echo(f"platform {platform_row.id} has no connector", err=True)
+        sys.exit(1)
+    return row
+
+
+@connector.command("add")
+@click.option("--platform", "ident", required=True, help="platform id, or issuer")
+@click.option("--client-id", default=None, help="when the issuer has several clients (Canvas)")
+@click.option("--kind", type=click.Choice(["moodle", "canvas"]), required=True)
+@click.option("--base-url", required=True,
+              help="Moodle: the site URL; Canvas: https://school.instructure.com")
+@click.option("--token-file", type=click.File("r", encoding="utf-8"), required=True,
+              help="a file holding the API token ('-' reads stdin); never the token itself, "
+                   "which would stay in the shell history")
+def connector_add(ident, client_id, kind, base_url, token_file) -> None:
+    """Add or replace a platform's connector; the token is stored encrypted."""
+    from .gradebook.connector_models import Connector
+    from .gradebook.credentials import encrypt_token
+
+    if not base_url.startswith(("https://", "http://")):
+        raise click.BadParameter(f"not a URL: {base_url}", param_hint="--base-url")
+    token = token_file.read().strip()
+    if not token or any(c.isspace() for c in token):
+        raise click.BadParameter("the file must hold exactly one token", param_hint="--token-file")
+    if base_url.startswith("http://"):
+        click.echo("warning: http:// sends the token unencrypted; use https:// outside tests",
+                   err=True)
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    with app.extensions["db"].new_session() as session:
+        platform_row = _find(session, ident, client_id)
+        row = session.scalars(
+            select(Connector).where(Connector.platform_id == platform_row.id)).first()
+        if row is None:
+            row = Connector(platform_id=platform_row.id)
+            session.add(row)
+        row.kind, row.base_url, row.enabled, row.last_error = kind, base_url.rstrip("/"), True, ""
+        row.token_encrypted = encrypt_token(_cipher(app), token)
+        session.commit()
+        click.echo(f"connector {row.id}: platform {platform_row.id} {kind} {row.base_url} "
+                   f"(token stored encrypted)")
+
+
+@connector.command("list")
+def connector_list() -> None:
+    """List connectors (never their tokens)."""
+    from .gradebook.connector_models import Connector
+
+    app = _app()
+    with app.extensions["db"].new_session() as session:
+        rows = session.execute(select(Connector, Platform).join(
+            Platform, Platform.id == Connector.platform_id).order_by(Connector.id)).all()
+        if not rows:
+            click.echo("no connectors")
+        for row, platform_row in rows:
+            pulled = f"{row.last_pull_at:%Y-%m-%d %H:%M}" if row.last_pull_at else "never"
+            error = row.last_error.splitlines()[0] if row.last_error else "-"
+            click.echo(f"{row.id}\tplatform={platform_row.id}\t{platform_row.issuer}\t{row.kind}\t"
+                       f"{row.base_url}\t{'enabled' if row.enabled else 'disabled'}\t"
+                       f"last pull {pulled}\tlast error: {error}")
+
+
+@connector.command("remove")
+@click.option("--platform", "ident", required=True)
+@click.option("--client-id", default=None)
+@click.option("--yes", is_flag=True, help="do not ask")
+def connector_remove(ident: str, client_id: str | None, yes: bool) -> None:
+    """Remove a platform's connector, its token and the course totals it read."""
+    app = _app()
+    with app.extensions["db"].new_session() as session:
+        row = _connector_of(session, ident, client_id)
+        if not yes:
+            click.confirm(f"Remove the {row.kind} connector of platform {row.platform_id} and "
+                          f"the course totals it read?", abort=True)
+        session.delete(row)
+        session.commit()
+        click.echo(f"removed the connector of platform {row.platform_id}")
+
+
+@connector.command("enable")
+@click.option("--platform", "ident", required=True)
+@click.option("--client-id", default=None)
+@click.option("--off", is_flag=True, help="disable: stop pulling and hide its totals from GPA")
+def connector_enable(ident: str, client_id: str | None, off: bool) -> None:
+    """Enable (or with --off disable) a platform's connector."""
+    app = _app()
+    with app.extensions["db"].new_session() as session:
+        row = _connector_of(session, ident, client_id)
+        row.enabled = not off
+        session.commit()
+        click.echo(f"connector of platform {row.platform_id} "
+                   f"{'disabled' if off else 'enabled'}")
+
+
+@connector.command("pull")
+@click.option("--platform", "ident", required=True)
+@click.option("--client-id", default=None)
+@click.option("--user", "sub", default=None,
+              help="only this user (their LTI sub); default: every learner of the platform")
+def connector_pull(ident: str, client_id: str | None, sub: str | None) -> None:
+    """Read students' course totals from the LMS API and store them for GPA."""
+    from .gradebook.connectors import learners_of_platform, pull_connector
+    from .lti.models import User
+
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    policy = app.extensions["grading_policy"]
+    with app.extensions["db"].new_session() as session:
+        row = _connector_of(session, ident, client_id)
+        if not row.enabled:
+            click.echo(f"the connector of platform {row.platform_id} is disabled", err=True)
+            sys.exit(1)
+        if sub is None:
+            users = learners_of_platform(session, row.platform_id)
+        else:
+            user = session.scalars(select(User).where(User.platform_id == row.platform_id,
+                                                      User.sub == sub)).first()
+            if user is None:
+                click.echo(f"no user {sub!r} on platform {row.platform_id} (they appear after "
+                           f"a launch or a roster pull)", err=True)
+                sys.exit(1)
+            users = [user]
+        summary = pull_connector(session, app.extensions["http"], _cipher(app), row, users,
+                                 start_month=policy.academic_year_start_month,
+                                 zone=policy.timezone)
+        click.echo(f"{summary.users} of {len(users)} users read, {summary.courses} course "
+                   f"totals stored, {summary.failed} failed")
+        if summary.stopped:
+            click.echo(f"stopped: {summary.stopped}", err=True)
+        elif row.last_error:
+            click.echo(f"last error: {row.last_error}", err=True)
+        if not summary.ok:
+            sys.exit(1)
+
+
+@connector.command("rekey")
+def connector_rekey() -> None:
+    """Re-encrypt every stored token with the first key of CREDENTIALS_KEY (after rotation)."""
+    from .gradebook.connector_models import Connector
+    from .gradebook.credentials import CredentialsError, reencrypt_token
+
+    app = _app()
+    cipher = _cipher(app)
+    with app.extensions["db"].new_session() as session:
+        rows = session.scalars(select(Connector)).all()
+        for row in rows:
+            try:
+                row.token_encrypted = reencrypt_token(cipher, row.token_encrypted)
+            except CredentialsError as err:
+                click.echo(f"connector of platform {row.platform_id}: {err}; nothing changed",
+                           err=True)
+                sys.exit(1)
+        session.commit()
+        click.echo(f"re-encrypted {len(rows)} connector tokens")
+
+
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from datetime import datetime, timedelta
 
 from flask import Flask, Request, Response, g
@@ -67,6 +68,8 @@ class ServerSession(CallbackDict, SessionMixin):
 class DatabaseSessionInterface(SessionInterface):
     """Flask session interface over the web_sessions table."""
 
+    _last_sweep = float("-inf")
+
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         token = request.args.get(TOKEN_PARAM) or request.cookies.get(COOKIE_NAME)
         if token and len(token) <= 128:
@@ -90,8 +93,10 @@ class DatabaseSessionInterface(SessionInterface):
             data, expires_at = json.dumps(dict(session)), utcnow() + lifetime
             row = db.get(WebSession, _hash(session.token))
             if row is None:
-                # New sessions sweep expired ones; no cron needed on the embedded default.
-                db.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
+                # Expired sessions are swept now and then; no cron on the embedded default.
+                if time.monotonic() - self._last_sweep > 60:
+                    self._last_sweep = time.monotonic()
+                    db.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
                 db.add(WebSession(token_hash=_hash(session.token), data=data,
                                   expires_at=expires_at))
             else:

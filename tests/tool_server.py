@@ -46,6 +46,7 @@ class ServedTool:
             add_platform(db, **values)
             db.commit()
         self.app.extensions["frame_ancestors"].invalidate()
+        self.app.extensions["platforms"].invalidate()
         platform.set_tool(self.login_url, self.launch_url, self.jwks_url)
 
     def stop(self) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..lti.models import Context
@@ -23,12 +24,28 @@ class RosterRefresher:
         self.app = app
         self.max_age = max_age
         self._running: set[int] = set()
+        # Last pull or attempt per course, so a warm launch asks neither the database nor
+        # the platform, and a failing roster service is not called at every launch.
+        self._attempted: dict[int, datetime] = {}
         self._lock = threading.Lock()
 
-    def due(self, state: SyncState | None) -> bool:
-        """True when the roster was never pulled or is older than max_age."""
-        return state is None or state.roster_pulled_at is None or (
-            utcnow() - state.roster_pulled_at > self.max_age)
+    def request_if_due(self, db: Session, context_id: int) -> threading.Thread | None:
+        """Start a background pull when the course roster is older than max_age."""
+        now = utcnow()
+        attempted = self._attempted.get(context_id)
+        if attempted is None:
+            state = db.get(SyncState, context_id)
+            attempted = state.roster_pulled_at if state and state.roster_pulled_at else None
+            if attempted:
+                self._attempted[context_id] = attempted
+        if attempted and now - attempted <= self.max_age:
+            return None
+        context = db.get(Context, context_id)
+        if not context.memberships_url:
+            self._attempted[context_id] = now
+            return None
+        self._attempted[context_id] = now
+        return self.request(context_id)
 
     def request(self, context_id: int) -> threading.Thread | None:
         """Start a pull for the course unless one is running; returns its thread."""

@@ -28,7 +28,7 @@ from .constants import LTI_VERSION, Claim, MessageType
 from .keysets import PlatformKeySets
 from .login import STATE_COOKIE_PREFIX
 from .models import LoginState, Platform
-from .registry import DatabaseToolConf, PlatformInfo, find_platform, origin, platform_info
+from .registry import DatabaseToolConf, PlatformCache, PlatformInfo, origin
 from .roles import ToolRole, tool_role
 
 
@@ -108,7 +108,8 @@ class ToolMessageLaunch(MessageLaunch):
     """pylti1p3's MessageLaunch with every check a production tool needs."""
 
     def __init__(self, db: Session, params: dict[str, str], cookies: dict[str, str],
-                 tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy):
+                 tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy,
+                 platforms: PlatformCache):
         request = _FormRequest(params)
         super().__init__(request, tool_conf, session_service=SessionService(request),
                          cookie_service=_NoCookies())
@@ -117,6 +118,7 @@ class ToolMessageLaunch(MessageLaunch):
         self.cookies = cookies
         self.keysets = keysets
         self.policy = policy
+        self.platforms = platforms
         self.platform: PlatformInfo | None = None
         self.login_state: LoginState | None = None
         self.state_binding = "server"
@@ -190,7 +192,7 @@ class ToolMessageLaunch(MessageLaunch):
             raise LaunchError(_l("The launch token does not name the platform (iss)."),
                               code="missing_issuer")
         client_id = self._client_id(body)
-        platform = find_platform(self.db, issuer, client_id)
+        platform = self.platforms.get(self.db, issuer, client_id)
         if platform is None:
             issuer_known = self.db.scalar(
                 select(Platform.id).where(Platform.issuer == issuer).limit(1)) is not None
@@ -201,7 +203,7 @@ class ToolMessageLaunch(MessageLaunch):
         if platform.status != "active":
             raise LaunchError(_l("This platform's registration is waiting for approval by the "
                                  "tool's administrator."), code="platform_pending", status=403)
-        self.platform = platform_info(platform)
+        self.platform = platform
         self._registration = self._tool_config.registration_for(self.platform)
         return self
 
@@ -283,14 +285,8 @@ class ToolMessageLaunch(MessageLaunch):
         if nonce != self.login_state.nonce:
             raise LaunchError(_l("The launch token's nonce does not belong to this login."),
                               code="nonce_mismatch")
-        # Atomic single use: of two concurrent replays only one row update succeeds.
-        result = self.db.execute(
-            update(LoginState)
-            .where(LoginState.state == self.login_state.state, LoginState.used_at.is_(None))
-            .values(used_at=utcnow())
-        )
-        self.db.commit()
-        if result.rowcount != 1:
+        # The caller commits this with what the launch records (one transaction per launch).
+        if not consume_state(self.db, self.login_state.state):
             raise LaunchError(_l("This launch was already used. Please open the tool again "
                                  "from your course."), code="replayed_launch")
         return self
@@ -381,11 +377,24 @@ def _is_string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+def consume_state(db: Session, state: str) -> bool:
+    """Mark a login state used; False when it already was (of two replays one wins)."""
+    result = db.execute(update(LoginState)
+                        .where(LoginState.state == state, LoginState.used_at.is_(None))
+                        .values(used_at=utcnow()))
+    return result.rowcount == 1
+
+
 def validate_launch(db: Session, params: dict[str, str], cookies: dict[str, str], *,
-                    tool_conf: DatabaseToolConf, keysets: PlatformKeySets,
-                    policy: LaunchPolicy) -> Launch:
-    """Validate a launch form; returns the Launch or raises LaunchError."""
-    message_launch = ToolMessageLaunch(db, params, cookies, tool_conf, keysets, policy).validate()
+                    tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy,
+                    platforms: PlatformCache) -> Launch:
+    """Validate a launch form; returns the Launch or raises LaunchError.
+
+    The login state is marked used in `db` but not committed: the caller commits it together
+    with what it records of the launch.
+    """
+    message_launch = ToolMessageLaunch(db, params, cookies, tool_conf, keysets, policy,
+                                       platforms).validate()
     body = message_launch._jwt["body"]
     assert message_launch.platform is not None
     return Launch(

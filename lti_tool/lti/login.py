@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -14,11 +15,22 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import LaunchError
 from .models import LoginState, Platform
-from .registry import find_platform, origin
+from .registry import PlatformCache, origin
 
 STATE_COOKIE_PREFIX = "lti_state_"
 RELAUNCH_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
                    "lti_deployment_id")
+
+
+_last_sweep = [float("-inf")]
+
+
+def _sweep_due(every_seconds: float = 60.0) -> bool:
+    now = time.monotonic()
+    if now - _last_sweep[0] < every_seconds:
+        return False
+    _last_sweep[0] = now
+    return True
 
 
 @dataclass(frozen=True)
@@ -31,8 +43,8 @@ class LoginStart:
     auth_origin: str
 
 
-def begin_login(db: Session, params: dict[str, str], *, base_url: str, launch_url: str,
-                state_ttl: int) -> LoginStart:
+def begin_login(db: Session, params: dict[str, str], *, platforms: PlatformCache, base_url: str,
+                launch_url: str, state_ttl: int) -> LoginStart:
     """Check a login initiation request and store a fresh state + nonce for it."""
     issuer = params.get("iss", "").strip()
     if not issuer:
@@ -50,7 +62,7 @@ def begin_login(db: Session, params: dict[str, str], *, base_url: str, launch_ur
                           code="foreign_target_link_uri",
                           detail=f"target_link_uri {target_link_uri!r} is not under {base_url}")
     client_id = params.get("client_id") or None
-    platform = find_platform(db, issuer, client_id)
+    platform = platforms.get(db, issuer, client_id)
     if platform is None:
         issuer_known = db.scalar(select(Platform.id).where(Platform.issuer == issuer).limit(1))
         raise LaunchError(_l("This platform is not registered with the tool."),
@@ -60,13 +72,14 @@ def begin_login(db: Session, params: dict[str, str], *, base_url: str, launch_ur
         raise LaunchError(_l("This platform's registration is waiting for approval by the "
                              "tool's administrator."), code="platform_pending", status=403)
     deployment_id = params.get("lti_deployment_id")
-    if deployment_id and deployment_id not in {d.deployment_id for d in platform.deployments}:
+    if deployment_id and deployment_id not in platform.deployment_ids:
         raise LaunchError(_l("This deployment of the tool is not registered."),
                           code="unknown_deployment", detail=f"deployment_id={deployment_id!r}")
 
     now = utcnow()
-    # Expired states are useless; sweeping them here keeps the table small without a cron.
-    db.execute(delete(LoginState).where(LoginState.expires_at < now - timedelta(hours=1)))
+    # Expired states are useless; sweeping them now and then keeps the table small, no cron.
+    if _sweep_due():
+        db.execute(delete(LoginState).where(LoginState.expires_at < now - timedelta(hours=1)))
     storage_target = params.get("lti_storage_target") or None
     login_state = LoginState(
         state=secrets.token_urlsafe(32), nonce=secrets.token_urlsafe(32),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .constants import Claim
@@ -24,6 +23,7 @@ class LaunchRecord:
     context_id: int | None
     resource_link_id: int | None
     placement: str
+    learned_frame_origin: bool = False
 
 
 def _get_or_create(db: Session, model, **keys):
@@ -38,16 +38,8 @@ def record_launch(db: Session, launch: Launch) -> LaunchRecord:
     """Upsert the user, context, membership and resource link of a launch; commit.
 
     Two first launches of one person at once (two tabs) race to insert the same rows: the
-    loser's unique-constraint error is retried once, when the rows exist.
+    loser gets an IntegrityError and may call this again once it has rolled back.
     """
-    try:
-        return _record(db, launch)
-    except IntegrityError:
-        db.rollback()
-        return _record(db, launch)
-
-
-def _record(db: Session, launch: Launch) -> LaunchRecord:
     claims = launch.claims
     platform_id = launch.platform.id
     user = None
@@ -93,13 +85,14 @@ def _record(db: Session, launch: Launch) -> LaunchRecord:
         if lineitem:
             link.lineitem_url = lineitem
 
-    _learn_frame_origin(db, platform_id, claims)
+    learned = _learn_frame_origin(db, platform_id, claims)
     db.commit()
     return LaunchRecord(
         user_id=user.id if user else None,
         context_id=context.id if context else None,
         resource_link_id=link.id if link else None,
         placement=placement or (link.placement if link else ""),
+        learned_frame_origin=learned,
     )
 
 
@@ -109,14 +102,16 @@ def launch_locale(claims: dict) -> str:
     return str(claims.get("locale") or presentation.get("locale") or "")
 
 
-def _learn_frame_origin(db: Session, platform_id: int, claims: dict) -> None:
+def _learn_frame_origin(db: Session, platform_id: int, claims: dict) -> bool:
     # Canvas frames the tool from each school's domain, which the issuer does not tell;
     # the signed return_url does. Only validated launches get here.
     presentation = claims.get(Claim.LAUNCH_PRESENTATION) or {}
     frame_origin = origin(str(presentation.get("return_url") or ""))
     if not frame_origin.startswith(("https://", "http://")):
-        return
+        return False
     platform = db.get(Platform, platform_id)
     origins = list(platform.frame_origins or [])
-    if frame_origin not in origins and len(origins) < MAX_LEARNED_FRAME_ORIGINS:
-        platform.frame_origins = origins + [frame_origin]
+    if frame_origin in origins or len(origins) >= MAX_LEARNED_FRAME_ORIGINS:
+        return False
+    platform.frame_origins = origins + [frame_origin]
+    return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -55,6 +57,38 @@ def platform_info(platform: Platform) -> PlatformInfo:
         status=platform.status,
         deployment_ids=frozenset(d.deployment_id for d in platform.deployments),
     )
+
+
+class PlatformCache:
+    """Registrations by (issuer, client_id), re-read from the database after `ttl` seconds.
+
+    Every login and launch needs its registration; reading it costs two queries. Changes made
+    in this process invalidate at once; changes by the CLI (another process) within `ttl`.
+    """
+
+    def __init__(self, ttl: float = 30.0):
+        self.ttl = ttl
+        self._entries: dict[tuple[str, str | None], tuple[float, PlatformInfo]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: Session, issuer: str, client_id: str | None) -> PlatformInfo | None:
+        """The registration, or None when there is none (misses are not cached)."""
+        key = (issuer, client_id)
+        entry = self._entries.get(key)
+        if entry and time.monotonic() - entry[0] < self.ttl:
+            return entry[1]
+        platform = find_platform(db, issuer, client_id)
+        if platform is None:
+            return None
+        info = platform_info(platform)
+        with self._lock:
+            self._entries[key] = (time.monotonic(), info)
+        return info
+
+    def invalidate(self) -> None:
+        """Forget every cached registration."""
+        with self._lock:
+            self._entries.clear()
 
 
 def add_platform(db: Session, *, issuer: str, client_id: str, auth_login_url: str,

@@ -7,16 +7,16 @@ import logging
 from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template,
                    request, session, url_for)
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .. import csrf
 from ..db import get_db
 from ..errors import LaunchError, NotSignedIn
 from . import deep_linking, registration
 from .constants import Claim, MessageType
-from .launch import LaunchPolicy, needs_storage_lookup, validate_launch
+from .launch import LaunchPolicy, consume_state, needs_storage_lookup, validate_launch
 from .login import STATE_COOKIE_PREFIX, begin_login
-from ..gradebook.models import SyncState
-from .models import Context, LoginState, Platform
+from .models import LoginState, Platform
 from .records import launch_locale, record_launch
 from .registry import DatabaseToolConf, origin
 from .roles import ToolRole
@@ -49,7 +49,8 @@ def login():
     """OIDC third-party initiated login: remember state + nonce, send the browser to the LMS."""
     g.no_session_in_urls = True
     start = begin_login(
-        get_db(), _params(), base_url=current_app.config["BASE_URL"], launch_url=launch_url(),
+        get_db(), _params(), platforms=current_app.extensions["platforms"],
+        base_url=current_app.config["BASE_URL"], launch_url=launch_url(),
         state_ttl=int(_settings()["lti"]["state_ttl_seconds"]),
     )
     if start.storage_target:
@@ -89,6 +90,7 @@ def launch():
             db, params, request.cookies,
             tool_conf=DatabaseToolConf(db, current_app.extensions["keyring"]),
             keysets=current_app.extensions["keysets"], policy=policy,
+            platforms=current_app.extensions["platforms"],
         )
     except LaunchError as err:
         db.rollback()
@@ -97,9 +99,16 @@ def launch():
             return render_template("lti/new_window.html", message=err.message,
                                    login_params=login_state.login_params if login_state else {}), 400
         raise
-    record = record_launch(db, result)
+    try:
+        record = record_launch(db, result)
+    except IntegrityError:  # a concurrent first launch of the same person inserted first
+        db.rollback()
+        if not consume_state(db, params["state"]):
+            raise LaunchError(code="replayed_launch") from None
+        record = record_launch(db, result)
     _refresh_roster_if_old(db, record.context_id)
-    current_app.extensions["frame_ancestors"].invalidate()
+    if record.learned_frame_origin:
+        current_app.extensions["frame_ancestors"].invalidate()
     log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
              result.message_type, result.role, result.state_binding)
     data = {
@@ -126,12 +135,8 @@ def launch():
 
 
 def _refresh_roster_if_old(db, context_id: int | None) -> None:
-    if context_id is None:
-        return
-    context = db.get(Context, context_id)
-    refresher = current_app.extensions["roster_refresher"]
-    if context.memberships_url and refresher.due(db.get(SyncState, context_id)):
-        refresher.request(context_id)
+    if context_id is not None:
+        current_app.extensions["roster_refresher"].request_if_due(db, context_id)
 
 
 def _auth_origin(params: dict[str, str]) -> str:
@@ -172,6 +177,7 @@ def register():
         auto_activate=bool(_settings()["registration"]["auto_activate"]),
     )
     current_app.extensions["frame_ancestors"].invalidate()
+    current_app.extensions["platforms"].invalidate()
     return render_template("lti/registered.html", platform=platform)
 
 

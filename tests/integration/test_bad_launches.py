@@ -569,6 +569,7 @@ def _set_status(tool, platform: Platform, status: str) -> None:
                                              PlatformRow.client_id == platform.client_id)
                    .values(status=status))
         db.commit()
+    tool.app.extensions["platforms"].invalidate()  # as `lti-tool platform activate` does in time
 
 
 def test_pending_platform_cannot_log_in_or_launch(tool, platform, browser, expect_refusal):

@@ -1,0 +1,217 @@
+"""A student's academic record: per course percent, letter, points, credits; GPA; progression.
+
+Two sources, read in at most three queries whatever the number of courses:
+- courses where the tool is placed: the student's Result on the course's final-grade line item
+  (CourseGrading), with the credits and academic year the instructor set;
+- with a whole-gradebook connector: the LMS's course totals (ExternalCourseGrade).
+A course present in both counts once, from the tool's own final line item (the instructor chose
+it); an LMS course total takes credits and academic year from the course's CourseGrading when
+the tool is placed there, else the configured defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..lti.models import Context, Membership, ResourceLink, User
+from ..lti.roles import ToolRole
+from .connector_models import Connector, ExternalCourseGrade
+from .gpa import (Credited, ProgressionCheck, academic_level, band_for_percent, check_progression,
+                  course_percent, gpa, study_years, to_decimal)
+from .models import CourseGrading, LineItem, Result
+from .policy import GradeBand, GradingPolicy
+
+TOOL_SOURCE = "tool"
+
+
+@dataclass(frozen=True)
+class CourseLine:
+    """One course of the record; `band` is None while the course has no grade."""
+
+    title: str
+    source: str  # "tool", or the connector kind ("moodle", "canvas")
+    academic_year: str  # "" when nobody set it
+    credits: Decimal
+    percent: Decimal | None
+    band: GradeBand | None
+    lms_grade: str = ""  # the total as the LMS prints it (connectors)
+
+    @property
+    def counts(self) -> bool:
+        """True when the course counts towards GPA (graded and carrying credits)."""
+        return self.band is not None and self.credits > 0
+
+
+@dataclass(frozen=True)
+class YearRecord:
+    """One academic year: its courses, GPA and the progression check it decides."""
+
+    academic_year: str
+    study_year: int | None
+    courses: tuple[CourseLine, ...]
+    credits: Decimal
+    gpa: Decimal | None
+    level: str | None
+    progression: ProgressionCheck | None  # moving on to study_year + 1
+
+    @property
+    def below_threshold(self) -> bool:
+        """True when the year's GPA is below what moving on requires."""
+        return self.progression is not None and not self.progression.passed
+
+
+@dataclass(frozen=True)
+class AcademicRecord:
+    """A student's record, newest academic year first, with the cumulative GPA."""
+
+    user_id: int
+    programme_level: str
+    years: tuple[YearRecord, ...]
+    credits: Decimal
+    gpa: Decimal | None
+    level: str | None
+
+    @property
+    def progression_warning(self) -> YearRecord | None:
+        """The latest academic year whose GPA is below its progression threshold, if any."""
+        dated = [y for y in self.years if y.study_year is not None]
+        return dated[0] if dated and dated[0].below_threshold else None
+
+
+def _line(title: str, source: str, year: str, credits: Decimal, percent: Decimal | None,
+          policy: GradingPolicy, lms_grade: str = "") -> CourseLine:
+    band = None if percent is None else band_for_percent(percent, policy.scale)
+    return CourseLine(title=title, source=source, academic_year=year, credits=credits,
+                      percent=percent, band=band, lms_grade=lms_grade)
+
+
+def _credits(value: float | None, policy: GradingPolicy) -> Decimal:
+    return policy.default_credits if value is None else to_decimal(value)
+
+
+def _tool_courses(db: Session, user_id: int,
+                  policy: GradingPolicy) -> tuple[list[CourseLine], set[int]]:
+    rows = db.execute(
+        select(Context.id, Context.title, Context.label, CourseGrading.credits,
+               CourseGrading.academic_year, LineItem.score_maximum, Result.result_score,
+               Result.result_maximum)
+        .join(CourseGrading, CourseGrading.context_id == Context.id)
+        .join(LineItem, LineItem.id == CourseGrading.final_line_item_id)
+        .join(Result, (Result.line_item_id == LineItem.id) & (Result.user_id == user_id))
+        .order_by(Context.title, Context.id)
+    ).all()
+    lines = []
+    for row in rows:
+        # AGS: resultMaximum may be absent; then the line item's scoreMaximum is the scale.
+        percent = course_percent(row.result_score, row.result_maximum or row.score_maximum)
+        lines.append(_line(row.title or row.label, TOOL_SOURCE, row.academic_year or "",
+                           _credits(row.credits, policy), percent, policy))
+    return lines, {row.id for row in rows}
+
+
+def _lms_course_ids(db: Session, user_id: int) -> dict[tuple[str, str], tuple[int, float | None, str]]:
+    """(connector kind, LMS course id) -> (context id, credits, academic year) for the
+    student's courses where the tool is placed."""
+    rows = db.execute(
+        select(Context.id, Context.context_id, CourseGrading.credits, CourseGrading.academic_year,
+               ResourceLink.custom)
+        .join(Membership, (Membership.context_id == Context.id) & (Membership.user_id == user_id))
+        .outerjoin(CourseGrading, CourseGrading.context_id == Context.id)
+        .outerjoin(ResourceLink, ResourceLink.context_id == Context.id)
+    ).all()
+    found: dict[tuple[str, str], tuple[int, float | None, str]] = {}
+    for row in rows:
+        value = (row.id, row.credits, row.academic_year or "")
+        # Moodle's LTI context id is its course id; Canvas's is opaque, but the tool's
+        # developer key asks for custom canvas_course_id = $Canvas.course.id.
+        found[("moodle", row.context_id)] = value
+        canvas_course = (row.custom or {}).get("canvas_course_id")
+        if canvas_course:
+            found[("canvas", str(canvas_course))] = value
+    return found
+
+
+def _external_courses(db: Session, user_id: int, tool_contexts: set[int],
+                      policy: GradingPolicy) -> list[CourseLine]:
+    rows = db.execute(
+        select(ExternalCourseGrade, Connector.kind)
+        .join(Connector, Connector.id == ExternalCourseGrade.connector_id)
+        .where(ExternalCourseGrade.user_id == user_id, Connector.enabled.is_(True))
+        .order_by(ExternalCourseGrade.course_name, ExternalCourseGrade.id)
+    ).all()
+    if not rows:
+        return []
+    placed = _lms_course_ids(db, user_id)
+    lines = []
+    for grade, kind in rows:
+        context_id, credits, year = placed.get((kind, grade.lms_course_id), (None, None, ""))
+        if context_id in tool_contexts:
+            continue  # the tool's own final line item is the record for this course
+        percent = None if grade.percent is None else to_decimal(grade.percent)
+        lines.append(_line(grade.course_name or grade.course_code, kind,
+                           year or grade.academic_year, _credits(credits, policy), percent,
+                           policy, grade.grade_text))
+    return lines
+
+
+def summarise(user_id: int, lines: Iterable[CourseLine], policy: GradingPolicy) -> AcademicRecord:
+    """Group course lines by academic year; GPA per year and cumulative; progression per year."""
+    lines = list(lines)
+    by_year: dict[str, list[CourseLine]] = {}
+    for line in lines:
+        by_year.setdefault(line.academic_year, []).append(line)
+    numbered = study_years(by_year)
+    # Newest first; courses whose academic year nobody set come last.
+    order = sorted((y for y in by_year if y), reverse=True) + ([""] if "" in by_year else [])
+    years = []
+    for year in order:
+        courses = by_year[year]
+        counted = [Credited(c.credits, c.band.points) for c in courses if c.counts]
+        year_gpa = gpa(counted)
+        study_year = numbered.get(year)
+        progression = (check_progression(year_gpa, policy.programme_level, study_year + 1,
+                                         policy.progression)
+                       if study_year is not None and year_gpa is not None else None)
+        years.append(YearRecord(
+            academic_year=year, study_year=study_year, courses=tuple(courses),
+            credits=sum((c.credits for c in counted), Decimal(0)), gpa=year_gpa,
+            level=academic_level(year_gpa, policy.levels), progression=progression))
+    counted = [Credited(c.credits, c.band.points) for c in lines if c.counts]
+    total = gpa(counted)
+    return AcademicRecord(user_id=user_id, programme_level=policy.programme_level,
+                          years=tuple(years), credits=sum((c.credits for c in counted), Decimal(0)),
+                          gpa=total, level=academic_level(total, policy.levels))
+
+
+def academic_record(db: Session, user_id: int, policy: GradingPolicy) -> AcademicRecord:
+    """The student's record from the database (tool results and LMS course totals)."""
+    tool_lines, tool_contexts = _tool_courses(db, user_id, policy)
+    external = _external_courses(db, user_id, tool_contexts, policy)
+    return summarise(user_id, tool_lines + external, policy)
+
+
+def may_view_record(db: Session, *, viewer_id: int, viewer_is_admin: bool,
+                    viewer_platform_id: int, student: User | None) -> bool:
+    """Whether a viewer may see a student's record.
+
+    Their own; any student of their platform for an administrator; otherwise only a student
+    who is a learner in a course where the viewer is staff (instructor or administrator).
+    """
+    if student is None:
+        return False
+    if student.id == viewer_id:
+        return True
+    if viewer_is_admin and student.platform_id == viewer_platform_id:
+        return True
+    taught = select(Membership.context_id).where(
+        Membership.user_id == viewer_id, Membership.status != "Deleted",
+        Membership.role.in_([ToolRole.INSTRUCTOR.value, ToolRole.ADMIN.value]))
+    shared = db.scalar(select(Membership.id).where(
+        Membership.user_id == student.id, Membership.role == ToolRole.LEARNER.value,
+        Membership.status != "Deleted", Membership.context_id.in_(taught)).limit(1))
+    return shared is not None

@@ -1,0 +1,82 @@
+"""Academic view pages: a student's grades and GPA, staff looking at a student, course grading."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..auth import current_viewer, roles_required
+from ..db import get_db
+from ..errors import Forbidden
+from ..lti.models import User
+from ..lti.roles import ToolRole
+from .academic import academic_record, may_view_record
+from .course_grading import course_grading, course_learners, line_items, save_course_grading
+from .forms import CourseGradingForm
+from .gpa import academic_year_of
+from .policy import GradingPolicy, load_policy
+
+bp = Blueprint("gradebook", __name__)
+
+
+@bp.record_once
+def _load_policy(state) -> None:
+    # At registration, so a bad scale or threshold file stops the tool at start-up.
+    state.app.extensions["grading_policy"] = load_policy(state.app.config["SETTINGS"])
+
+
+def _policy() -> GradingPolicy:
+    return current_app.extensions["grading_policy"]
+
+
+@bp.route("/grades")
+def my_grades():
+    """The signed-in student's own record: courses, GPA per year and cumulative, progression."""
+    viewer = current_viewer()
+    record = academic_record(get_db(), viewer.user.id, _policy())
+    return render_template("gradebook/record.html", viewer=viewer, student=viewer.user,
+                           record=record, scale=_policy().scale, own=True, title=_("My grades"))
+
+
+@bp.route("/grades/student/<int:user_id>")
+def student_grades(user_id: int):
+    """A student's record for staff of one of their courses, or an administrator."""
+    viewer = current_viewer()
+    db = get_db()
+    student = db.get(User, user_id)
+    if not may_view_record(db, viewer_id=viewer.user.id,
+                           viewer_is_admin=viewer.role == ToolRole.ADMIN,
+                           viewer_platform_id=viewer.platform.id, student=student):
+        raise Forbidden()
+    record = academic_record(db, student.id, _policy())
+    return render_template("gradebook/record.html", viewer=viewer, student=student,
+                           record=record, scale=_policy().scale, own=student.id == viewer.user.id,
+                           title=_("Grades of %(name)s", name=student.display_name))
+
+
+@bp.route("/grades/course", methods=["GET", "POST"])
+@roles_required(ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+def course_settings():
+    """Choose the course's final-grade column, credits and academic year; list its students."""
+    viewer = current_viewer()
+    if viewer.context is None:
+        raise Forbidden(_("Open this page from a course."))
+    db = get_db()
+    policy = _policy()
+    saved = course_grading(db, viewer.context.id)
+    form = CourseGradingForm(line_items(db, viewer.context.id), data={
+        "final_line_item": (saved.final_line_item_id or 0) if saved else 0,
+        "credits": int(saved.credits) if saved else int(policy.default_credits),
+        "academic_year": (saved.academic_year if saved and saved.academic_year else
+                          academic_year_of(date.today(), policy.academic_year_start_month)),
+    })
+    if form.validate_on_submit():
+        save_course_grading(db, viewer.context.id, form.choice())
+        flash(_("Saved: the course counts towards GPA as set below."), "success")
+        return redirect(url_for(".course_settings"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("gradebook/course.html", viewer=viewer, form=form,
+                           students=course_learners(db, viewer.context.id),
+                           title=_("Course grading")), status
