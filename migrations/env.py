@@ -8,6 +8,7 @@ from lti_tool.db import Base, make_engine
 import lti_tool.lti.models  # noqa: F401  (registers tables)
 import lti_tool.web_session  # noqa: F401
 import lti_tool.gradebook.models  # noqa: F401
+import lti_tool.gradebook.connector_models  # noqa: F401
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
