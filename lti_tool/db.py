@@ -37,6 +37,18 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
 
+def load_models() -> None:
+    """Import every package's `models` module, so Base.metadata knows every table."""
+    import importlib
+    import pkgutil
+
+    import lti_tool
+
+    for module in pkgutil.walk_packages(lti_tool.__path__, "lti_tool."):
+        if module.name.endswith(".models") or module.name == "lti_tool.web_session":
+            importlib.import_module(module.name)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the pragmas SQLite needs to behave like a server database."""
     if url.startswith("sqlite"):

@@ -4,10 +4,9 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from lti_tool.db import Base, make_engine
-import lti_tool.lti.models  # noqa: F401  (registers tables)
-import lti_tool.web_session  # noqa: F401
-import lti_tool.gradebook.models  # noqa: F401
+from lti_tool.db import Base, load_models, make_engine
+
+load_models()  # every package's tables, new packages included
 import lti_tool.gradebook.connector_models  # noqa: F401
 
 config = context.config
