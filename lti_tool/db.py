@@ -38,14 +38,15 @@ class Base(DeclarativeBase):
 
 
 def load_models() -> None:
-    """Import every package's `models` module, so Base.metadata knows every table."""
+    """Import every `*models` module of every package, so Base.metadata knows every table."""
     import importlib
     import pkgutil
 
     import lti_tool
 
     for module in pkgutil.walk_packages(lti_tool.__path__, "lti_tool."):
-        if module.name.endswith(".models") or module.name == "lti_tool.web_session":
+        # models.py, and sibling modules named like connector_models.py
+        if module.name.rsplit(".", 1)[-1].endswith("models") or module.name == "lti_tool.web_session":
             importlib.import_module(module.name)
 
 

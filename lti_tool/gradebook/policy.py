@@ -185,10 +185,11 @@ def parse_scale(data: Any, source: str) -> GradeScale:
                 f"{where}: {above.min_percent}-{above.max_percent} overlaps row {below_i + 1} "
                 f"({below.letter}, {below.min_percent}-{below.max_percent})")
         if above.min_percent > below.max_percent + 1:
+            missing = (f"{below.max_percent + 1}" if above.min_percent == below.max_percent + 2
+                       else f"{below.max_percent + 1}-{above.min_percent - 1}")
             raise GradingPolicyError(
-                f"{where}: gap between {below.max_percent} (row {below_i + 1}, {below.letter}) "
-                f"and {above.min_percent}: {below.max_percent + 1}-{above.min_percent - 1} "
-                f"has no letter")
+                f"{where}: gap: it starts at {above.min_percent} but row {below_i + 1} "
+                f"({below.letter}) ends at {below.max_percent}, so {missing} has no letter")
         if above.points < below.points:
             raise GradingPolicyError(
                 f"{where}: {above.points} points for {above.min_percent}-{above.max_percent} "

@@ -4,8 +4,10 @@
         platform.set_tool(login_url, launch_url, jwks_url, deep_link_url)
         response = browser.launch(platform.plan("teacher"))
 
-Extra platform endpoints (AGS, NRPS) go in as Flask blueprints before start(), and check
-access tokens with `platform.check_bearer(request, scope)`.
+Every platform serves AGS 2.0 and NRPS 2.0 at the URLs its launch claims give (services.py),
+with course data (`add_members`, `add_line_item`, `set_result`), inspection (`scores`,
+`score_log`, `counts`) and fault injection (`platform.faults`). More endpoints go in as Flask
+blueprints before start(), and check access tokens with `platform.check_bearer(request, scope)`.
 """
 
 from .claims import (
@@ -62,9 +64,28 @@ from .server import (
     RequestCounts,
     ToolEndpoints,
 )
+from .services import (
+    BAD_ANSWERS,
+    DEFAULT_QUIRKS,
+    EXT_SUBMISSION,
+    EXT_SUBMISSION_TYPE,
+    FAIL_KINDS,
+    MEDIA_LINEITEM,
+    MEDIA_LINEITEM_CONTAINER,
+    MEDIA_MEMBERSHIP_CONTAINER,
+    MEDIA_RESULT_CONTAINER,
+    MEDIA_SCORE,
+    MEMBER_STATUSES,
+    QUIRKS,
+    SERVICE_ENDPOINTS,
+    CourseMember,
+    Faults,
+    ScoreLogEntry,
+)
 from .serving import LoopbackServer
 
 __all__ = [
+    "BAD_ANSWERS",
     "BrowserCookiePolicy",
     "BrowserSession",
     "CLAIM_AGS",
@@ -83,8 +104,14 @@ __all__ = [
     "CLAIM_TARGET_LINK_URI",
     "CLAIM_TOOL_PLATFORM",
     "CLAIM_VERSION",
+    "CourseMember",
+    "DEFAULT_QUIRKS",
     "DeepLinkReturn",
     "DriverError",
+    "EXT_SUBMISSION",
+    "EXT_SUBMISSION_TYPE",
+    "FAIL_KINDS",
+    "Faults",
     "Form",
     "IssuedToken",
     "JWT_BEARER",
@@ -92,9 +119,16 @@ __all__ = [
     "LaunchPlan",
     "LoginStep",
     "LoopbackServer",
+    "MEDIA_LINEITEM",
+    "MEDIA_LINEITEM_CONTAINER",
+    "MEDIA_MEMBERSHIP_CONTAINER",
+    "MEDIA_RESULT_CONTAINER",
+    "MEDIA_SCORE",
+    "MEMBER_STATUSES",
     "PLATFORM_CONFIGURATION",
     "Platform",
     "PlatformUser",
+    "QUIRKS",
     "ROLE_INSTRUCTOR",
     "ROLE_INST_ADMIN",
     "ROLE_INST_INSTRUCTOR",
@@ -109,6 +143,8 @@ __all__ = [
     "SCOPE_NRPS",
     "SCOPE_RESULT_READONLY",
     "SCOPE_SCORE",
+    "SERVICE_ENDPOINTS",
+    "ScoreLogEntry",
     "TOOL_CONFIGURATION",
     "ToolEndpoints",
     "encode_jwt",

@@ -329,9 +329,12 @@ class LaunchPlan:
                 "lineitems": f"{services}/{course}/lineitems?type_id={type_id}",
             }
             if not self.is_deep_link:
-                # Moodle's line item URL keeps the query string at the end (platforms.md).
-                ags["lineitem"] = f"{services}/{course}/lineitems/2/lineitem?type_id={type_id}"
                 rl_id = body[CLAIM_RESOURCE_LINK]["id"]
+                # The activity's own grade item; its URL keeps the query string at the end
+                # (platforms.md).
+                ags["lineitem"] = p.resource_link_line_item_url(
+                    self.course, str(rl_id), str(body[CLAIM_RESOURCE_LINK].get("title") or "")
+                    or "Portfolio", type_id=type_id)
                 sourced = json.dumps(
                     {"data": {"instanceid": rl_id, "userid": u.id, "typeid": type_id,
                               "launchid": int(self.sesskey, 16) % 10**9},

@@ -53,6 +53,7 @@ from .keys import (
     rsa_private_key_pem,
     unverified_parts,
 )
+from .services import ServicesMixin
 from .serving import LoopbackServer
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -223,8 +224,11 @@ def _aud_list(aud: Any) -> list[str]:
     return []
 
 
-class Platform:
-    """An LTI 1.3 platform on loopback shaped after Moodle or Canvas (use as a context manager)."""
+class Platform(ServicesMixin):
+    """An LTI 1.3 platform on loopback shaped after Moodle or Canvas (use as a context manager).
+
+    It serves AGS 2.0 and NRPS 2.0 (services.ServicesMixin) at the URLs its launch claims give.
+    """
 
     def __init__(
         self,
@@ -282,6 +286,7 @@ class Platform:
         self.require_token_for_configuration = False
 
         self._base_url: str | None = None
+        self._init_services()
         self.app = self._build_app(blueprints)
         self._server = LoopbackServer(self.app)
 
@@ -291,6 +296,7 @@ class Platform:
         """Serve the platform on 127.0.0.1 at a free port, in a daemon thread."""
         if self._server.running:
             return self
+        self._services_started()
         self._base_url = self._server.start().base_url
         if self._issuer_template is not None:
             self._issuer = self._issuer_template.replace("{base_url}", self._base_url)
@@ -302,7 +308,8 @@ class Platform:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving and close the socket (hung or delayed service answers end at once)."""
+        self._services_stopping()
         self._server.stop()
 
     def __enter__(self) -> Platform:
@@ -613,6 +620,7 @@ class Platform:
             self._plans.by_sesskey[sesskey] = plan
             if data is not None and plan.is_deep_link:
                 self._plans.by_dl_data[data] = plan
+        self._services_on_plan(plan)
         return plan
 
     @property
@@ -788,6 +796,7 @@ class Platform:
             paths["registration"], "registration", self._view_registration, methods=["POST"]
         )
         app.add_url_rule("/course/<int:course>", "course", self._view_course, methods=["GET"])
+        self._register_services(app)
         for bp in blueprints:
             app.register_blueprint(bp)
         return app
