@@ -31,7 +31,7 @@ test: $(STAMP) translations browser
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python bench/launch.py
+	$(BIN)/python bench/launch.py --mode both
 
 # Extract new strings into the catalogues (then translate them in lti_tool/translations/*/LC_MESSAGES/messages.po).
 messages: $(STAMP)
