@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import g, session
+from sqlalchemy import select
 
 from .db import get_db
 from .errors import Forbidden, NotSignedIn
@@ -36,18 +37,21 @@ def current_viewer() -> Viewer:
     user_id = session.get("user_id")
     if not user_id:
         raise NotSignedIn()
-    db = get_db()
-    user = db.get(User, user_id)
-    if user is None:
-        raise NotSignedIn()
     context_id, link_id = session.get("context_id"), session.get("resource_link_id")
-    g.viewer = Viewer(
-        user=user,
-        platform=db.get(Platform, session["platform_id"]),
-        context=db.get(Context, context_id) if context_id else None,
-        resource_link=db.get(ResourceLink, link_id) if link_id else None,
-        role=ToolRole(session.get("role", ToolRole.GUEST)),
-    )
+    # One query for the four rows every page needs.
+    row = get_db().execute(
+        select(User, Platform, Context, ResourceLink)
+        .join(Platform, Platform.id == User.platform_id)
+        .outerjoin(Context, Context.id == context_id)
+        .outerjoin(ResourceLink, ResourceLink.id == link_id)
+        .where(User.id == user_id, Platform.id == session.get("platform_id"))
+    ).first()
+    if row is None:
+        raise NotSignedIn()
+    user, platform, context, resource_link = row
+    g.viewer = Viewer(user=user, platform=platform, context=context,
+                      resource_link=resource_link,
+                      role=ToolRole(session.get("role", ToolRole.GUEST)))
     return g.viewer
 
 

@@ -91,7 +91,8 @@ class DatabaseSessionInterface(SessionInterface):
                     return
                 session.token = secrets.token_urlsafe(32)
             data, expires_at = json.dumps(dict(session)), utcnow() + lifetime
-            row = db.get(WebSession, _hash(session.token))
+            # A token made in this request has no row yet: no need to look for one.
+            row = None if session.new else db.get(WebSession, _hash(session.token))
             if row is None:
                 # Expired sessions are swept now and then; no cron on the embedded default.
                 if time.monotonic() - self._last_sweep > 60:

@@ -381,7 +381,8 @@ def consume_state(db: Session, state: str) -> bool:
     """Mark a login state used; False when it already was (of two replays one wins)."""
     result = db.execute(update(LoginState)
                         .where(LoginState.state == state, LoginState.used_at.is_(None))
-                        .values(used_at=utcnow()))
+                        .values(used_at=utcnow())
+                        .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,12 +37,61 @@ def _get_or_create(db: Session, model, **keys):
     return row
 
 
-def record_launch(db: Session, launch: Launch) -> LaunchRecord:
+# The claims record_launch writes from; a launch repeating them changes nothing.
+RECORDED_CLAIMS = ("sub", "name", "given_name", "family_name", "email", "locale", Claim.ROLES,
+                   Claim.CONTEXT, Claim.RESOURCE_LINK, Claim.CUSTOM, Claim.AGS_ENDPOINT,
+                   Claim.NRPS, Claim.LAUNCH_PRESENTATION)
+
+
+class RecordCache:
+    """What recent launches recorded, by a digest of their claims (per process, short-lived).
+
+    Most launches repeat the previous one of the same person in the same place: they skip
+    four reads. The TTL bounds how long a roster pull's change (e.g. a membership status) can
+    go un-overwritten by an identical launch.
+    """
+
+    def __init__(self, ttl: float = 300.0, size: int = 10_000):
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, LaunchRecord]] = {}
+
+    @staticmethod
+    def digest(launch: Launch) -> str:
+        """A fingerprint of everything the launch would write."""
+        subset = {name: launch.claims.get(name) for name in RECORDED_CLAIMS}
+        subset["platform"] = launch.platform.id
+        return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()
+
+    def get(self, key: str) -> LaunchRecord | None:
+        """The record for `key` while fresh."""
+        entry = self._entries.get(key)
+        return entry[1] if entry and time.monotonic() - entry[0] < self.ttl else None
+
+    def put(self, key: str, record: LaunchRecord) -> None:
+        """Remember a record (the whole cache is dropped when full: simple and bounded)."""
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic(), replace(record, learned_frame_origin=False))
+
+
+def record_launch(db: Session, launch: Launch, cache: RecordCache | None = None) -> LaunchRecord:
     """Upsert the user, context, membership and resource link of a launch; commit.
 
     Two first launches of one person at once (two tabs) race to insert the same rows: the
     loser gets an IntegrityError and may call this again once it has rolled back.
     """
+    key = cache.digest(launch) if cache else ""
+    cached = cache.get(key) if cache else None
+    if cached is not None:
+        db.commit()  # the login state consumed by validation
+        return cached
+    record = _record(db, launch)
+    if cache:
+        cache.put(key, record)
+    return record
+
+
+def _record(db: Session, launch: Launch) -> LaunchRecord:
     claims = launch.claims
     platform_id = launch.platform.id
     user = None

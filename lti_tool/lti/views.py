@@ -99,13 +99,14 @@ def launch():
             return render_template("lti/new_window.html", message=err.message,
                                    login_params=login_state.login_params if login_state else {}), 400
         raise
+    records = current_app.extensions["launch_records"]
     try:
-        record = record_launch(db, result)
+        record = record_launch(db, result, records)
     except IntegrityError:  # a concurrent first launch of the same person inserted first
         db.rollback()
         if not consume_state(db, params["state"]):
             raise LaunchError(code="replayed_launch") from None
-        record = record_launch(db, result)
+        record = record_launch(db, result, records)
     _refresh_roster_if_old(db, record.context_id)
     if record.learned_frame_origin:
         current_app.extensions["frame_ancestors"].invalidate()
