@@ -16,6 +16,7 @@ from .gradebook.sync import Services
 from .http import make_session
 from .lti.keys import keyring_from_settings
 from .lti.keysets import PlatformKeySets
+from .lti.records import RecordCache
 from .lti.registry import PlatformCache
 
 csrf = CSRFProtect()
@@ -47,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["http"] = http
     app.extensions["keyring"] = keyring_from_settings(settings)
     app.extensions["platforms"] = PlatformCache()
+    app.extensions["launch_records"] = RecordCache()
     lti_settings = settings["lti"]
     app.extensions["keysets"] = PlatformKeySets(
         http, db.sessionmaker, ttl=int(lti_settings["keyset_ttl_seconds"]),
@@ -73,9 +75,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .gradebook.views import bp as gradebook_bp
     from .home.views import bp as home_bp
     from .lti.views import bp as lti_bp
+    from .portfolio.showcase_views import bp as showcase_bp
+    from .portfolio.staff_views import bp as portfolio_staff_bp
+    from .portfolio.views import bp as portfolio_bp
+    from .teachhub.views import bp as teachhub_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(gradebook_sync_bp)
     app.register_blueprint(gradebook_bp)
+    app.register_blueprint(portfolio_bp)
+    app.register_blueprint(portfolio_staff_bp)
+    app.register_blueprint(showcase_bp)
+    app.register_blueprint(teachhub_bp)
     return app

@@ -92,6 +92,15 @@ class Database:
             session.close()
 
 
+def insert_ignore(db: Session, model, **values) -> None:
+    """INSERT a row unless one with the same key exists (no race between processes)."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 def get_db() -> Session:
     """The current request's session."""
     if "db_session" not in g:

@@ -1,4 +1,4 @@
-"""Settings: defaults < config/default.toml < config/local.toml < environment."""
+"""Settings: config/default.toml < config/local.toml < $LTI_TOOL_SETTINGS < environment."""
 
 from __future__ import annotations
 
@@ -39,8 +39,14 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
     """Read the settings tree and check it; `overrides` (tests) win over everything."""
     environ = os.environ if environ is None else environ
     settings: dict[str, Any] = {}
-    for name in ("default.toml", "local.toml"):
-        path = CONFIG_DIR / name
+    paths = [CONFIG_DIR / "default.toml", CONFIG_DIR / "local.toml"]
+    # An installation's own file outside the repository (e.g. /etc/lti-tool/settings.toml).
+    if environ.get("LTI_TOOL_SETTINGS"):
+        extra = Path(environ["LTI_TOOL_SETTINGS"])
+        if not extra.exists():
+            raise SettingsError(f"LTI_TOOL_SETTINGS names a missing file: {extra}")
+        paths.append(extra)
+    for path in paths:
         if path.exists():
             with path.open("rb") as fh:
                 settings = _merge(settings, tomllib.load(fh))

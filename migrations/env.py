@@ -7,7 +7,6 @@ from alembic import context
 from lti_tool.db import Base, load_models, make_engine
 
 load_models()  # every package's tables, new packages included
-import lti_tool.gradebook.connector_models  # noqa: F401
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):

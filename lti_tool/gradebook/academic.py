@@ -114,9 +114,11 @@ def _tool_courses(db: Session, user_id: int,
     return lines, {row.id for row in rows}
 
 
-def _lms_course_ids(db: Session, user_id: int) -> dict[tuple[str, str], tuple[int, float | None, str]]:
-    """(connector kind, LMS course id) -> (context id, credits, academic year) for the
-    student's courses where the tool is placed."""
+PlacedCourse = tuple[int, float | None, str]  # context id, credits, academic year
+
+
+def _lms_course_ids(db: Session, user_id: int) -> dict[tuple[str, str], PlacedCourse]:
+    """(connector kind, LMS course id) -> the student's course where the tool is placed."""
     rows = db.execute(
         select(Context.id, Context.context_id, CourseGrading.credits, CourseGrading.academic_year,
                ResourceLink.custom)
@@ -124,7 +126,7 @@ def _lms_course_ids(db: Session, user_id: int) -> dict[tuple[str, str], tuple[in
         .outerjoin(CourseGrading, CourseGrading.context_id == Context.id)
         .outerjoin(ResourceLink, ResourceLink.context_id == Context.id)
     ).all()
-    found: dict[tuple[str, str], tuple[int, float | None, str]] = {}
+    found: dict[tuple[str, str], PlacedCourse] = {}
     for row in rows:
         value = (row.id, row.credits, row.academic_year or "")
         # Moodle's LTI context id is its course id; Canvas's is opaque, but the tool's

@@ -317,7 +317,7 @@ def client_for(http: requests.Session, connector: Connector,
 
 def store_course_totals(db: Session, connector: Connector, user: User,
                         totals: list[CourseTotal]) -> None:
-    """Replace the user's stored totals from this connector with `totals` (the LMS is the record)."""
+    """Replace the user's stored totals from this connector (the LMS is the record)."""
     rows = {row.lms_course_id: row for row in db.scalars(
         select(ExternalCourseGrade).where(ExternalCourseGrade.user_id == user.id,
                                           ExternalCourseGrade.connector_id == connector.id))}

@@ -27,7 +27,8 @@ class CourseGradingForm(FlaskForm):
 
     def __init__(self, items: list[LineItem], *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.final_line_item.choices = [(NO_LINE_ITEM, str(_l("None: the course does not count yet")))] + [
+        none = str(_l("None: the course does not count yet"))
+        self.final_line_item.choices = [(NO_LINE_ITEM, none)] + [
             (item.id, str(_l("%(label)s (out of %(maximum)s)", label=item.label or item.url,
                              maximum=f"{item.score_maximum:g}")))
             for item in items]

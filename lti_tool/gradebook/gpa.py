@@ -31,7 +31,8 @@ def to_decimal(value: Decimal | float | int | str) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def course_percent(score: float | Decimal | None, maximum: float | Decimal | None) -> Decimal | None:
+def course_percent(score: float | Decimal | None,
+                   maximum: float | Decimal | None) -> Decimal | None:
     """score / maximum x 100, or None when there is no score or no positive maximum."""
     if score is None or maximum is None:
         return None

@@ -6,7 +6,9 @@ shared by every thread: a burst of 1,000 score posts makes one token request.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -90,11 +92,14 @@ class PlatformClient:
     """Authorised requests to one platform's services."""
 
     def __init__(self, platform_id: int, registration: Registration, http: requests.Session,
-                 tokens: TokenCache):
+                 tokens: TokenCache, granted: list[str] | None = None):
         self.platform_id = platform_id
         self.registration = registration
         self.http = http
         self.tokens = tokens
+        # The AGS scopes the launch said the tool may use: one token for all of them serves
+        # line item lookups, creation and scores alike (instead of one token per call kind).
+        self.granted = sorted(set(granted or []))
 
     def _token(self, scopes: tuple[str, ...]) -> str:
         def fetch():
@@ -113,7 +118,7 @@ class PlatformClient:
                 content_type: str | None = None, accept: str = "application/json",
                 params: dict | None = None) -> requests.Response:
         """One call with a bearer token; a 401 gets a fresh token and one more try."""
-        key = tuple(sorted(scopes))
+        key = tuple(self.granted) if set(scopes) <= set(self.granted) else tuple(sorted(scopes))
         for attempt in (1, 2):
             token = self._token(key)
             headers = {"Authorization": f"Bearer {token}", "Accept": accept}
@@ -192,7 +197,20 @@ def parse_json(response: requests.Response, what: str) -> object:
         raise ServiceError(f"{what}: invalid JSON ({err})", status=response.status_code) from err
 
 
+_LINK = re.compile(r"<([^>]*)>\s*;([^,<]*)")
+_REL = re.compile(r"""rel\s*=\s*["'\u201c\u201d]?([^"'\u201c\u201d;\s]+)""")
+
+
 def next_link(response: requests.Response, rel: str = "next") -> str | None:
-    """The URL of a Link header relation (paging: next; NRPS: differences)."""
-    link = response.links.get(rel)
-    return link.get("url") if link else None
+    """The URL of a Link header relation (paging: next; NRPS: differences).
+
+    Tolerant on purpose: Moodle has sent `rel=\u201cnext\u201d` (typographic quotes) and
+    `&amp;` inside the URL, which a strict RFC 8288 parser (requests' .links) misses, and a
+    missed next page is a silently truncated roster.
+    """
+    header = response.headers.get("Link", "")
+    for url, params in _LINK.findall(header):
+        match = _REL.search(params)
+        if match and rel in match.group(1).split():
+            return html.unescape(url.strip())
+    return None

@@ -10,6 +10,9 @@ from .lms import PlatformClient, ServiceError, next_link
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 SCOPES = [Scope.NRPS_READONLY.value]
 MAX_PAGES = 500
+# The largest course roster we accept in one pull; more is a broken or hostile answer, and
+# storing it would take the database down with it.
+MAX_MEMBERS = 20_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def fetch_roster(client: PlatformClient, url: str, *, role: str | None = None,
         if not isinstance(body, dict) or not isinstance(body.get("members"), list):
             raise ServiceError(f"GET {next_url}: no members list in the answer", retryable=False)
         roster.members.extend(m for m in map(_member, body["members"]) if m)
+        if len(roster.members) > MAX_MEMBERS:
+            raise ServiceError(f"more than {MAX_MEMBERS} members at {url}", retryable=False)
         roster.differences_url = next_link(response, "differences") or roster.differences_url
         next_url = next_link(response)
     return roster

@@ -168,8 +168,9 @@ def parse_scale(data: Any, source: str) -> GradeScale:
     letters = [b.letter for b in bands]
     for i, band in enumerate(bands):
         if letters.index(band.letter) != i:
+            first = letters.index(band.letter) + 1
             raise GradingPolicyError(f"{source}, row {i + 1} ({band.letter}): the letter "
-                                     f"{band.letter} is already row {letters.index(band.letter) + 1}")
+                                     f"{band.letter} is already row {first}")
     # Check coverage on the rows ordered by percent, but name rows as numbered in the file.
     order = sorted(range(len(bands)), key=lambda i: (bands[i].min_percent, bands[i].max_percent))
     first, last = bands[order[0]], bands[order[-1]]
@@ -207,7 +208,8 @@ def parse_scale(data: Any, source: str) -> GradeScale:
 def parse_progression(data: Any, source: str) -> ProgressionRules:
     """ProgressionRules from parsed YAML: level -> {target year: minimum GPA}."""
     if not isinstance(data, dict) or not data:
-        raise GradingPolicyError(f"{source}: expected programme levels, e.g. `bachelor: {{2: 1.33}}`")
+        raise GradingPolicyError(
+            f"{source}: expected programme levels, e.g. `bachelor: {{2: 1.33}}`")
     thresholds: dict[str, dict[int, Decimal]] = {}
     for level, years in data.items():
         if not isinstance(years, dict) or not years:

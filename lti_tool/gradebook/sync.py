@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import wraps
 
 import requests
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import insert_ignore, utcnow
 from ..lti.keys import Keyring
 from ..lti.models import Context, Membership, Platform, User
 from ..lti.registry import DatabaseToolConf, platform_info
@@ -30,20 +32,35 @@ class Services:
         self.keyring = keyring
         self.tokens = TokenCache()
 
-    def client(self, db: Session, platform_id: int) -> PlatformClient:
+    def client(self, db: Session, platform_id: int,
+               granted: list[str] | None = None) -> PlatformClient:
         """A client for one platform, signing token requests with the tool's current key."""
         platform = db.get(Platform, platform_id)
         registration = DatabaseToolConf(db, self.keyring).registration_for(platform_info(platform))
-        return PlatformClient(platform_id, registration, self.http, self.tokens)
+        return PlatformClient(platform_id, registration, self.http, self.tokens, granted)
 
 
 def sync_state(db: Session, context_id: int) -> SyncState:
-    """The course's sync state row (created on first use)."""
+    """The course's sync state row (created on first use, race-free)."""
     state = db.get(SyncState, context_id)
     if state is None:
-        state = SyncState(context_id=context_id)
-        db.add(state)
+        insert_ignore(db, SyncState, context_id=context_id, roster_error="", grades_error="")
+        state = db.get(SyncState, context_id)
     return state
+
+
+def _once_more_on_conflict(pull):
+    # A background pull and a staff "update now" may insert the same new users at once:
+    # the loser rolls back and runs again, finding the rows the winner made.
+    @wraps(pull)
+    def wrapper(db: Session, *args, **kwargs) -> "PullReport":
+        try:
+            return pull(db, *args, **kwargs)
+        except IntegrityError:
+            db.rollback()
+            return pull(db, *args, **kwargs)
+
+    return wrapper
 
 
 def _users_by_sub(db: Session, platform_id: int, subs: list[str]) -> dict[str, User]:
@@ -65,6 +82,7 @@ class PullReport:
     error: str = ""
 
 
+@_once_more_on_conflict
 def pull_roster(db: Session, client: PlatformClient, context: Context, *,
                 role: str | None = None, limit: int | None = None) -> PullReport:
     """Fetch the course roster (or its differences since last time) and store members."""
@@ -103,6 +121,13 @@ def pull_roster(db: Session, client: PlatformClient, context: Context, *,
         membership.role = tool_role(list(member.roles)).value
         membership.status = member.status
         membership.source = "roster"
+    if url == context.memberships_url and not role:
+        # A full roster lists the course's active members (Moodle and Canvas list nobody
+        # else): whoever is missing has left or been suspended.
+        listed = {users[sub].id for sub in members}
+        for user_id, membership in existing.items():
+            if user_id not in listed and membership.status == "Active":
+                membership.status = "Inactive"
     state.roster_pulled_at = utcnow()
     state.roster_error = ""
     state.roster_differences_url = roster.differences_url
@@ -110,6 +135,7 @@ def pull_roster(db: Session, client: PlatformClient, context: Context, *,
     return PullReport(True, count=len(members), requests=roster.pages)
 
 
+@_once_more_on_conflict
 def pull_grades(db: Session, client: PlatformClient, context: Context) -> PullReport:
     """Fetch the course's line items and every result, and store them."""
     state = sync_state(db, context.id)

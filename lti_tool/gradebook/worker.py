@@ -96,7 +96,9 @@ class ScoreWorker:
             clients: dict[int, PlatformClient] = {}
             for row in rows:
                 if row.platform_id not in clients:
-                    clients[row.platform_id] = self.services.client(db, row.platform_id)
+                    context = db.get(Context, row.context_id) if row.context_id else None
+                    clients[row.platform_id] = self.services.client(
+                        db, row.platform_id, context.ags_scopes if context else None)
             sendable = self._resolve_line_items(db, rows, clients, report)
             db.commit()
             outcomes = list(self._pool.map(lambda r: self._send(r, clients[r.platform_id]),
@@ -173,9 +175,12 @@ class ScoreWorker:
         return item.url
 
     def _send(self, row: ScoreOutbox, client: PlatformClient) -> _Outcome:
-        # The time of the change orders scores on the platform; after a 409 (Moodle keeps
-        # seconds and wants a strictly newer one) we are the newest, so "now" is right.
-        timestamp = utcnow() if row.last_error.startswith("HTTP 409") else row.created_at
+        # The time of the change orders scores on the platform, so a slow older post that
+        # lands late loses. A retried row is still the newest (older ones are superseded), so
+        # it goes out stamped "now": an earlier attempt that landed unseen (a timeout after
+        # the LMS stored it) or a score sent within the same second (Moodle keeps seconds and
+        # answers 409 to one not strictly newer) must not make it look old.
+        timestamp = row.created_at if row.attempts == 0 else utcnow()
         body = ags.score_body(user_sub=row.user_sub, score_given=row.score_given,
                               score_maximum=row.score_maximum,
                               activity_progress=row.activity_progress,
@@ -199,8 +204,15 @@ class ScoreWorker:
 
     def _record(self, db: Session, rows: dict[int, ScoreOutbox], outcomes: list[_Outcome],
                 report: BatchReport) -> None:
+        # A newer score may have been queued while these were in flight: their failures no
+        # longer matter (the newer one will be sent), and they must not come back as pending.
+        superseded = set(db.scalars(select(ScoreOutbox.id).where(
+            ScoreOutbox.id.in_(list(rows)), ScoreOutbox.status == "superseded")))
         for outcome in outcomes:
             row = rows[outcome.row_id]
+            if row.id in superseded and outcome.status != "sent":
+                db.expire(row)
+                continue
             if outcome.status == "sent":
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
                 row.claimed_until = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, render_template
+from flask import Blueprint, g, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
 from ..auth import current_viewer
@@ -23,6 +23,8 @@ TEMPLATES = {
 def index():
     """Home for the launched role: who, which course, and what they can do here."""
     viewer = current_viewer()
+    if viewer.resource_link is not None and viewer.resource_link.placement == "teachhub":
+        return redirect(url_for("teachhub.launch"), code=303)
     return render_template(TEMPLATES[viewer.role], viewer=viewer)
 
 

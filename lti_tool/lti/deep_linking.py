@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 from flask_babel import lazy_gettext as _l
@@ -27,10 +27,14 @@ class Placeable:
     title: str
     description: str
     tag: str        # the AGS line item tag when graded
+    placement: str = ""  # the custom `placement` when it differs from `key` (TeachHub cards)
+    custom: dict = field(default_factory=dict)  # more custom parameters (module_card=<id>)
 
 
 def placement_choices(db: Session, platform_id: int) -> list[Placeable]:
-    """What this platform's instructors can place (TeachHub module cards join later)."""
+    """What this platform's instructors can place, TeachHub's published module cards included."""
+    from ..teachhub.placement import placeable_cards
+
     return [
         Placeable("portfolio", str(_l("Student portfolio")),
                   str(_l("Each student keeps their achievement portfolio; tutors verify it.")),
@@ -38,7 +42,7 @@ def placement_choices(db: Session, platform_id: int) -> list[Placeable]:
         Placeable("teachhub", str(_l("TeachHub modules")),
                   str(_l("Staff-development module cards, participant cards and reports.")),
                   "teachhub"),
-    ]
+    ] + placeable_cards(db, platform_id)
 
 
 class PlacementForm(FlaskForm):
@@ -65,6 +69,7 @@ class PlacementForm(FlaskForm):
             "title": (self.title.data or "").strip() or placeable.title,
             "tag": placeable.tag,
             "score_maximum": (self.score_maximum.data or 100) if self.graded.data else None,
+            "custom": {"placement": placeable.placement or placeable.key, **placeable.custom},
         }
 
 
@@ -74,7 +79,7 @@ def response_jwt(db: Session, keyring: Keyring, *, platform_id: int, deployment_
     platform = db.get(Platform, platform_id)
     registration = DatabaseToolConf(db, keyring).registration_for(platform_info(platform))
     resource = (DeepLinkResource().set_url(launch_url).set_title(item["title"])
-                .set_custom_params({"placement": item["key"]}))
+                .set_custom_params(item.get("custom") or {"placement": item["key"]}))
     if item["score_maximum"]:
         resource.set_lineitem(LineItem().set_score_maximum(item["score_maximum"])
                               .set_label(item["title"]).set_resource_id(item["key"])

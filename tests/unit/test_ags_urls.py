@@ -54,3 +54,23 @@ def test_token_cache_fetches_once_for_many_threads():
     cache.drop(("p", ("s",)), "token-1")
     cache.get(("p", ("s",)), fetch)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("header, expected", [
+    ('<https://c.example/api/lti/courses/1/names_and_roles?page=2&per_page=50>; rel="next", '
+     '<https://c.example/api/lti/courses/1/names_and_roles?page=1>; rel="first"',
+     "https://c.example/api/lti/courses/1/names_and_roles?page=2&per_page=50"),
+    # Moodle: typographic quotes and &amp; in the URL.
+    ("<https://m.example/mod/lti/services.php/2/lineitems?type_id=1&amp;from=10&amp;limit=10>; "
+     "rel=\u201cnext\u201d", "https://m.example/mod/lti/services.php/2/lineitems?type_id=1&from=10&limit=10"),
+    ('<https://x.example/a>; rel="prev"', None),
+    ("", None),
+])
+def test_next_link_is_found_even_in_moodle_link_headers(header, expected):
+    import requests
+
+    from lti_tool.gradebook.lms import next_link
+
+    response = requests.Response()
+    response.headers["Link"] = header
+    assert next_link(response) == expected

@@ -1,0 +1,590 @@
+"""Portfolio rules: Section I versions, entries, the verification state machine, totals, marks,
+and posting the verified total to the LMS gradebook. No Flask: explicit arguments only.
+
+State machine (issue 3):
+    draft --submit--> submitted --verify--> verified
+    returned --submit--> submitted          submitted|verified --return/reject--> returned|rejected
+    submitted --withdraw--> draft           verified --(owner edits)--> submitted
+    rejected --(owner edits)--> draft
+Every change of status is a Decision row (who, when, comment).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..errors import ToolError
+from ..evidence.models import EvidenceFile
+from ..evidence.storage import delete_evidence, store_upload
+from ..db import utcnow
+from ..gradebook.outbox import enqueue_score
+from ..lti.models import Membership, ResourceLink, User
+from ..lti.roles import ToolRole
+from .access import ACTIVE, Actor, NotFound, require_owner
+from .entries import EntryInput
+from .models import (CLAIMED_STATUSES, DRAFT, REJECTED, RETURNED, SUBMITTED, VERIFIED, Decision,
+                     Entry, EntryEvidence, Portfolio, PortraitVersion, TutorMark, Update)
+from .rubric import Rubric
+
+PLACEMENT = "portfolio"
+MAX_EVIDENCE_PER_ENTRY = 20
+
+PROFILE_FIELDS = ("full_name", "birth_year", "admission_year", "faculty", "course_year",
+                  "group_name", "specialty")
+PAGE_FIELDS = {"profile": PROFILE_FIELDS + ("photo_id",), "essay": ("essay",),
+               "goals": ("goals", "analysis")}
+
+# Which decisions staff may take from which status.
+STAFF_ACTIONS = {
+    "verify": ({SUBMITTED}, VERIFIED),
+    "return": ({SUBMITTED, VERIFIED}, RETURNED),
+    "reject": ({SUBMITTED, VERIFIED}, REJECTED),
+}
+
+
+class StaleEdit(ToolError):
+    """Somebody saved a newer version meanwhile; the form shows both texts."""
+
+    status = 409
+    code = "stale_edit"
+    message = _l("This was changed in another tab or by someone else after you opened it. "
+                 "Your text is kept below: compare it with the newer version and save again.")
+
+
+class NotAllowed(ToolError):
+    """The action does not fit the entry's status."""
+
+    status = 409
+    code = "not_allowed"
+    message = _l("This cannot be done in the entry's current status.")
+
+
+# ---- Section I -------------------------------------------------------------------------------
+
+
+def save_page(db: Session, actor: Actor, portfolio: Portfolio, page: str,
+              values: Mapping[str, object], base_version: int) -> PortraitVersion | None:
+    """Save a Section I page as a new version (None when nothing changed); caller commits.
+
+    StaleEdit when `base_version` is not the page's latest version.
+    """
+    require_owner(actor, portfolio)
+    if base_version != portfolio.page_version(page):
+        raise StaleEdit()
+    names = PAGE_FIELDS[page]
+    before = {name: getattr(portfolio, name) for name in names}
+    after = dict(before)
+    after.update({k: v for k, v in values.items() if k in names})
+    if after == before:
+        return None
+    for name, value in after.items():
+        setattr(portfolio, name, value)
+    number = portfolio.page_version(page) + 1
+    setattr(portfolio, f"{page}_version", number)
+    portfolio.updated_at = utcnow()
+    version = PortraitVersion(portfolio_id=portfolio.id, page=page, number=number, data=after,
+                              author_id=actor.user_id)
+    db.add(version)
+    _log(db, portfolio, f"{page}_saved", {"version": number})
+    return version
+
+
+def set_photo(db: Session, actor: Actor, portfolio: Portfolio, *, settings: dict, file,
+              owner: User, base_version: int) -> EvidenceFile:
+    """Store a new photo (images only) as a new profile version; caller commits."""
+    require_owner(actor, portfolio)
+    if base_version != portfolio.profile_version:
+        raise StaleEdit()
+    evidence = store_upload(db, settings=settings, file=file, owner=owner, allowed={"image"})
+    db.flush()
+    save_page(db, actor, portfolio, "profile", {"photo_id": evidence.id}, base_version)
+    return evidence
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field's change between two versions of a page."""
+
+    field: str
+    before: str
+    after: str
+    diff: tuple[tuple[str, str], ...] = ()  # (op, words): op is "=", "+" or "-"
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """A version with what changed since the previous one."""
+
+    version: PortraitVersion
+    changes: tuple[Change, ...]
+
+
+def _word_diff(before: str, after: str) -> tuple[tuple[str, str], ...]:
+    a, b = before.split(), after.split()
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(("=", " ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(("-", " ".join(a[i1:i2])))
+        if j2 > j1:
+            out.append(("+", " ".join(b[j1:j2])))
+    return tuple(out)
+
+
+def page_history(db: Session, portfolio: Portfolio, page: str) -> list[VersionView]:
+    """Every version of a page, newest first, each with its changes from the one before."""
+    versions = list(db.scalars(
+        select(PortraitVersion).where(PortraitVersion.portfolio_id == portfolio.id,
+                                      PortraitVersion.page == page)
+        .order_by(PortraitVersion.number)))
+    views, previous = [], {}
+    for version in versions:
+        changes = []
+        for name in PAGE_FIELDS[page]:
+            old, new = previous.get(name), version.data.get(name)
+            if (old or "") == (new or ""):
+                continue
+            old_s, new_s = "" if old is None else str(old), "" if new is None else str(new)
+            long_text = name in ("essay", "goals", "analysis")
+            changes.append(Change(name, old_s, new_s, _word_diff(old_s, new_s) if long_text else ()))
+        views.append(VersionView(version, tuple(changes)))
+        previous = version.data
+    return list(reversed(views))
+
+
+# ---- entries ---------------------------------------------------------------------------------
+
+
+def _log(db: Session, portfolio: Portfolio, what: str, detail: dict | None = None) -> None:
+    db.add(Update(portfolio_id=portfolio.id, what=what, detail=detail or {}))
+
+
+def _decide(db: Session, entry: Entry, actor: Actor, action: str, to_status: str,
+            comment: str = "", points: int | None = None) -> Decision:
+    decision = Decision(entry_id=entry.id, action=action, from_status=entry.status,
+                        to_status=to_status, comment=comment, points=points,
+                        actor_id=actor.user_id, actor_name=actor.name)
+    entry.decisions.append(decision)
+    entry.status = to_status
+    return decision
+
+
+def owned_entry(db: Session, actor: Actor, entry_id: int) -> Entry:
+    """An entry of the actor's own portfolio (NotFound for anyone else's)."""
+    entry = db.get(Entry, entry_id)
+    if entry is None or entry.portfolio.user_id != actor.user_id \
+            or entry.portfolio.platform_id != actor.platform_id:
+        raise NotFound()
+    return entry
+
+
+def create_entry(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubric,
+                 data: EntryInput, *, submit: bool = False) -> Entry:
+    """Add an entry (a draft, or submitted at once); caller commits."""
+    require_owner(actor, portfolio)
+    entry_list = rubric.lists[data.list_key]
+    entry = Entry(portfolio_id=portfolio.id, section=entry_list.section, status=DRAFT,
+                  version=1, decisions=[], attachments=[])
+    _apply(entry, rubric, data)
+    db.add(entry)
+    db.flush()
+    _log(db, portfolio, "entry_created", {"entry": entry.id})
+    if submit:
+        entry.submitted_at = utcnow()
+        _decide(db, entry, actor, "submit", SUBMITTED)
+    portfolio.updated_at = utcnow()
+    return entry
+
+
+def _apply(entry: Entry, rubric: Rubric, data: EntryInput) -> None:
+    entry.list_key, entry.item_key = data.list_key, data.item_key
+    entry.course_year, entry.level, entry.result = data.course_year, data.level, data.result
+    entry.count = data.count
+    entry.title = data.title[:500]
+    entry.fields = {k: v for k, v in data.fields.items() if k != "title"}
+    entry.claimed_points = rubric.points(data.list_key, data.item_key, data.level, data.result,
+                                         data.count)
+
+
+def _content(entry: Entry) -> tuple:
+    return (entry.list_key, entry.item_key, entry.course_year, entry.level, entry.result,
+            entry.count, entry.title, dict(entry.fields or {}))
+
+
+def update_entry(db: Session, actor: Actor, entry: Entry, rubric: Rubric, data: EntryInput, *,
+                 base_version: int, submit: bool = False, settings: dict | None = None) -> Entry:
+    """Save the owner's edit; a verified entry goes back to submitted; caller commits.
+
+    StaleEdit when the entry changed since `base_version` (another tab, a tutor's decision).
+    """
+    portfolio = entry.portfolio
+    require_owner(actor, portfolio)
+    if base_version != entry.version:
+        raise StaleEdit()
+    before_total = verified_total(db, portfolio.id)
+    old = _content(entry)
+    _apply(entry, rubric, data)
+    changed = _content(entry) != old
+    if changed:
+        entry.version += 1
+        entry.updated_at = utcnow()
+        portfolio.updated_at = utcnow()
+        _log(db, portfolio, "entry_edited", {"entry": entry.id})
+        if entry.status == VERIFIED:
+            # The tutor verified other content: the claim must be checked again.
+            entry.verified_points = None
+            entry.submitted_at = utcnow()
+            _decide(db, entry, actor, "edited", SUBMITTED)
+        elif entry.status == REJECTED:
+            _decide(db, entry, actor, "edited", DRAFT)
+    if submit and entry.status in (DRAFT, RETURNED):
+        entry.submitted_at = utcnow()
+        _decide(db, entry, actor, "submit", SUBMITTED)
+    db.flush()
+    _after_verified_change(db, portfolio, before_total, settings)
+    return entry
+
+
+def submit_entry(db: Session, actor: Actor, entry: Entry) -> Entry:
+    """The owner submits a draft or returned entry for verification; caller commits."""
+    require_owner(actor, entry.portfolio)
+    if entry.status not in (DRAFT, RETURNED):
+        raise NotAllowed()
+    entry.submitted_at = utcnow()
+    _decide(db, entry, actor, "submit", SUBMITTED)
+    return entry
+
+
+def withdraw_entry(db: Session, actor: Actor, entry: Entry) -> Entry:
+    """The owner takes a submitted entry back to draft before the tutor decides."""
+    require_owner(actor, entry.portfolio)
+    if entry.status != SUBMITTED:
+        raise NotAllowed()
+    _decide(db, entry, actor, "withdraw", DRAFT)
+    entry.version += 1
+    return entry
+
+
+def delete_entry(db: Session, actor: Actor, entry: Entry, *, settings: dict) -> None:
+    """Delete an entry with its files (kept nowhere else); leave a trace in the updates log."""
+    portfolio = entry.portfolio
+    require_owner(actor, portfolio)
+    before_total = verified_total(db, portfolio.id)
+    files = [a.evidence for a in entry.attachments]
+    _log(db, portfolio, "entry_deleted", {"entry": entry.id, "title": entry.title,
+                                          "status": entry.status,
+                                          "points": entry.claimed_points})
+    db.delete(entry)
+    db.flush()
+    db.expire(portfolio, ["entries"])
+    for evidence in files:
+        if _unused(db, evidence):
+            delete_evidence(db, evidence, settings=settings)
+    portfolio.updated_at = utcnow()
+    db.flush()
+    _after_verified_change(db, portfolio, before_total, settings)
+
+
+def _unused(db: Session, evidence: EvidenceFile) -> bool:
+    linked = db.scalar(select(func.count()).select_from(EntryEvidence)
+                       .where(EntryEvidence.evidence_id == evidence.id))
+    photo = db.scalar(select(func.count()).select_from(Portfolio)
+                      .where(Portfolio.photo_id == evidence.id))
+    return not linked and not photo
+
+
+def attach_upload(db: Session, actor: Actor, entry: Entry, *, settings: dict, file,
+                  owner: User) -> EvidenceFile:
+    """Store a file and attach it to the owner's entry; caller commits."""
+    require_owner(actor, entry.portfolio)
+    if len(entry.attachments) >= MAX_EVIDENCE_PER_ENTRY:
+        raise NotAllowed(_l("An entry can have at most %(n)s files.", n=MAX_EVIDENCE_PER_ENTRY))
+    evidence = store_upload(db, settings=settings, file=file, owner=owner)
+    db.flush()
+    entry.attachments.append(EntryEvidence(entry_id=entry.id, evidence_id=evidence.id,
+                                           evidence=evidence))
+    _log(db, entry.portfolio, "evidence_added", {"entry": entry.id, "evidence": evidence.id})
+    entry.portfolio.updated_at = utcnow()
+    return evidence
+
+
+def detach_evidence(db: Session, actor: Actor, entry: Entry, evidence_id: int, *,
+                    settings: dict) -> None:
+    """Remove a file from the owner's entry (and from storage when nothing else uses it)."""
+    require_owner(actor, entry.portfolio)
+    link = next((a for a in entry.attachments if a.evidence_id == evidence_id), None)
+    if link is None:
+        raise NotFound()
+    evidence = link.evidence
+    entry.attachments.remove(link)
+    db.flush()
+    if _unused(db, evidence):
+        delete_evidence(db, evidence, settings=settings)
+    _log(db, entry.portfolio, "evidence_removed", {"entry": entry.id})
+
+
+# ---- staff decisions -------------------------------------------------------------------------
+
+
+@dataclass
+class DecisionReport:
+    """What a (bulk) decision did: entries changed, and those skipped with the reason."""
+
+    done: list[Entry] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action: str,
+           comment: str = "", *, settings: dict | None = None,
+           may_review=None) -> DecisionReport:
+    """Verify, return or reject entries given as (id, version seen); caller commits.
+
+    Each entry is checked on its own: not visible or not reviewable -> skipped "not_found";
+    changed since the tutor saw it -> "stale"; wrong status -> "status". Returning needs a
+    comment (the student must know what to fix).
+    """
+    if action not in STAFF_ACTIONS:
+        raise ValueError(action)
+    allowed_from, to_status = STAFF_ACTIONS[action]
+    comment = comment.strip()
+    if action == "return" and not comment:
+        raise ToolError(_l("Write a comment: the student needs to know what to change."),
+                        code="comment_required")
+    report = DecisionReport()
+    ids = [entry_id for entry_id, _ in targets]
+    entries = {e.id: e for e in db.scalars(
+        select(Entry).where(Entry.id.in_(ids)).options(
+            selectinload(Entry.portfolio), selectinload(Entry.decisions)))}
+    reviewable: dict[int, bool] = {}
+    touched: dict[int, tuple[Portfolio, int]] = {}
+    for entry_id, seen_version in targets:
+        entry = entries.get(entry_id)
+        if entry is None or entry.status == DRAFT:
+            report.skipped.append((entry_id, "not_found"))
+            continue
+        portfolio = entry.portfolio
+        if portfolio.id not in reviewable:
+            reviewable[portfolio.id] = bool(may_review(db, actor, portfolio))
+        if not reviewable[portfolio.id]:
+            report.skipped.append((entry_id, "not_found"))
+            continue
+        if seen_version != entry.version:
+            report.skipped.append((entry_id, "stale"))
+            continue
+        if entry.status not in allowed_from:
+            report.skipped.append((entry_id, "status"))
+            continue
+        if portfolio.id not in touched:
+            touched[portfolio.id] = (portfolio, verified_total(db, portfolio.id))
+        points = entry.claimed_points if to_status == VERIFIED else None
+        _decide(db, entry, actor, action, to_status, comment, points)
+        entry.verified_points = points
+        entry.decided_at = utcnow()
+        report.done.append(entry)
+    db.flush()
+    for portfolio, before in touched.values():
+        _after_verified_change(db, portfolio, before, settings)
+    return report
+
+
+def add_comment(db: Session, actor: Actor, entry: Entry, text: str) -> Decision:
+    """A tutor's comment on an entry without changing its status; caller commits."""
+    text = text.strip()
+    if not text:
+        raise ToolError(_l("Write a comment first."), code="comment_required")
+    if entry.status == DRAFT:
+        raise NotFound()
+    return _decide(db, entry, actor, "comment", entry.status, text[:4000])
+
+
+def set_tutor_mark(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubric,
+                   mark_key: str, course_year: int, points: int | None, *,
+                   settings: dict | None = None) -> TutorMark | None:
+    """Set (or clear with None) the tutor's mark for a course year; caller commits."""
+    spec = rubric.tutor_marks.get(mark_key)
+    if spec is None or not 1 <= course_year <= rubric.course_years:
+        raise NotFound()
+    if points is not None and not spec.min <= points <= spec.max:
+        raise ToolError(_l("The mark must be from %(low)s to %(high)s.", low=spec.min,
+                           high=spec.max), code="mark_out_of_range")
+    before = verified_total(db, portfolio.id)
+    mark = db.scalar(select(TutorMark).where(TutorMark.portfolio_id == portfolio.id,
+                                             TutorMark.mark_key == mark_key,
+                                             TutorMark.course_year == course_year))
+    if points is None:
+        if mark is not None:
+            db.delete(mark)
+        mark = None
+    else:
+        if mark is None:
+            mark = TutorMark(portfolio_id=portfolio.id, mark_key=mark_key,
+                             course_year=course_year, points=points)
+            db.add(mark)
+        mark.points, mark.tutor_id, mark.tutor_name = points, actor.user_id, actor.name
+        mark.updated_at = utcnow()
+    db.flush()
+    _after_verified_change(db, portfolio, before, settings)
+    return mark
+
+
+# ---- totals ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    """Claimed and verified points by (section, course year), tutor marks by course year."""
+
+    claimed: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    verified: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    drafts: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    marks: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    waiting: int = 0
+
+    def claimed_for(self, section: str | None = None, year: int | None = None) -> int:
+        """Claimed points of a section and/or year (tutor marks count in a year's total)."""
+        total = sum(v for (s, y), v in self.claimed.items()
+                    if (section is None or s == section) and (year is None or y == year))
+        return total + (self._marks(year) if section is None else 0)
+
+    def verified_for(self, section: str | None = None, year: int | None = None) -> int:
+        """Verified points of a section and/or year (tutor marks included in year totals)."""
+        total = sum(v for (s, y), v in self.verified.items()
+                    if (section is None or s == section) and (year is None or y == year))
+        return total + (self._marks(year) if section is None else 0)
+
+    def _marks(self, year: int | None) -> int:
+        return sum(v for y, v in self.marks.items() if year is None or y == year)
+
+    @property
+    def claimed_total(self) -> int:
+        """Everything claimed, all years."""
+        return self.claimed_for()
+
+    @property
+    def verified_total(self) -> int:
+        """Everything verified, all years."""
+        return self.verified_for()
+
+
+def totals_for(db: Session, portfolio_ids: Iterable[int]) -> dict[int, Totals]:
+    """Totals of many portfolios in two queries."""
+    ids = list(portfolio_ids)
+    result: dict[int, Totals] = {pid: Totals() for pid in ids}
+    if not ids:
+        return result
+    rows = db.execute(
+        select(Entry.portfolio_id, Entry.section, Entry.course_year, Entry.status,
+               func.sum(Entry.claimed_points), func.sum(Entry.verified_points), func.count())
+        .where(Entry.portfolio_id.in_(ids))
+        .group_by(Entry.portfolio_id, Entry.section, Entry.course_year, Entry.status))
+    for pid, section, year, status, claimed, verified, count in rows:
+        totals = result[pid]
+        if status in CLAIMED_STATUSES:
+            totals.claimed[(section, year)] += claimed or 0
+        if status == VERIFIED:
+            totals.verified[(section, year)] += verified or 0
+        if status == DRAFT:
+            totals.drafts[(section, year)] += claimed or 0
+        if status == SUBMITTED:
+            totals.waiting += count
+    for pid, year, points in db.execute(
+            select(TutorMark.portfolio_id, TutorMark.course_year, func.sum(TutorMark.points))
+            .where(TutorMark.portfolio_id.in_(ids))
+            .group_by(TutorMark.portfolio_id, TutorMark.course_year)):
+        result[pid].marks[year] += points or 0
+    return result
+
+
+def totals_from_entries(entries: Iterable[Entry], marks: Iterable[TutorMark]) -> Totals:
+    """Totals of one portfolio from entries already loaded (no query)."""
+    totals = Totals()
+    for entry in entries:
+        key = (entry.section, entry.course_year)
+        if entry.status in CLAIMED_STATUSES:
+            totals.claimed[key] += entry.claimed_points
+        if entry.status == VERIFIED:
+            totals.verified[key] += entry.verified_points or 0
+        if entry.status == DRAFT:
+            totals.drafts[key] += entry.claimed_points
+        if entry.status == SUBMITTED:
+            totals.waiting += 1
+    for mark in marks:
+        totals.marks[mark.course_year] += mark.points
+    return totals
+
+
+def verified_total(db: Session, portfolio_id: int) -> int:
+    """The verified points of a portfolio, all years, tutor marks included."""
+    return totals_for(db, [portfolio_id])[portfolio_id].verified_total
+
+
+# ---- the LMS gradebook -----------------------------------------------------------------------
+
+
+def grade_settings(settings: dict | None) -> dict:
+    """[portfolio.grade] with defaults: enabled, mode (points | normalised), points_maximum."""
+    grade = dict((settings or {}).get("portfolio", {}).get("grade", {}))
+    grade.setdefault("enabled", True)
+    grade.setdefault("mode", "points")
+    grade.setdefault("points_maximum", 1000)
+    grade.setdefault("score_maximum", 100)
+    return grade
+
+
+def score_for(total: int, grade: Mapping) -> tuple[float, float]:
+    """(scoreGiven, scoreMaximum) for a verified total under the configured mode."""
+    maximum = float(grade["points_maximum"])
+    if grade["mode"] == "normalised":
+        # Capped at the maximum: a grade above 100 % would read as an error in most gradebooks.
+        top = float(grade["score_maximum"])
+        return round(min(total, maximum) / maximum * top, 2), top
+    return float(total), maximum
+
+
+def portfolio_placements(db: Session, user_id: int) -> list[ResourceLink]:
+    """Graded portfolio placements in the courses where the user is an Active learner."""
+    return list(db.scalars(
+        select(ResourceLink)
+        .join(Membership, Membership.context_id == ResourceLink.context_id)
+        .where(Membership.user_id == user_id, Membership.role == ToolRole.LEARNER.value,
+               Membership.status == ACTIVE, ResourceLink.placement == PLACEMENT,
+               ResourceLink.lineitem_url.is_not(None))
+        .order_by(ResourceLink.id)))
+
+
+def _after_verified_change(db: Session, portfolio: Portfolio, before: int,
+                           settings: dict | None) -> None:
+    """Queue the new verified total for every graded placement when it changed."""
+    if settings is None:
+        return
+    grade = grade_settings(settings)
+    if not grade["enabled"]:
+        return
+    after = verified_total(db, portfolio.id)
+    if after == before:
+        return
+    given, maximum = score_for(after, grade)
+    user = portfolio.user
+    for link in portfolio_placements(db, user.id):
+        enqueue_score(db, resource_link=link, user=user, score_given=given, score_maximum=maximum,
+                      activity_progress="Submitted", grading_progress="FullyGraded",
+                      source=PLACEMENT, comment=f"{after}")
+
+
+def last_activity(db: Session, portfolio_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each portfolio was last changed by its owner."""
+    ids = list(portfolio_ids)
+    if not ids:
+        return {}
+    return dict(db.execute(select(Update.portfolio_id, func.max(Update.at))
+                           .where(Update.portfolio_id.in_(ids)).group_by(Update.portfolio_id)).all())

@@ -1,0 +1,290 @@
+"""Staff pages: the course view, the verification queue, analytics, course exports, tutor
+summaries, and the administrator's list of all portfolios of the platform."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from ..auth import current_viewer, roles_required
+from ..db import get_db
+from ..errors import Forbidden, ToolError
+from ..lti.roles import ToolRole
+from . import access, course, service
+from .charts import Bar, bar_chart
+from .exports import course_table, to_csv, to_xlsx
+from .forms import SummaryForm
+from .labels import SKIP_REASONS
+from .models import Portfolio, Summary
+from .pdf import summary_pdf
+from .summary import (ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS, course_year_for, save_summary,
+                      summary_defaults)
+from .web import actor_of, load_page, locale, rubric, settings
+
+bp = Blueprint("portfolio_staff", __name__, url_prefix="/portfolio")
+STAFF = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+PAGE_SIZE = 100
+
+
+def _course_context():
+    viewer = current_viewer()
+    if viewer.context is None:
+        raise Forbidden(_("Open this page from a course."))
+    return viewer
+
+
+def _filters() -> dict:
+    year = request.args.get("year", type=int)
+    return {"group": (request.args.get("group") or "").strip()[:64],
+            "year": year if year and 1 <= year <= rubric().course_years else None}
+
+
+@bp.route("/course")
+@roles_required(*STAFF)
+def course_view():
+    """Students of this course: claimed vs verified points, waiting entries; filters."""
+    viewer = _course_context()
+    db = get_db()
+    filters = _filters()
+    rows = course.course_students(db, viewer.context.id, **filters)
+    return render_template("portfolio/course.html", viewer=viewer, rows=rows, filters=filters,
+                           groups=course.course_groups(db, viewer.context.id), rubric=rubric(),
+                           title=_("Students' portfolios"))
+
+
+@bp.route("/course/queue", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def queue():
+    """Entries waiting for verification; verify, return or reject one by one or in bulk."""
+    viewer = _course_context()
+    db = get_db()
+    actor = actor_of(viewer)
+    if request.method == "POST":
+        targets = []
+        for value in request.form.getlist("entry"):
+            entry_id, _sep, version = value.partition(":")
+            if entry_id.isdigit() and version.isdigit():
+                targets.append((int(entry_id), int(version)))
+        action = request.form.get("action", "")
+        if not targets:
+            flash(_("Choose at least one entry."), "error")
+        elif action not in service.STAFF_ACTIONS:
+            flash(_("Choose what to do with the chosen entries."), "error")
+        else:
+            try:
+                report = service.decide(db, actor, targets, action,
+                                        request.form.get("comment", ""), settings=settings(),
+                                        may_review=access.may_review)
+            except ToolError as err:
+                db.rollback()
+                flash(str(err.message), "error")
+            else:
+                db.commit()
+                flash(_("%(n)s entries saved.", n=len(report.done)), "success")
+                for entry_id, reason in report.skipped:
+                    flash(_("Entry %(id)s was not changed: %(reason)s.", id=entry_id,
+                            reason=SKIP_REASONS[reason]), "error")
+        return redirect(url_for(".queue", **request.args), code=303)
+    filters = _filters()
+    list_key = request.args.get("list", "")
+    entries = course.waiting_entries(db, viewer.context.id, list_key=list_key
+                                     if list_key in rubric().lists else "", **filters)
+    return render_template("portfolio/queue.html", viewer=viewer, entries=entries,
+                           filters=filters, list_key=list_key, rubric=rubric(), locale=locale(),
+                           groups=course.course_groups(db, viewer.context.id),
+                           title=_("Waiting for verification"))
+
+
+@bp.route("/course/analytics")
+@roles_required(*STAFF)
+def analytics():
+    """Histogram of verified points, averages by group and programme, updates per month."""
+    viewer = _course_context()
+    db = get_db()
+    options = settings().get("portfolio", {})
+    data = course.course_analytics(db, viewer.context.id,
+                                   bin_width=int(options.get("histogram_bin", 50)))
+    charts = {
+        "histogram": bar_chart([Bar(f"{b.low}–{b.high - 1}", b.count) for b in data.histogram],
+                               title=_("Students by verified points")),
+        "groups": bar_chart([Bar(g.name, g.average, g.low, g.high) for g in data.by_group],
+                            title=_("Average verified points by group (line: range)")),
+        "programmes": bar_chart([Bar(g.name, g.average, g.low, g.high)
+                                 for g in data.by_programme],
+                                title=_("Average verified points by programme (line: range)")),
+        "activity": bar_chart([Bar(m, v) for m, v in zip(data.months,
+                                                        data.updates_per_student)],
+                              title=_("Updates per student per month")),
+    }
+    return render_template("portfolio/analytics.html", viewer=viewer, data=data, charts=charts,
+                           title=_("Portfolio analytics"))
+
+
+def _course_table(viewer):
+    db = get_db()
+    rows = course.course_students(db, viewer.context.id, **_filters())
+    headers = [_("Student"), _("Email"), _("Group"), _("Course year"), _("Specialty"),
+               _("Section II claimed"), _("Section II verified"), _("Section III claimed"),
+               _("Section III verified"), _("Design mark"), _("Claimed"), _("Verified"),
+               _("Waiting"), _("Last update")]
+    return course_table(rows, headers, rubric())
+
+
+@bp.route("/course/export.csv")
+@roles_required(*STAFF)
+def export_csv():
+    """The course summary table as CSV."""
+    viewer = _course_context()
+    response = Response(to_csv(_course_table(viewer)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="portfolios-course-{viewer.context.id}.csv"')
+    return response
+
+
+@bp.route("/course/export.xlsx")
+@roles_required(*STAFF)
+def export_xlsx():
+    """The course summary table as XLSX."""
+    viewer = _course_context()
+    body = to_xlsx(_course_table(viewer), viewer.context.label or viewer.context.title or "")
+    response = Response(body, mimetype="application/vnd.openxmlformats-officedocument."
+                                        "spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="portfolios-course-{viewer.context.id}.xlsx"')
+    return response
+
+
+@bp.route("/all")
+@roles_required(ToolRole.ADMIN)
+def all_portfolios():
+    """Every portfolio of this platform (administrators), searchable, paged."""
+    viewer = current_viewer()
+    db = get_db()
+    search = (request.args.get("q") or "").strip()[:100]
+    page_no = max(1, request.args.get("page", 1, type=int))
+    query = select(Portfolio).where(Portfolio.platform_id == viewer.platform.id)
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(or_(Portfolio.full_name.ilike(pattern),
+                                Portfolio.group_name.ilike(pattern),
+                                Portfolio.specialty.ilike(pattern)))
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    portfolios = list(db.scalars(query.order_by(Portfolio.group_name, Portfolio.full_name)
+                                 .offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    totals = service.totals_for(db, [p.id for p in portfolios])
+    return render_template("portfolio/all.html", viewer=viewer, portfolios=portfolios,
+                           totals=totals, search=search, page_no=page_no, total=total,
+                           pages=max(1, -(-total // PAGE_SIZE)), title=_("All portfolios"))
+
+
+# ---- tutor summaries ---------------------------------------------------------------------------
+
+
+def _academic_year_today() -> str:
+    from ..gradebook.gpa import academic_year_of
+
+    start = int(settings().get("gradebook", {}).get("academic_year_start_month", 9))
+    return academic_year_of(date.today(), start)
+
+
+@bp.route("/<int:portfolio_id>/summaries/new", methods=["GET", "POST"])
+def new_summary(portfolio_id: int):
+    """Write the summary of an academic year (prefilled from points and GPA)."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    portfolio = access.reviewable_portfolio(db, actor, portfolio_id)
+    return _summary_form(viewer, db, actor, portfolio, None)
+
+
+@bp.route("/summaries/<int:summary_id>/edit", methods=["GET", "POST"])
+def edit_summary(summary_id: int):
+    """Change a summary (refused when another tutor saved it meanwhile)."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    summary = db.get(Summary, summary_id)
+    if summary is None:
+        raise access.NotFound()
+    portfolio = access.reviewable_portfolio(db, actor, summary.portfolio_id)
+    return _summary_form(viewer, db, actor, portfolio, summary)
+
+
+def _summary_form(viewer, db, actor, portfolio, summary):
+    form = SummaryForm(obj=summary if request.method == "GET" else None)
+    page = load_page(db, portfolio, include_drafts=False)
+    if request.method == "GET" and summary is None:
+        academic_year = request.args.get("academic_year") or _academic_year_today()
+        course_year = (request.args.get("course_year", type=int)
+                       or course_year_for(portfolio, academic_year)
+                       or portfolio.course_year or 1)
+        gpa = next((g for g in (page.gpa or {}).values() if g.academic_year == academic_year),
+                   (page.gpa or {}).get(course_year))
+        defaults = summary_defaults(
+            db, actor, portfolio, rubric(), page.totals, academic_year=academic_year,
+            course_year=course_year, gpa=gpa,
+            thresholds=settings().get("portfolio", {}).get("achievement_levels", {}),
+            locale=locale())
+        form.process(data=defaults)
+        form.version.data = "0"
+    elif request.method == "GET":
+        form.version.data = str(summary.version)
+    status, conflict = 200, None
+    if form.validate_on_submit():
+        try:
+            saved = save_summary(db, actor, portfolio, form.values(), summary=summary,
+                                 base_version=form.base_version())
+        except service.StaleEdit as err:
+            db.rollback()
+            flash(str(err.message), "error")
+            status = 409
+            if summary is not None:
+                db.refresh(summary)
+                conflict = summary
+                form.version.data = str(summary.version)
+        else:
+            db.commit()
+            flash(_("The summary was saved."), "success")
+            return redirect(url_for(".summary", summary_id=saved.id), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("portfolio/summary_form.html", viewer=viewer, form=form,
+                           portfolio=portfolio, summary=summary, conflict=conflict, page=page,
+                           title=_("Tutor summary")), status
+
+
+def _visible_summary(summary_id: int):
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    summary = db.get(Summary, summary_id)
+    if summary is None:
+        raise access.NotFound()
+    portfolio = access.viewable_portfolio(db, actor, summary.portfolio_id)
+    return viewer, db, actor, summary, portfolio
+
+
+@bp.route("/summaries/<int:summary_id>")
+def summary(summary_id: int):
+    """A summary as a printable page (the student sees their own)."""
+    viewer, db, actor, found, portfolio = _visible_summary(summary_id)
+    return render_template("portfolio/summary.html", viewer=viewer, summary=found,
+                           portfolio=portfolio,
+                           reviewer=access.may_review(db, actor, portfolio),
+                           title=_("Tutor summary"))
+
+
+@bp.route("/summaries/<int:summary_id>.pdf")
+def summary_as_pdf(summary_id: int):
+    """A summary as PDF, with signature lines."""
+    _viewer, _db, _actor, found, portfolio = _visible_summary(summary_id)
+    body = summary_pdf(found, portfolio, settings=settings(),
+                       level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
+                                    **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}})
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="summary-{found.academic_year}-{portfolio.id}.pdf"')
+    return response

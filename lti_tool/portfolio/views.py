@@ -1,0 +1,490 @@
+"""Portfolio pages: the owner's portfolio, Section I pages, entries, evidence, and a staff
+member's view of one student's portfolio (verify, comment, mark)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+
+from ..auth import current_viewer
+from ..db import get_db
+from ..errors import ToolError, render_error
+from ..evidence.models import EvidenceFile
+from ..evidence.storage import evidence_settings, human_size, send_evidence
+from . import access, service
+from .entries import check_entry
+from .forms import PAGE_FORMS
+from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
+from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
+from .pdf import portfolio_pdf
+from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
+from .web import actor_of, init_rubric, load_page, locale, rubric, settings
+
+bp = Blueprint("portfolio", __name__, url_prefix="/portfolio")
+UPLOAD_ENDPOINTS = {"portfolio.upload_evidence", "portfolio.upload_photo"}
+
+
+@bp.record_once
+def _load_rubric(state) -> None:
+    init_rubric(state.app)
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint, _values) -> None:
+    # Runs before the app's before_request (CSRF reads the form, which enforces the limit):
+    # uploads may be as large as [evidence] max_bytes, everything else keeps the global limit.
+    if endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = int(evidence_settings(settings())["max_bytes"]) + 256 * 1024
+
+
+@bp.errorhandler(413)
+def _too_large(_err):
+    limit = human_size(int(evidence_settings(settings())["max_bytes"]))
+    return render_error(413, "file_too_large",
+                        _("The file is larger than the limit of %(limit)s.", limit=limit))
+
+
+@bp.app_context_processor
+def _names():
+    return {"STATUS_NAMES": STATUS_NAMES, "ACTION_NAMES": ACTION_NAMES, "PAGE_NAMES": PAGE_NAMES,
+            "FIELD_NAMES": FIELD_NAMES, "ACADEMIC_LEVELS": ACADEMIC_LEVELS,
+            "ACHIEVEMENT_LEVELS": ACHIEVEMENT_LEVELS}
+
+
+def _own():
+    viewer = current_viewer()
+    db = get_db()
+    portfolio = access.own_portfolio(db, viewer.user)
+    # A first visit creates it: commit now, before the response saves the web session (SQLite
+    # has one writer; an open write transaction here would make that save wait).
+    db.commit()
+    return viewer, db, portfolio
+
+
+def _year_arg() -> int | None:
+    year = request.args.get("year", type=int)
+    return year if year and 1 <= year <= rubric().course_years else None
+
+
+# ---- the portfolio page ----------------------------------------------------------------------
+
+
+@bp.route("/")
+def mine():
+    """The signed-in person's own portfolio."""
+    viewer, db, portfolio = _own()
+    page = load_page(db, portfolio, include_drafts=True)
+    return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=True,
+                           reviewer=False, rubric=rubric(), locale=locale(), year=_year_arg(),
+                           title=_("My portfolio"))
+
+
+@bp.route("/<int:portfolio_id>")
+def view(portfolio_id: int):
+    """A student's portfolio for their tutor, teacher or an administrator (read and review)."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    portfolio = access.viewable_portfolio(db, actor, portfolio_id)
+    if portfolio.user_id == viewer.user.id:
+        return redirect(url_for(".mine"))
+    page = load_page(db, portfolio, include_drafts=False)
+    return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=False,
+                           reviewer=access.may_review(db, actor, portfolio), rubric=rubric(),
+                           locale=locale(), year=_year_arg(),
+                           title=_("Portfolio of %(name)s",
+                                   name=portfolio.full_name or portfolio.user.display_name))
+
+
+# ---- Section I -------------------------------------------------------------------------------
+
+
+@bp.route("/portrait/<page>", methods=["GET", "POST"])
+def edit_page(page: str):
+    """Edit a Section I page; every save is a new version; a stale save shows both texts."""
+    if page not in PORTRAIT_PAGES:
+        abort(404)
+    viewer, db, portfolio = _own()
+    form_class = PAGE_FORMS[page]
+    form = form_class(obj=portfolio if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = str(portfolio.page_version(page))
+    status, conflict = 200, False
+    if form.validate_on_submit():
+        try:
+            saved = service.save_page(db, actor_of(viewer), portfolio, page, form.values(),
+                                      form.base_version())
+        except service.StaleEdit as err:
+            db.rollback()
+            flash(str(err.message), "error")
+            conflict, status = True, 409
+        else:
+            db.commit()
+            flash(_("Saved.") if saved else _("Nothing changed."), "success")
+            return redirect(url_for(".mine") + "#portrait", code=303)
+    elif request.method == "POST":
+        status = 400
+    if conflict:
+        form.version.data = str(portfolio.page_version(page))  # the next save is based on it
+    return render_template("portfolio/portrait_form.html", viewer=viewer, form=form, page=page,
+                           portfolio=portfolio, conflict=conflict,
+                           title=PAGE_NAMES[page]), status
+
+
+@bp.route("/portrait/photo", methods=["POST"])
+def upload_photo():
+    """Replace the photo (an image; a new version of the profile page)."""
+    viewer, db, portfolio = _own()
+    version = request.form.get("version", type=int)
+    try:
+        service.set_photo(db, actor_of(viewer), portfolio, settings=settings(),
+                          file=request.files.get("file"), owner=viewer.user,
+                          base_version=-1 if version is None else version)
+    except ToolError as err:
+        db.rollback()
+        flash(str(err.message), "error")
+        return redirect(url_for(".edit_page", page="profile"), code=303)
+    db.commit()
+    flash(_("The photo was saved."), "success")
+    return redirect(url_for(".mine") + "#portrait", code=303)
+
+
+@bp.route("/<int:portfolio_id>/history/<page>")
+def history(portfolio_id: int, page: str):
+    """Every version of a Section I page: what changed and when."""
+    if page not in PORTRAIT_PAGES:
+        abort(404)
+    viewer = current_viewer()
+    db = get_db()
+    portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
+    return render_template("portfolio/history.html", viewer=viewer, portfolio=portfolio,
+                           page=page, versions=service.page_history(db, portfolio, page),
+                           title=_("History: %(page)s", page=PAGE_NAMES[page]))
+
+
+# ---- entries ---------------------------------------------------------------------------------
+
+
+def _entry_form_page(viewer, portfolio, entry_list, values, errors, entry=None, status=200,
+                     conflict=None):
+    return render_template("portfolio/entry_form.html", viewer=viewer, portfolio=portfolio,
+                           entry_list=entry_list, values=values, errors=errors, entry=entry,
+                           rubric=rubric(), locale=locale(), conflict=conflict,
+                           points_table=json.dumps(rubric().max_points_table()[entry_list.key]),
+                           title=entry_list.names.get(locale())), status
+
+
+def _form_values(entry: Entry) -> dict:
+    values = {f"f_{k}": v for k, v in (entry.fields or {}).items()}
+    values.update({"f_title": entry.title, "item": entry.item_key,
+                   "course_year": str(entry.course_year), "level": entry.level or "",
+                   "result": entry.result or "", "count": str(entry.count),
+                   "version": str(entry.version)})
+    return values
+
+
+@bp.route("/entries/new", methods=["GET", "POST"])
+def new_entry():
+    """Add an entry to a list of Section II or III (the list comes from the rubric)."""
+    viewer, db, portfolio = _own()
+    entry_list = rubric().lists.get(request.values.get("list", ""))
+    if entry_list is None:
+        abort(404)
+    if request.method == "GET":
+        year = _year_arg() or portfolio.course_year or 1
+        return _entry_form_page(viewer, portfolio, entry_list,
+                                {"course_year": str(year), "count": "1"}, {})
+    data, errors = check_entry(rubric(), entry_list, request.form)
+    if errors:
+        return _entry_form_page(viewer, portfolio, entry_list, request.form, errors, status=400)
+    entry = service.create_entry(db, actor_of(viewer), portfolio, rubric(), data,
+                                 submit=request.form.get("action") == "submit")
+    db.commit()
+    flash(_("Saved. You can attach evidence (certificates, diplomas, photos) below."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id), code=303)
+
+
+@bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
+def edit_entry(entry_id: int):
+    """Edit one's own entry; an edit of a verified entry sends it back to the tutor."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    entry = service.owned_entry(db, actor, entry_id)
+    entry_list = rubric().lists.get(entry.list_key)
+    if entry_list is None:
+        abort(404)
+    if request.method == "GET":
+        return _entry_form_page(viewer, entry.portfolio, entry_list, _form_values(entry), {},
+                                entry=entry)
+    data, errors = check_entry(rubric(), entry_list, request.form)
+    if errors:
+        return _entry_form_page(viewer, entry.portfolio, entry_list, request.form, errors,
+                                entry=entry, status=400)
+    try:
+        service.update_entry(db, actor, entry, rubric(), data,
+                             base_version=request.form.get("version", -1, type=int),
+                             submit=request.form.get("action") == "submit", settings=settings())
+    except service.StaleEdit as err:
+        db.rollback()
+        flash(str(err.message), "error")
+        values = dict(request.form)
+        values["version"] = str(entry.version)
+        return _entry_form_page(viewer, entry.portfolio, entry_list, values, {}, entry=entry,
+                                status=409, conflict=_form_values(entry))
+    db.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id), code=303)
+
+
+def _visible_entry(db, actor, entry_id: int) -> tuple[Entry, Portfolio]:
+    entry = db.get(Entry, entry_id)
+    if entry is None:
+        raise access.NotFound()
+    portfolio = access.viewable_portfolio(db, actor, entry.portfolio_id)
+    if entry.status == "draft" and portfolio.user_id != actor.user_id:
+        raise access.NotFound()
+    return entry, portfolio
+
+
+@bp.route("/entries/<int:entry_id>")
+def entry(entry_id: int):
+    """One entry: its columns, points, files and the history of decisions."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    found, portfolio = _visible_entry(db, actor, entry_id)
+    own = portfolio.user_id == viewer.user.id
+    return render_template("portfolio/entry.html", viewer=viewer, entry=found,
+                           portfolio=portfolio, own=own,
+                           reviewer=not own and access.may_review(db, actor, portfolio),
+                           rubric=rubric(), locale=locale(),
+                           max_bytes=int(evidence_settings(settings())["max_bytes"]),
+                           max_size=human_size(int(evidence_settings(settings())["max_bytes"])),
+                           title=found.title)
+
+
+def _owner_action(entry_id: int, action):
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    found = service.owned_entry(db, actor, entry_id)
+    if request.form.get("version", type=int) != found.version:
+        flash(str(service.StaleEdit.message), "error")
+        return redirect(url_for(".entry", entry_id=found.id), code=303)
+    try:
+        action(db, actor, found)
+    except service.NotAllowed as err:
+        db.rollback()
+        flash(str(err.message), "error")
+    else:
+        db.commit()
+        flash(_("Done."), "success")
+    return redirect(url_for(".entry", entry_id=found.id), code=303)
+
+
+@bp.route("/entries/<int:entry_id>/submit", methods=["POST"])
+def submit_entry(entry_id: int):
+    """Send an entry to the tutor for verification."""
+    return _owner_action(entry_id, service.submit_entry)
+
+
+@bp.route("/entries/<int:entry_id>/withdraw", methods=["POST"])
+def withdraw_entry(entry_id: int):
+    """Take a submitted entry back to draft."""
+    return _owner_action(entry_id, service.withdraw_entry)
+
+
+@bp.route("/entries/<int:entry_id>/delete", methods=["POST"])
+def delete_entry(entry_id: int):
+    """Delete one's own entry and its files."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    found = service.owned_entry(db, actor, entry_id)
+    service.delete_entry(db, actor, found, settings=settings())
+    db.commit()
+    flash(_("The entry was deleted."), "success")
+    return redirect(url_for(".mine"), code=303)
+
+
+@bp.route("/entries/submit-all", methods=["POST"])
+def submit_all():
+    """Submit every draft of a course year at once."""
+    viewer, db, portfolio = _own()
+    actor = actor_of(viewer)
+    year = request.form.get("year", type=int)
+    drafts = [e for e in portfolio.entries if e.status == "draft"
+              and (year is None or e.course_year == year)]
+    for draft in drafts:
+        service.submit_entry(db, actor, draft)
+    db.commit()
+    flash(_("%(n)s entries were sent to the tutor.", n=len(drafts)), "success")
+    return redirect(url_for(".mine"), code=303)
+
+
+# ---- evidence --------------------------------------------------------------------------------
+
+
+@bp.route("/entries/<int:entry_id>/evidence", methods=["POST"])
+def upload_evidence(entry_id: int):
+    """Attach a file to one's own entry (type checked by content, size by config)."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    found = service.owned_entry(db, actor, entry_id)
+    try:
+        service.attach_upload(db, actor, found, settings=settings(),
+                              file=request.files.get("file"), owner=viewer.user)
+    except ToolError as err:
+        db.rollback()
+        flash(str(err.message), "error")
+        return redirect(url_for(".entry", entry_id=entry_id), code=303)
+    db.commit()
+    flash(_("The file was attached."), "success")
+    return redirect(url_for(".entry", entry_id=entry_id), code=303)
+
+
+@bp.route("/entries/<int:entry_id>/evidence/<int:evidence_id>/delete", methods=["POST"])
+def delete_evidence(entry_id: int, evidence_id: int):
+    """Remove a file from one's own entry."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    found = service.owned_entry(db, actor, entry_id)
+    service.detach_evidence(db, actor, found, evidence_id, settings=settings())
+    db.commit()
+    flash(_("The file was removed."), "success")
+    return redirect(url_for(".entry", entry_id=entry_id), code=303)
+
+
+@bp.route("/files/<int:evidence_id>")
+def file(evidence_id: int) -> Response:
+    """A file, only for those who may see an entry it is attached to (or the photo)."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    evidence = db.get(EvidenceFile, evidence_id)
+    if evidence is None or evidence.platform_id != actor.platform_id:
+        raise access.NotFound()
+    if evidence.owner_user_id != actor.user_id and not _may_see_file(db, actor, evidence):
+        raise access.NotFound()
+    return send_evidence(evidence, settings=settings(), thumbnail=bool(request.args.get("thumb")),
+                         download=bool(request.args.get("download")))
+
+
+def _may_see_file(db, actor, evidence: EvidenceFile) -> bool:
+    from sqlalchemy import select
+
+    portfolio_ids = set(db.scalars(
+        select(Entry.portfolio_id).join(EntryEvidence, EntryEvidence.entry_id == Entry.id)
+        .where(EntryEvidence.evidence_id == evidence.id, Entry.status != "draft")))
+    portfolio_ids |= set(db.scalars(select(Portfolio.id).where(Portfolio.photo_id == evidence.id)))
+    return any(access.may_view(db, actor, db.get(Portfolio, pid)) for pid in portfolio_ids)
+
+
+# ---- staff decisions on one portfolio ----------------------------------------------------------
+
+
+@bp.route("/entries/<int:entry_id>/decide", methods=["POST"])
+def decide(entry_id: int):
+    """Verify, return or reject one entry (tutor); a comment is required to return."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    found, portfolio = _visible_entry(db, actor, entry_id)
+    action = request.form.get("action", "")
+    if action == "comment":
+        access.reviewable_portfolio(db, actor, portfolio.id)
+        try:
+            service.add_comment(db, actor, found, request.form.get("comment", ""))
+        except ToolError as err:
+            db.rollback()
+            flash(str(err.message), "error")
+        else:
+            db.commit()
+            flash(_("The comment was added."), "success")
+        return redirect(url_for(".entry", entry_id=entry_id), code=303)
+    if action not in service.STAFF_ACTIONS:
+        abort(400)
+    access.reviewable_portfolio(db, actor, portfolio.id)
+    try:
+        report = service.decide(db, actor, [(entry_id, request.form.get("version", -1, type=int))],
+                                action, request.form.get("comment", ""), settings=settings(),
+                                may_review=access.may_review)
+    except ToolError as err:
+        db.rollback()
+        flash(str(err.message), "error")
+        return redirect(url_for(".entry", entry_id=entry_id), code=303)
+    db.commit()
+    if report.skipped:
+        flash(_("Not done: %(reason)s.", reason=SKIP_REASONS[report.skipped[0][1]]), "error")
+    else:
+        flash(_("Saved: %(status)s.", status=STATUS_NAMES[found.status]), "success")
+    return redirect(url_for(".entry", entry_id=entry_id), code=303)
+
+
+@bp.route("/<int:portfolio_id>/marks", methods=["POST"])
+def set_mark(portfolio_id: int):
+    """The tutor's portfolio design mark for a course year (empty clears it)."""
+    viewer = current_viewer()
+    db = get_db()
+    actor = actor_of(viewer)
+    portfolio = access.reviewable_portfolio(db, actor, portfolio_id)
+    raw = (request.form.get("points") or "").strip()
+    year = request.form.get("year", type=int) or 0
+    try:
+        points = int(raw) if raw else None
+    except ValueError:
+        points = -1
+    try:
+        service.set_tutor_mark(db, actor, portfolio, rubric(), request.form.get("mark", "design"),
+                               year, points, settings=settings())
+    except ToolError as err:
+        db.rollback()
+        flash(str(err.message), "error")
+    else:
+        db.commit()
+        flash(_("The mark was saved."), "success")
+    return redirect(url_for(".view", portfolio_id=portfolio_id) + f"#year-{year}", code=303)
+
+
+# ---- exports ---------------------------------------------------------------------------------
+
+
+@bp.route("/<int:portfolio_id>/export.json")
+def export_json(portfolio_id: int):
+    """The portfolio as JSON (the owner gets drafts too)."""
+    from .exports import portfolio_json
+
+    viewer = current_viewer()
+    db = get_db()
+    portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
+    page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id)
+    body = portfolio_json(portfolio, page.entries, page.marks, page.summaries, page.totals,
+                          rubric(), page.gpa)
+    response = Response(json.dumps(body, ensure_ascii=False, indent=2),
+                        mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.id}.json"'
+    return response
+
+
+@bp.route("/<int:portfolio_id>/export.pdf")
+def export_pdf(portfolio_id: int):
+    """The portfolio as a PDF."""
+    viewer = current_viewer()
+    db = get_db()
+    portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
+    page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id)
+    body = portfolio_pdf(portfolio, page.entries, page.totals, rubric(), page.summaries,
+                         settings=settings(), locale=locale(),
+                         status_names={k: str(v) for k, v in STATUS_NAMES.items()},
+                         level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
+                                      **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}},
+                         gpa=page.gpa)
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.id}.pdf"'
+    return response

@@ -1,0 +1,1 @@
+"""TeachHub: staff-development module cards, participant cards, recognition of hours, HR reports."""

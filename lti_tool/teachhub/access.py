@@ -1,0 +1,126 @@
+"""Who may do what in TeachHub: coordinators, facilitators, participants (service layer).
+
+- A coordinator is a platform administrator, a person an administrator named on the
+  coordinators page, or anyone launching with a role URI of `teachhub.coordinator_roles`.
+  A coordinator sees every module of their own platform.
+- A facilitator is a person the module card names; they see only the modules they facilitate.
+- A participant sees only their own cards. Nobody sees another platform's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Forbidden, ToolError
+from ..lti.models import Membership
+from ..lti.roles import ToolRole, normalise
+from .models import Coordinator, Module, ModuleFacilitator, Participant
+from .status import COORDINATOR, FACILITATOR
+
+
+class NotFound(ToolError):
+    """A TeachHub record that does not exist on the viewer's platform."""
+
+    status = 404
+    code = "not_found"
+    message = _l("This page does not exist.")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person as TeachHub sees them."""
+
+    user_id: int
+    platform_id: int
+    tool_role: ToolRole
+    is_coordinator: bool
+    facilitates: frozenset[int]  # module ids
+
+    @property
+    def is_admin(self) -> bool:
+        """A platform administrator (manages the coordinator list)."""
+        return self.tool_role == ToolRole.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Coordinator or facilitator of at least one module."""
+        return self.is_coordinator or bool(self.facilitates)
+
+    def roles_on(self, module_id: int) -> frozenset[str]:
+        """The TeachHub roles this person holds on one module."""
+        roles = set()
+        if self.is_coordinator:
+            roles.add(COORDINATOR)
+        if module_id in self.facilitates:
+            roles.add(FACILITATOR)
+        return frozenset(roles)
+
+    def manages(self, module: Module) -> bool:
+        """Coordinator of the module's platform, or one of its facilitators."""
+        return module.platform_id == self.platform_id and bool(self.roles_on(module.id))
+
+
+def is_coordinator(db: Session, *, user_id: int, platform_id: int, tool_role: ToolRole,
+                   launch_roles: list[str], coordinator_roles: frozenset[str]) -> bool:
+    """Whether a person is a TeachHub coordinator on their platform (see the module docstring)."""
+    if tool_role == ToolRole.ADMIN:
+        return True
+    if coordinator_roles and {normalise(r) for r in launch_roles} & coordinator_roles:
+        return True
+    return db.get(Coordinator, (platform_id, user_id)) is not None
+
+
+def load_actor(db: Session, *, user_id: int, platform_id: int, tool_role: ToolRole,
+               context_id: int | None, coordinator_roles: frozenset[str]) -> Actor:
+    """The Actor for a session: at most three small queries."""
+    launch_roles: list[str] = []
+    if coordinator_roles and context_id is not None:
+        membership = db.scalars(select(Membership).where(
+            Membership.user_id == user_id, Membership.context_id == context_id)).first()
+        launch_roles = list(membership.roles or []) if membership else []
+    facilitates = frozenset(db.scalars(
+        select(ModuleFacilitator.module_id).join(Module, Module.id == ModuleFacilitator.module_id)
+        .where(ModuleFacilitator.user_id == user_id, Module.platform_id == platform_id)))
+    return Actor(user_id=user_id, platform_id=platform_id, tool_role=tool_role,
+                 is_coordinator=is_coordinator(
+                     db, user_id=user_id, platform_id=platform_id, tool_role=tool_role,
+                     launch_roles=launch_roles, coordinator_roles=coordinator_roles),
+                 facilitates=facilitates)
+
+
+def module_for(db: Session, actor: Actor, module_id: int) -> Module:
+    """A module of the actor's platform (404 for another platform's: it does not exist here)."""
+    module = db.get(Module, module_id)
+    if module is None or module.platform_id != actor.platform_id:
+        raise NotFound()
+    return module
+
+
+def managed_module(db: Session, actor: Actor, module_id: int) -> Module:
+    """A module the actor coordinates or facilitates; Forbidden otherwise."""
+    module = module_for(db, actor, module_id)
+    if not actor.manages(module):
+        raise Forbidden(_l("Only the module's facilitators and TeachHub coordinators see this."))
+    return module
+
+
+def require_coordinator(actor: Actor) -> None:
+    """Forbidden unless the actor is a TeachHub coordinator."""
+    if not actor.is_coordinator:
+        raise Forbidden(_l("Only TeachHub coordinators may do this."))
+
+
+def card_for(db: Session, actor: Actor, card_id: int) -> tuple[Participant, Module]:
+    """A participant card the actor may see: their own, or one of a module they manage."""
+    card = db.get(Participant, card_id)
+    module = db.get(Module, card.module_id) if card else None
+    if card is None or module is None or module.platform_id != actor.platform_id:
+        raise NotFound()
+    if card.user_id != actor.user_id and not actor.manages(module):
+        raise Forbidden(_l("A participant card is seen only by its participant, the module's "
+                           "facilitators and TeachHub coordinators."))
+    return card, module

@@ -1,0 +1,54 @@
+"""The coordinator list platform administrators keep in the tool (see access.py)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import Forbidden
+from ..lti.models import User
+from .access import Actor
+from .errors import InputError
+from .models import Coordinator
+from .modules import eligible_facilitators
+
+
+def _admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden(_l("Only platform administrators name TeachHub coordinators."))
+
+
+def coordinators(db: Session, actor: Actor) -> list[User]:
+    """The people named coordinators on the actor's platform."""
+    _admin(actor)
+    return list(db.scalars(
+        select(User).join(Coordinator, Coordinator.user_id == User.id)
+        .where(Coordinator.platform_id == actor.platform_id)
+        .order_by(User.family_name, User.given_name, User.name, User.id)))
+
+
+def candidates(db: Session, actor: Actor) -> list[User]:
+    """Staff of the platform who could be named."""
+    _admin(actor)
+    return eligible_facilitators(db, actor.platform_id)
+
+
+def add_coordinator(db: Session, actor: Actor, user_id: int) -> None:
+    """Name a staff member of the platform a coordinator."""
+    _admin(actor)
+    if user_id not in {u.id for u in eligible_facilitators(db, actor.platform_id)}:
+        raise InputError({"user_id": _l("Choose a person from the list.")})
+    if db.get(Coordinator, (actor.platform_id, user_id)) is None:
+        db.add(Coordinator(platform_id=actor.platform_id, user_id=user_id,
+                           added_by_id=actor.user_id, added_at=utcnow()))
+    db.commit()
+
+
+def remove_coordinator(db: Session, actor: Actor, user_id: int) -> None:
+    """Take a person off the coordinator list."""
+    _admin(actor)
+    db.execute(delete(Coordinator).where(Coordinator.platform_id == actor.platform_id,
+                                         Coordinator.user_id == user_id))
+    db.commit()

@@ -1,0 +1,557 @@
+"""TeachHub pages: thin views over the services (modules, participants, reports)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from ..auth import current_viewer
+from ..db import get_db
+from ..errors import Forbidden, wants_json
+from ..gradebook.sync import pull_roster
+from ..lti.roles import ToolRole
+from . import coordinators as coordinator_service
+from . import evidence, exports, modules, participants, reports
+from .access import Actor, card_for, load_actor, managed_module, module_for
+from .config import TeachHubConfig, load_config
+from .errors import InputError, Refused
+from .hours import credit_units, format_hours
+from .passport import FIELDS, lines, missing_labels
+from .placement import card_id_of
+from .status import LOCKED, STATUSES, allowed_targets
+
+bp = Blueprint("teachhub", __name__, url_prefix="/teachhub")
+STAFF_ROLES = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+
+
+@bp.record_once
+def _load_config(state) -> None:
+    # At registration, so a bad data file stops the tool at start-up.
+    state.app.extensions["teachhub"] = load_config(state.app.config["SETTINGS"])
+
+
+def _config() -> TeachHubConfig:
+    return current_app.extensions["teachhub"]
+
+
+def _actor() -> Actor:
+    if "teachhub_actor" not in g:
+        viewer = current_viewer()
+        g.teachhub_actor = load_actor(
+            get_db(), user_id=viewer.user.id, platform_id=viewer.platform.id,
+            tool_role=viewer.role, context_id=viewer.context.id if viewer.context else None,
+            coordinator_roles=_config().coordinator_roles)
+    return g.teachhub_actor
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    config = current_app.extensions["teachhub"]
+    locale = str(get_locale() or "en")
+    return {
+        "th_status": lambda status: config.status_name(status, locale),
+        "th_label": lambda name, key: config.label(name, key, locale),
+        "th_choices": config.choices,
+        "th_hours": format_hours,
+        "th_units": lambda hours: format_hours(credit_units(hours, config.hours_per_unit)),
+        "th_lines": lines,
+    }
+
+
+def back_to_page(endpoint: str, id_arg: str | None = None):
+    """On refused input or a refused action, say why on the page the form came from.
+
+    `id_arg` names the view argument the page takes; task views set g.teachhub_card_id.
+    JSON clients get the error itself (status code, stable code, message).
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except (InputError, Refused) as err:
+                if wants_json():
+                    raise
+                get_db().rollback()
+                messages = err.errors.values() if isinstance(err, InputError) else [err.message]
+                for message in messages:
+                    flash(str(message), "error")
+                if "teachhub_card_id" in g:
+                    return redirect(url_for(endpoint, card_id=g.teachhub_card_id), code=303)
+                values = {id_arg: kwargs[id_arg]} if id_arg else {}
+                return redirect(url_for(endpoint, **values), code=303)
+
+        return wrapper
+
+    return decorate
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index():
+    """TeachHub home: the modules one manages, one's own cards, the reports one may open."""
+    actor = _actor()
+    rows = modules.list_modules(get_db(), actor)
+    record = reports.own_record(get_db(), actor, _config())
+    return render_template("teachhub/index.html", actor=actor, rows=rows, record=record,
+                           viewer=current_viewer(), title=_("TeachHub"))
+
+
+@bp.route("/launch")
+def launch():
+    """Where a TeachHub placement lands: a module card's page, or TeachHub home."""
+    viewer = current_viewer()
+    module_id = card_id_of(viewer.resource_link.custom if viewer.resource_link else None)
+    if module_id is None:
+        return redirect(url_for(".index"), code=303)
+    db = get_db()
+    actor = _actor()
+    module = module_for(db, actor, module_id)
+    if actor.manages(module):
+        return redirect(url_for(".module_page", module_id=module.id), code=303)
+    placed = participants.open_placement(
+        db, module_id=module.id, user=viewer.user, tool_role=viewer.role,
+        resource_link=viewer.resource_link, today=_config().today(), config=_config())
+    if placed.card is not None:
+        return redirect(url_for(".card_page", card_id=placed.card.id), code=303)
+    return render_template("teachhub/placement.html", placed=placed, viewer=viewer,
+                           title=placed.version.title if placed.version else _("TeachHub"))
+
+
+@bp.route("/my")
+def my_record():
+    """The signed-in person's cards across modules with recognized hours and units."""
+    return render_template("teachhub/my.html", record=reports.own_record(
+        get_db(), _actor(), _config()), title=_("My TeachHub record"))
+
+
+# -- module cards -------------------------------------------------------------------------------
+
+
+def _passport_input(form) -> modules.PassportInput:
+    ids = form.getlist("facilitator_ids")
+    return modules.PassportInput(
+        **{name: form.get(name, "") for name in (
+            "title", "curator_department", "target_audience", "goal", "structure",
+            "mandatory_tasks", "completion_criteria", "assessment", "workload_hours",
+            "duration_days", "module_format")},
+        competences=form.getlist("competences"), delivery_formats=form.getlist("delivery_formats"),
+        integration=form.getlist("integration"),
+        facilitator_ids=[int(i) for i in ids if i.isdigit()] if "facilitators_shown" in form
+        else None)
+
+
+def _form_values(module) -> dict:
+    if module is None:
+        return {"competences": [], "delivery_formats": [], "integration": []}
+    values = {name: getattr(module, name) for name in modules.PASSPORT_COLUMNS}
+    values["workload_hours"] = format_hours(module.workload_hours) if module.workload_hours else ""
+    values["duration_days"] = module.duration_days or ""
+    return values
+
+
+def _render_form(module, values: dict, errors: dict, facilitator_ids: list[int], status: int):
+    actor = _actor()
+    return render_template(
+        "teachhub/module_form.html", module=module, values=values, errors=errors,
+        staff=modules.eligible_facilitators(get_db(), actor.platform_id),
+        facilitator_ids=set(facilitator_ids), actor=actor, labels={
+            name: label for name, label, _item in FIELDS},
+        title=_("New module card") if module is None else _("Edit the module card")), status
+
+
+@bp.route("/modules/new", methods=["GET", "POST"])
+@bp.route("/modules/<int:module_id>/edit", methods=["GET", "POST"])
+def edit_module(module_id: int | None = None):
+    """Create a draft module card (coordinators) or edit a working copy."""
+    db = get_db()
+    actor = _actor()
+    module = managed_module(db, actor, module_id) if module_id else None
+    if module is None and not actor.is_coordinator:
+        raise Forbidden(_("Only TeachHub coordinators create module cards."))
+    if request.method == "POST":
+        data = _passport_input(request.form)
+        try:
+            saved = modules.save_passport(db, actor, module_id, data, _config())
+        except InputError as err:
+            db.rollback()
+            return _render_form(module, {**data.__dict__}, err.errors, data.facilitator_ids or [],
+                                400)
+        flash(_("Saved."), "ok")
+        return redirect(url_for(".module_page", module_id=saved.id), code=303)
+    ids = modules.current_facilitator_ids(db, module.id) if module else [actor.user_id]
+    return _render_form(module, _form_values(module), {}, ids, 200)
+
+
+@bp.route("/modules/<int:module_id>")
+def module_page(module_id: int):
+    """A module for its facilitators and coordinators: passport, versions, streams, people."""
+    db = get_db()
+    actor = _actor()
+    module = managed_module(db, actor, module_id)
+    passport = modules.working_passport(db, module)
+    viewer = current_viewer()
+    return render_template(
+        "teachhub/module.html", module=module, passport=passport,
+        missing=missing_labels(passport), versions=modules.versions(db, module.id),
+        streams=modules.streams_of(db, module.id),
+        cards=participants.stream_cards(db, actor, module.id), actor=actor,
+        can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES,
+        title=module.title or _("Untitled module"))
+
+
+@bp.route("/modules/<int:module_id>/publish", methods=["POST"])
+@back_to_page(".module_page", "module_id")
+def publish(module_id: int):
+    """Publish the working copy as a new version (refused with what is missing)."""
+    version = modules.publish(get_db(), _actor(), module_id)
+    flash(_("Published as version %(n)d.", n=version.number), "ok")
+    return redirect(url_for(".module_page", module_id=module_id), code=303)
+
+
+@bp.route("/modules/<int:module_id>/versions/<int:number>")
+def version_page(module_id: int, number: int):
+    """A published version of a module's passport."""
+    module, version = modules.version_for(get_db(), _actor(), module_id, number)
+    return render_template("teachhub/version.html", module=module, version=version,
+                           passport=modules.passport_of(version, version.facilitator_names),
+                           actor=_actor(), title=version.title)
+
+
+@bp.route("/modules/<int:module_id>/streams", methods=["POST"])
+@bp.route("/modules/<int:module_id>/streams/<int:stream_id>", methods=["POST"])
+@back_to_page(".module_page", "module_id")
+def save_stream(module_id: int, stream_id: int | None = None):
+    """Add a stream or change one's name and dates."""
+    modules.save_stream(get_db(), _actor(), module_id, stream_id, name=request.form.get("name", ""),
+                        starts_on=request.form.get("starts_on", ""),
+                        ends_on=request.form.get("ends_on", ""))
+    flash(_("Stream saved."), "ok")
+    return redirect(url_for(".module_page", module_id=module_id), code=303)
+
+
+# -- enrolment from the roster ------------------------------------------------------------------
+
+
+def _course_staff():
+    viewer = current_viewer()
+    if viewer.context is None or viewer.role not in STAFF_ROLES:
+        raise Forbidden(_("Enrol from a course: open TeachHub from the course as its teacher."))
+    return viewer
+
+
+@bp.route("/streams/<int:stream_id>/enrol", methods=["GET"])
+def enrol_page(stream_id: int):
+    """The course roster with who is enrolled in the stream."""
+    viewer = _course_staff()
+    db = get_db()
+    stream, module = modules.stream_for(db, _actor(), stream_id)
+    candidates = participants.roster_candidates(db, _actor(), stream.id, viewer.context.id)
+    from ..gradebook.sync import sync_state  # the roster's last pull time
+
+    return render_template("teachhub/enrol.html", stream=stream, module=module,
+                           candidates=candidates, context=viewer.context,
+                           state=sync_state(db, viewer.context.id),
+                           title=_("Enrol participants"))
+
+
+@bp.route("/streams/<int:stream_id>/enrol", methods=["POST"])
+@back_to_page(".enrol_page", "stream_id")
+def enrol(stream_id: int):
+    """Enrol the chosen course members (or every learner of the course)."""
+    viewer = _course_staff()
+    ids = [int(i) for i in request.form.getlist("user_ids") if i.isdigit()]
+    count = participants.enrol(
+        get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
+        all_learners=request.form.get("all_learners") == "1",
+        resource_link=viewer.resource_link, config=_config())
+    flash(_("%(n)d participants enrolled.", n=count), "ok")
+    return redirect(url_for(".enrol_page", stream_id=stream_id), code=303)
+
+
+@bp.route("/streams/<int:stream_id>/roster", methods=["POST"])
+def refresh_roster(stream_id: int):
+    """Pull the course roster from the LMS now (NRPS), then back to enrolment."""
+    viewer = _course_staff()
+    db = get_db()
+    modules.stream_for(db, _actor(), stream_id)
+    report = pull_roster(db, current_app.extensions["gradebook"].client(
+        db, viewer.context.platform_id), viewer.context)
+    flash(_("Roster updated: %(n)d members.", n=report.count) if report.ok else
+          _("The roster could not be pulled: %(error)s", error=report.error),
+          "ok" if report.ok else "error")
+    return redirect(url_for(".enrol_page", stream_id=stream_id), code=303)
+
+
+# -- participant cards --------------------------------------------------------------------------
+
+
+@bp.route("/cards/<int:card_id>")
+def card_page(card_id: int):
+    """A participant card: for its participant, the module's facilitators, coordinators."""
+    actor = _actor()
+    view = participants.card_view(get_db(), actor, card_id)
+    roles = actor.roles_on(view.module.id)
+    return render_template(
+        "teachhub/card.html", view=view, actor=actor, roles=roles,
+        own=view.card.user_id == actor.user_id, targets=allowed_targets(view.card.status, roles),
+        locked=view.card.status in LOCKED, statuses=STATUSES,
+        evidence_on=evidence.available(), mark_maximum=_config().mark_maximum,
+        files=evidence.files(get_db(), [i for ids in view.evidence.values() for i in ids]),
+        title=_("Participant card"))
+
+
+def _card_redirect(card_id: int, message: str):
+    flash(message, "ok")
+    return redirect(url_for(".card_page", card_id=card_id), code=303)
+
+
+@bp.route("/cards/<int:card_id>/hours", methods=["POST"])
+@back_to_page(".card_page", "card_id")
+def card_hours(card_id: int):
+    """Contact and self-study hours."""
+    participants.set_hours(get_db(), _actor(), card_id, contact=request.form.get("contact_hours"),
+                           self_study=request.form.get("self_study_hours"), config=_config())
+    return _card_redirect(card_id, _("Hours saved."))
+
+
+@bp.route("/cards/<int:card_id>/department", methods=["POST"])
+@back_to_page(".card_page", "card_id")
+def card_department(card_id: int):
+    """The participant's department."""
+    participants.set_department(get_db(), _actor(), card_id, request.form.get("department", ""))
+    return _card_redirect(card_id, _("Department saved."))
+
+
+@bp.route("/cards/<int:card_id>/mark", methods=["POST"])
+@back_to_page(".card_page", "card_id")
+def card_mark(card_id: int):
+    """The facilitator's mark and comment."""
+    participants.set_mark(get_db(), _actor(), card_id, mark=request.form.get("mark", ""),
+                          comment=request.form.get("mark_comment", ""), config=_config())
+    return _card_redirect(card_id, _("Mark saved."))
+
+
+@bp.route("/cards/<int:card_id>/verify", methods=["POST"])
+@back_to_page(".card_page", "card_id")
+def card_verify(card_id: int):
+    """Coordinator verification."""
+    participants.verify(get_db(), _actor(), card_id, note=request.form.get("note", ""))
+    return _card_redirect(card_id, _("Card verified."))
+
+
+@bp.route("/cards/<int:card_id>/record", methods=["POST"])
+@back_to_page(".card_page", "card_id")
+def card_record(card_id: int):
+    """The work plan / information system record."""
+    participants.set_record(get_db(), _actor(), card_id,
+                            record_date=request.form.get("record_date", ""),
+                            record_number=request.form.get("record_number", ""),
+                            today=_config().today())
+    return _card_redirect(card_id, _("Record saved."))
+
+
+@bp.route("/cards/<int:card_id>/status", methods=["POST"])
+@back_to_page(".card_page", "card_id")
+def card_status(card_id: int):
+    """Move the card's status one step (refused moves say why)."""
+    card = participants.move(
+        get_db(), _actor(), card_id, request.form.get("status", ""), today=_config().today(),
+        config=_config(), note=request.form.get("note", ""),
+        commission_date=request.form.get("commission_date", ""),
+        commission_number=request.form.get("commission_number", ""))
+    return _card_redirect(card_id, _("Status: %(status)s.", status=_config().status_name(
+        card.status, str(get_locale()))))
+
+
+@bp.route("/cards/<int:card_id>/tasks", methods=["POST"])
+@back_to_page(".card_page", "card_id")
+def add_task(card_id: int):
+    """Add a completed task or product, with an evidence file if one is attached."""
+    db = get_db()
+    actor = _actor()
+    task = participants.add_task(db, actor, card_id, title=request.form.get("title", ""),
+                                 description=request.form.get("description", ""),
+                                 completed_on=request.form.get("completed_on", ""),
+                                 today=_config().today())
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        if not evidence.available():
+            raise InputError({"file": _("File uploads are not available yet.")})
+        evidence_id = evidence.store(db, settings=current_app.config["SETTINGS"], file=upload,
+                                     owner=current_viewer().user)
+        participants.attach_evidence(db, task, evidence_id)
+    db.commit()
+    return _card_redirect(card_id, _("Task added."))
+
+
+def _task_card(task_id: int) -> int:
+    _task, card, _module = participants.task_for(get_db(), _actor(), task_id)
+    g.teachhub_card_id = card.id
+    return card.id
+
+
+@bp.route("/tasks/<int:task_id>/review", methods=["POST"])
+@back_to_page(".card_page")
+def review_task(task_id: int):
+    """The facilitator accepts or returns a task."""
+    card_id = _task_card(task_id)
+    participants.review_task(get_db(), _actor(), task_id,
+                             decision=request.form.get("decision", ""),
+                             note=request.form.get("review_note", ""))
+    return _card_redirect(card_id, _("Review saved."))
+
+
+@bp.route("/tasks/<int:task_id>/delete", methods=["POST"])
+@back_to_page(".card_page")
+def delete_task(task_id: int):
+    """Its author removes a task (and its files)."""
+    db = get_db()
+    card_id = _task_card(task_id)
+    _task, evidence_ids = participants.delete_task(db, _actor(), task_id)
+    evidence.delete(db, evidence_ids, settings=current_app.config["SETTINGS"])
+    db.commit()
+    return _card_redirect(card_id, _("Task removed."))
+
+
+@bp.route("/tasks/<int:task_id>/evidence/<int:evidence_id>")
+def task_file(task_id: int, evidence_id: int):
+    """An evidence file of a task, for whoever may see the card."""
+    db = get_db()
+    found = participants.task_evidence(db, _actor(), task_id, evidence_id)
+    return evidence.send(db, found, settings=current_app.config["SETTINGS"],
+                         thumbnail=request.args.get("thumbnail") == "1",
+                         download=request.args.get("download") == "1")
+
+
+@bp.route("/cards/<int:card_id>/feedback", methods=["GET", "POST"])
+def feedback(card_id: int):
+    """The module's feedback form, once, after completion."""
+    db = get_db()
+    actor = _actor()
+    card, _module = card_for(db, actor, card_id)
+    if card.user_id != actor.user_id:
+        raise Forbidden(_("Only the participant answers the feedback form."))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            reports.give_feedback(db, actor, card_id,
+                                  satisfaction=request.form.get("satisfaction", ""),
+                                  applicability=request.form.get("applicability", ""),
+                                  comment=request.form.get("comment", ""))
+        except InputError as err:
+            db.rollback()
+            if wants_json():
+                raise
+            errors = err.errors
+        else:
+            return _card_redirect(card_id, _("Thank you for your feedback."))
+    return render_template("teachhub/feedback.html", card=card, errors=errors,
+                           values=request.form, title=_("Feedback")), 400 if errors else 200
+
+
+# -- reports ------------------------------------------------------------------------------------
+
+
+@bp.route("/modules/<int:module_id>/report")
+def module_report(module_id: int):
+    """Participation, progress, hours and feedback of a module, per stream."""
+    stream = request.args.get("stream", "")
+    report = reports.module_report(get_db(), _actor(), module_id,
+                                   int(stream) if stream.isdigit() else None, _config())
+    return render_template("teachhub/report.html", report=report,
+                           streams=modules.streams_of(get_db(), module_id),
+                           minimum=_config().feedback_min_answers, statuses=STATUSES,
+                           title=_("Report: %(title)s", title=report.module.title))
+
+
+def _hr_filters():
+    try:
+        return reports.parse_hr_filters(request.args), {}
+    except InputError as err:
+        return reports.HRFilters(), err.errors
+
+
+@bp.route("/hr")
+def hr_list():
+    """The consolidated list for HR: implemented, submitted and recognized activities."""
+    filters, errors = _hr_filters()
+    page = request.args.get("page", "1")
+    result = reports.hr_page(get_db(), _actor(), filters, int(page) if page.isdigit() else 1,
+                             _config())
+    return render_template("teachhub/hr.html", result=result, errors=errors,
+                           args=request.args, title=_("TeachHub: consolidated list for HR")), (
+        400 if errors else 200)
+
+
+def _labels() -> exports.Labels:
+    config, locale = _config(), str(get_locale())
+    return exports.Labels(status=lambda s: config.status_name(s, locale),
+                          module_format=lambda f: config.label("module_formats", f, locale))
+
+
+@bp.route("/hr.csv")
+def hr_csv():
+    """The consolidated list as CSV, with the page's filters."""
+    filters, errors = _hr_filters()
+    if errors:
+        raise InputError(errors)
+    body = exports.hr_csv(reports.hr_rows(get_db(), _actor(), filters, _config()), _labels())
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=teachhub-hr.csv"})
+
+
+@bp.route("/hr.xlsx")
+def hr_xlsx():
+    """The consolidated list as an Excel workbook, with the page's filters."""
+    filters, errors = _hr_filters()
+    if errors:
+        raise InputError(errors)
+    body = exports.hr_xlsx(reports.hr_rows(get_db(), _actor(), filters, _config()), _labels(),
+                           _config().hours_per_unit)
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument."
+                    "spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=teachhub-hr.xlsx"})
+
+
+# -- coordinators -------------------------------------------------------------------------------
+
+
+@bp.route("/coordinators", methods=["GET", "POST"])
+@back_to_page(".coordinators")
+def coordinators():
+    """Platform administrators name and remove TeachHub coordinators."""
+    db = get_db()
+    actor = _actor()
+    if request.method == "POST":
+        user_id = request.form.get("user_id", "")
+        if request.form.get("remove") == "1":
+            coordinator_service.remove_coordinator(db, actor, int(user_id or 0))
+            flash(_("Removed from the coordinators."), "ok")
+        else:
+            coordinator_service.add_coordinator(db, actor, int(user_id) if user_id.isdigit()
+                                                else 0)
+            flash(_("Named a coordinator."), "ok")
+        return redirect(url_for(".coordinators"), code=303)
+    return render_template("teachhub/coordinators.html",
+                           people=coordinator_service.coordinators(db, actor),
+                           candidates=coordinator_service.candidates(db, actor),
+                           roles=sorted(_config().coordinator_roles),
+                           title=_("TeachHub coordinators"))
+

@@ -1,0 +1,452 @@
+"""The portfolio over real HTTP: students, tutors and admins launched from Moodle and Canvas."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from lti_platform import LaunchDriver
+from sqlalchemy import select
+
+from lti_tool.gradebook.models import ScoreOutbox
+from lti_tool.portfolio.models import Entry, Portfolio, Showcase
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+OTHER_STUDENT = {"role": "student", "id": "44", "given_name": "Bota", "family_name": "Other"}
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def png_bytes() -> bytes:
+    """A real 40x30 PNG."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Client:
+    """One signed-in browser: its session token rides in every URL, as in the LMS iframe."""
+
+    tool: object
+    browser: LaunchDriver
+    token: str
+    home: object
+
+    def url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.tool.base_url}{path}{sep}ls={self.token}"
+
+    def get(self, path: str, **kwargs):
+        return self.browser.get(self.url(path), **kwargs)
+
+    def csrf(self) -> str:
+        page = self.get("/portfolio/showcase")
+        match = CSRF.search(page.text)
+        assert match, page.text[:300]
+        return match.group(1)
+
+    def post(self, path: str, data: dict | None = None, files=None, follow: bool = True):
+        body = dict(data or {})
+        body.setdefault("csrf_token", self.csrf())
+        return self.browser.post(self.url(path), data=body, files=files,
+                                 follow_redirects=follow)
+
+
+def launch(tool, platform, user="student", *, context=None, placement="portfolio",
+           browser: LaunchDriver | None = None, course: int | None = None) -> Client:
+    """Launch `user` into a course (default: the platform's course 2 or 1)."""
+    browser = browser or LaunchDriver()
+    extra = {"course": course} if course else {}
+    if platform.profile == "canvas":
+        # A graded Canvas assignment carries its line item (course navigation would not).
+        extra["ags"] = {"lineitem": f"{platform.base_url}/api/lti/courses/{course or 1}/"
+                                    "line_items/1"}
+    plan = platform.plan(user, context=context, custom={"placement": placement}, **extra)
+    home = browser.launch(plan, params={"lti_storage_target": None})
+    assert home.status_code == 200, home.text[:500]
+    token = parse_qs(urlsplit(home.url).query)["ls"][0]
+    return Client(tool, browser, token, home)
+
+
+def db_session(tool):
+    return tool.app.extensions["db"].new_session()
+
+
+def add_entry(client: Client, list_key="olympiads", submit=True, **fields) -> int:
+    data = {"list": list_key, "course_year": "2", "action": "submit" if submit else "draft"}
+    data.update({"item": "olympiad", "level": "republic", "result": "first",
+                 "f_title": "Anatomy olympiad", "f_when": "2026-03-14", "f_note": "Diploma"})
+    data.update(fields)
+    answer = client.post(f"/portfolio/entries/new?list={list_key}", data)
+    assert answer.status_code == 200, answer.text[:800]
+    match = re.search(r"/portfolio/entries/(\d+)", answer.url)
+    assert match, answer.url
+    return int(match.group(1))
+
+
+def entry_version(tool, entry_id: int) -> int:
+    with db_session(tool) as db:
+        return db.get(Entry, entry_id).version
+
+
+# ---- the whole flow --------------------------------------------------------------------------
+
+
+def test_student_claims_tutor_verifies_total_goes_to_gradebook(tool, platform):
+    student = launch(tool, platform, "student")
+    page = student.get("/portfolio/")
+    assert page.status_code == 200
+    assert "Sam Student" in page.text  # prefilled from the launch
+
+    entry_id = add_entry(student)
+    entry_page = student.get(f"/portfolio/entries/{entry_id}")
+    assert "Anatomy olympiad" in entry_page.text and "waiting for the tutor" in entry_page.text
+
+    upload = student.post(f"/portfolio/entries/{entry_id}/evidence",
+                          files={"file": ("диплом олимпиады.pdf", PDF, "application/pdf")})
+    assert "The file was attached." in upload.text
+    photo = student.post(f"/portfolio/entries/{entry_id}/evidence",
+                         files={"file": ("photo.png", png_bytes(), "image/png")})
+    assert "The file was attached." in photo.text
+
+    teacher = launch(tool, platform, "teacher")
+    course = teacher.get("/portfolio/course")
+    assert course.status_code == 200 and "Sam Student" in course.text
+    queue = teacher.get("/portfolio/course/queue")
+    assert "Anatomy olympiad" in queue.text
+    version = entry_version(tool, entry_id)
+    done = teacher.post("/portfolio/course/queue", {"entry": f"{entry_id}:{version}",
+                                                   "action": "verify"})
+    assert "1 entries saved." in done.text
+
+    with db_session(tool) as db:
+        entry = db.get(Entry, entry_id)
+        assert entry.status == "verified" and entry.verified_points == 100
+        assert [d.action for d in entry.decisions] == ["submit", "verify"]
+        assert entry.decisions[-1].actor_name == "Terry Teacher"
+        scores = db.scalars(select(ScoreOutbox).where(
+            ScoreOutbox.user_id == entry.portfolio.user_id)).all()
+        assert [s.score_given for s in scores] == [100.0]
+        assert scores[0].source == "portfolio" and scores[0].score_maximum == 1000
+
+    # The student's own page shows claimed vs verified.
+    mine = student.get("/portfolio/")
+    assert "Verified: <strong>100</strong>" in mine.text
+
+    # Files come back with the sniffed type and safe headers; thumbnails for images.
+    with db_session(tool) as db:
+        files = db.get(Entry, entry_id).evidence
+        pdf_id, png_id = files[0].id, files[1].id
+    got = student.get(f"/portfolio/files/{pdf_id}")
+    assert got.headers["Content-Type"] == "application/pdf"
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert "private" in got.headers["Cache-Control"]
+    assert "filename*=UTF-8''%D0%B4%D0%B8" in got.headers["Content-Disposition"]
+    assert got.content == PDF
+    thumb = teacher.get(f"/portfolio/files/{png_id}?thumb=1")
+    assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
+
+    # An edit of a verified entry goes back to the tutor, and the verified total drops.
+    form = student.get(f"/portfolio/entries/{entry_id}/edit")
+    assert 'name="version"' in form.text
+    saved = student.post(f"/portfolio/entries/{entry_id}/edit", {
+        "list": "olympiads", "course_year": "2", "item": "olympiad", "level": "international",
+        "result": "first", "f_title": "Anatomy olympiad", "action": "draft",
+        "version": str(entry_version(tool, entry_id))})
+    assert saved.status_code == 200
+    with db_session(tool) as db:
+        entry = db.get(Entry, entry_id)
+        assert entry.status == "submitted" and entry.claimed_points == 150
+        assert entry.verified_points is None and entry.decisions[-1].action == "edited"
+        newest = db.scalars(select(ScoreOutbox).where(ScoreOutbox.user_id ==
+                                                      entry.portfolio.user_id)
+                            .order_by(ScoreOutbox.id.desc())).first()
+        assert newest.score_given == 0.0 and newest.status == "pending"
+
+
+def test_return_needs_comment_and_student_sees_it(tool, moodle):
+    student = launch(tool, moodle)
+    entry_id = add_entry(student)
+    teacher = launch(tool, moodle, "teacher")
+    version = entry_version(tool, entry_id)
+    refused = teacher.post(f"/portfolio/entries/{entry_id}/decide",
+                           {"action": "return", "version": str(version)})
+    assert "Write a comment" in refused.text
+    teacher.post(f"/portfolio/entries/{entry_id}/decide",
+                 {"action": "return", "version": str(version),
+                  "comment": "Attach the diploma, please"})
+    page = student.get("/portfolio/")
+    assert "Attach the diploma, please" in page.text
+    assert "returned for changes" in page.text
+    # Resubmitted, then rejected: every decision is kept with who and when.
+    student.post(f"/portfolio/entries/{entry_id}/submit",
+                 {"version": str(entry_version(tool, entry_id))})
+    teacher.post(f"/portfolio/entries/{entry_id}/decide",
+                 {"action": "reject", "version": str(entry_version(tool, entry_id)),
+                  "comment": "Not an olympiad"})
+    history = student.get(f"/portfolio/entries/{entry_id}")
+    for word in ("submitted", "returned for changes", "rejected", "Terry Teacher",
+                 "Not an olympiad"):
+        assert word in history.text
+
+
+def test_tutor_sees_a_stale_queue_item_refused(tool, moodle):
+    student = launch(tool, moodle)
+    entry_id = add_entry(student)
+    old = entry_version(tool, entry_id)
+    student.post(f"/portfolio/entries/{entry_id}/edit", {
+        "list": "olympiads", "course_year": "2", "item": "olympiad", "level": "republic",
+        "result": "second", "f_title": "Changed", "action": "submit", "version": str(old)})
+    teacher = launch(tool, moodle, "teacher")
+    answer = teacher.post("/portfolio/course/queue", {"entry": f"{entry_id}:{old}",
+                                                     "action": "verify"})
+    assert "the student changed it after you opened the list" in answer.text
+    with db_session(tool) as db:
+        assert db.get(Entry, entry_id).status == "submitted"
+
+
+def test_design_mark_is_the_tutors_and_checked(tool, moodle):
+    student = launch(tool, moodle)
+    student.get("/portfolio/")
+    teacher = launch(tool, moodle, "teacher")
+    with db_session(tool) as db:
+        pid = db.scalar(select(Portfolio.id).join(Portfolio.user).where(
+            Portfolio.platform_id == db.scalar(select(Portfolio.platform_id)
+                                               .order_by(Portfolio.id.desc()))))
+    bad = teacher.post(f"/portfolio/{pid}/marks", {"mark": "design", "year": "1",
+                                                  "points": "45"})
+    assert "The mark must be from 10 to 30." in bad.text
+    ok = teacher.post(f"/portfolio/{pid}/marks", {"mark": "design", "year": "1", "points": "25"})
+    assert "The mark was saved." in ok.text
+    assert "Verified: <strong>25</strong>" in student.get("/portfolio/").text
+    # The student cannot give themselves a mark.
+    assert student.post(f"/portfolio/{pid}/marks", {"mark": "design", "year": "1",
+                                                   "points": "30"}).status_code == 403
+
+
+# ---- bad input, stale edits, uploads ---------------------------------------------------------
+
+
+def test_validation_errors_keep_the_users_text(tool, moodle):
+    student = launch(tool, moodle)
+    answer = student.post("/portfolio/entries/new?list=olympiads", {
+        "list": "olympiads", "course_year": "9", "item": "olympiad", "level": "",
+        "result": "first", "f_title": "", "f_note": "Мой длинный текст о дипломе",
+        "action": "submit"})
+    assert answer.status_code == 400
+    assert "Мой длинный текст о дипломе" in answer.text
+    assert "This field is required." in answer.text
+    assert "Choose the level." in answer.text
+    assert "Choose a course year from 1 to 5." in answer.text
+    profile = student.post("/portfolio/portrait/profile", {
+        "version": "0", "full_name": "Сэм Студент", "birth_year": "1890",
+        "group_name": "МД-21-03"})
+    assert profile.status_code == 400
+    assert "МД-21-03" in profile.text and "Enter a year from 1940 to 2015." in profile.text
+
+
+def test_two_tabs_do_not_overwrite_newer_text(tool, moodle):
+    student = launch(tool, moodle)
+    student.get("/portfolio/")
+    first = student.post("/portfolio/portrait/essay", {"version": "0",
+                                                       "essay": "Text from tab one"})
+    assert first.status_code == 200
+    stale = student.post("/portfolio/portrait/essay", {"version": "0",
+                                                       "essay": "Text from tab two"})
+    assert stale.status_code == 409
+    assert "Text from tab one" in stale.text and "Text from tab two" in stale.text
+    again = student.post("/portfolio/portrait/essay", {"version": "1",
+                                                       "essay": "Text from tab one and two"})
+    assert again.status_code == 200
+    with db_session(tool) as db:
+        portfolio = db.scalars(select(Portfolio).order_by(Portfolio.id.desc())).first()
+        assert portfolio.essay == "Text from tab one and two" and portfolio.essay_version == 2
+        pid = portfolio.id
+    history = student.get(f"/portfolio/{pid}/history/essay")
+    assert "Version 2" in history.text and "<ins>and two</ins>" in history.text
+
+    entry_id = add_entry(student)
+    version = entry_version(tool, entry_id)
+    base = {"list": "olympiads", "course_year": "2", "item": "olympiad", "level": "republic",
+            "result": "first", "action": "draft", "version": str(version)}
+    student.post(f"/portfolio/entries/{entry_id}/edit", {**base, "f_title": "Tab one title"})
+    refused = student.post(f"/portfolio/entries/{entry_id}/edit",
+                           {**base, "f_title": "Tab two title"})
+    assert refused.status_code == 409
+    assert "Tab one title" in refused.text and "Tab two title" in refused.text
+
+
+def test_disguised_and_oversized_uploads_are_refused(tool, moodle):
+    student = launch(tool, moodle)
+    entry_id = add_entry(student)
+    for name, body in (("cv.pdf", b"MZ\x90\x00\x03" + b"\x00" * 200),
+                       ("cv.pdf", b"<!doctype html><script>alert(1)</script>"),
+                       ("empty.pdf", b"")):
+        answer = student.post(f"/portfolio/entries/{entry_id}/evidence",
+                              files={"file": (name, body, "application/pdf")})
+        assert answer.status_code == 200
+        assert "is not a file of an accepted kind" in answer.text or "The file is empty." \
+            in answer.text
+    big = PDF + b"0" * (20 * 1024 * 1024)
+    answer = student.post(f"/portfolio/entries/{entry_id}/evidence",
+                          files={"file": ("big.pdf", big, "application/pdf")})
+    assert "The file is larger than the limit of 20 MB." in answer.text
+    huge = PDF + b"0" * (21 * 1024 * 1024)
+    answer = student.post(f"/portfolio/entries/{entry_id}/evidence",
+                          files={"file": ("huge.pdf", huge, "application/pdf")})
+    assert answer.status_code == 413 and "larger than the limit of 20 MB" in answer.text
+    with db_session(tool) as db:
+        assert db.get(Entry, entry_id).attachments == []
+
+
+# ---- summaries, showcase, exports, analytics ---------------------------------------------------
+
+
+def test_tutor_summary_printable_and_pdf(tool, moodle):
+    student = launch(tool, moodle)
+    entry_id = add_entry(student)
+    teacher = launch(tool, moodle, "teacher")
+    teacher.post(f"/portfolio/entries/{entry_id}/decide",
+                 {"action": "verify", "version": str(entry_version(tool, entry_id))})
+    with db_session(tool) as db:
+        pid = db.get(Entry, entry_id).portfolio_id
+    form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026&course_year=2")
+    assert form.status_code == 200
+    assert 'value="100"' in form.text  # the year's verified points, prefilled
+    assert "Anatomy olympiad" in form.text  # activity prefilled from verified entries
+    saved = teacher.post(f"/portfolio/{pid}/summaries/new", {
+        "version": "0", "academic_year": "2025-2026", "course_year": "2", "group_name": "МД-21",
+        "gpa": "3.40", "academic_level": "good", "points": "100", "achievement_level": "medium",
+        "activity": "Олимпиада по анатомии", "self_development": "Английский язык",
+        "competences": "Клиническое мышление", "remarks": "", "tutor_name": "Terry Teacher",
+        "head_name": "Қ. Әбілқасымова", "department": "Анатомия", "summary_date": "2026-06-20"})
+    assert saved.status_code == 200 and "Олимпиада по анатомии" in saved.text
+    sid = int(re.search(r"/portfolio/summaries/(\d+)", saved.url).group(1))
+    pdf = teacher.get(f"/portfolio/summaries/{sid}.pdf")
+    assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    own = student.get(f"/portfolio/summaries/{sid}")
+    assert own.status_code == 200 and "Қ. Әбілқасымова" in own.text
+    # A second summary for the same year is refused, the form keeps the text.
+    dup = teacher.post(f"/portfolio/{pid}/summaries/new", {
+        "version": "0", "academic_year": "2025-2026", "course_year": "2", "points": "1",
+        "academic_level": "", "achievement_level": "low", "tutor_name": "T",
+        "summary_date": "2026-06-21",
+        "remarks": "keep me"})
+    assert dup.status_code == 409 and "keep me" in dup.text
+
+
+def test_showcase_link_is_read_only_revocable_and_hides_details(tool, moodle):
+    student = launch(tool, moodle)
+    shown = add_entry(student, f_title="Shown olympiad")
+    hidden = add_entry(student, f_title="Hidden olympiad")
+    student.post(f"/portfolio/entries/{shown}/evidence",
+                 files={"file": ("d.pdf", PDF, "application/pdf")})
+    student.post(f"/portfolio/entries/{hidden}/evidence",
+                 files={"file": ("h.pdf", PDF, "application/pdf")})
+    student.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Sam Student",
+                                                 "group_name": "SECRET-GROUP"})
+    made = student.post("/portfolio/showcase", {"title": "For the clinic",
+                                                "sections": ["portrait", "achievements"],
+                                                "entries": [str(shown)], "hide_personal": "y"})
+    link = re.search(r'value="(http[^"]+/s/[^"]+)"', made.text).group(1)
+    assert "ls=" not in link
+    with LaunchDriver(framed=False) as employer:
+        page = employer.get(link)
+        assert page.status_code == 200
+        assert page.headers["X-Robots-Tag"].startswith("noindex")
+        assert "Shown olympiad" in page.text and "Hidden olympiad" not in page.text
+        assert "SECRET-GROUP" not in page.text
+        with db_session(tool) as db:
+            shown_file = db.get(Entry, shown).evidence[0].id
+            hidden_file = db.get(Entry, hidden).evidence[0].id
+        assert employer.get(f"{link}/files/{shown_file}").content == PDF
+        assert employer.get(f"{link}/files/{hidden_file}").status_code == 404
+        assert employer.get(link + "x").status_code == 404
+        # Revoked: gone at once.
+        with db_session(tool) as db:
+            showcase_id = db.scalar(select(Showcase.id).order_by(Showcase.id.desc()))
+        student.post(f"/portfolio/showcase/{showcase_id}/revoke")
+        assert employer.get(link).status_code == 404
+    expiring = student.post("/portfolio/showcase", {"sections": ["achievements"],
+                                                    "entries": [str(shown)], "days": "1"})
+    link2 = re.findall(r'value="(http[^"]+/s/[^"]+)"', expiring.text)[0]
+    with db_session(tool) as db:
+        from datetime import timedelta
+
+        from lti_tool.db import utcnow
+        newest = db.scalars(select(Showcase).order_by(Showcase.id.desc())).first()
+        newest.expires_at = utcnow() - timedelta(minutes=1)
+        db.commit()
+    with LaunchDriver(framed=False) as employer:
+        assert employer.get(link2).status_code == 404
+
+
+def test_exports_and_analytics(tool, canvas):
+    student = launch(tool, canvas)
+    student.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Сэм Студент",
+                                                 "group_name": "=HYPERLINK(1)",
+                                                 "specialty": "Общая медицина"})
+    entry_id = add_entry(student)
+    teacher = launch(tool, canvas, "teacher")
+    teacher.post(f"/portfolio/entries/{entry_id}/decide",
+                 {"action": "verify", "version": str(entry_version(tool, entry_id))})
+    with db_session(tool) as db:
+        pid = db.get(Entry, entry_id).portfolio_id
+    data = student.get(f"/portfolio/{pid}/export.json").json()
+    assert data["totals"] == {"claimed": 100, "verified": 100}
+    assert data["entries"][0]["decisions"][-1]["action"] == "verify"
+    pdf = student.get(f"/portfolio/{pid}/export.pdf")
+    assert pdf.content.startswith(b"%PDF")
+    csv_text = teacher.get("/portfolio/course/export.csv").content.decode("utf-8-sig")
+    assert "Сэм Студент" in csv_text and "'=HYPERLINK(1)" in csv_text
+    xlsx = teacher.get("/portfolio/course/export.xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    values = [c.value for c in sheet[2]]
+    assert "Сэм Студент" in values and "'=HYPERLINK(1)" in values and 100 in values
+    analytics = teacher.get("/portfolio/course/analytics")
+    assert analytics.status_code == 200 and "<svg" in analytics.text
+    assert "Общая медицина" in analytics.text
+
+
+def test_course_view_filters_by_group_and_year(tool, moodle):
+    first = launch(tool, moodle)
+    first.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Aigerim A",
+                                               "group_name": "G1", "course_year": "2"})
+    second = launch(tool, moodle, OTHER_STUDENT)
+    second.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Bota B",
+                                                "group_name": "G2", "course_year": "3"})
+    teacher = launch(tool, moodle, "teacher")
+    both = teacher.get("/portfolio/course")
+    assert "Aigerim A" in both.text and "Bota B" in both.text
+    only = teacher.get("/portfolio/course?group=G2")
+    assert "Bota B" in only.text and "Aigerim A" not in only.text
+    year = teacher.get("/portfolio/course?year=2")
+    assert "Aigerim A" in year.text and "Bota B" not in year.text
+
+
+def test_admin_sees_all_portfolios_of_the_platform(tool, moodle):
+    student = launch(tool, moodle, course=901)
+    student.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Far Away"})
+    admin = launch(tool, moodle, "admin", course=902)
+    listing = admin.get("/portfolio/all")
+    assert "Far Away" in listing.text
+    with db_session(tool) as db:
+        pid = db.scalar(select(Portfolio.id).where(Portfolio.full_name == "Far Away"))
+    assert admin.get(f"/portfolio/{pid}").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/portfolio/", "/portfolio/portrait/profile",
+                                  "/portfolio/entries/new?list=letters",
+                                  "/portfolio/showcase"])
+def test_student_pages_render(tool, moodle, page):
+    student = launch(tool, moodle)
+    answer = student.get(page)
+    assert answer.status_code == 200, answer.text[:400]
+    assert "style=" not in answer.text  # CSP: no inline styles
