@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..auth import current_viewer, roles_required
 from ..db import get_db
@@ -44,7 +45,8 @@ def pull_roster_now():
     db = get_db()
     report = pull_roster(db, current_app.extensions["gradebook"].client(db, context.platform_id),
                          context)
-    flash(_("Roster updated: %(n)d members.", n=report.count) if report.ok else
+    flash(ngettext("Roster updated: %(num)d member.", "Roster updated: %(num)d members.",
+                   report.count) if report.ok else
           _("The roster could not be pulled: %(error)s", error=report.error),
           "ok" if report.ok else "error")
     return redirect(url_for(".sync_page"))
@@ -58,7 +60,8 @@ def pull_grades_now():
     db = get_db()
     report = pull_grades(db, current_app.extensions["gradebook"].client(db, context.platform_id),
                          context)
-    flash(_("Grades updated: %(n)d results.", n=report.count) if report.ok else
+    flash(ngettext("Grades updated: %(num)d result.", "Grades updated: %(num)d results.",
+                   report.count) if report.ok else
           _("The grades could not be pulled: %(error)s", error=report.error),
           "ok" if report.ok else "error")
     return redirect(url_for(".sync_page"))
@@ -72,5 +75,6 @@ def retry_now():
     db = get_db()
     count = retry_parked(db, context.id)
     db.commit()
-    flash(_("%(n)d scores will be sent again.", n=count), "ok")
+    flash(ngettext("%(num)d score will be sent again.", "%(num)d scores will be sent again.",
+                   count), "ok")
     return redirect(url_for(".sync_page"))
