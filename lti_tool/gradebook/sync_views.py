@@ -37,34 +37,32 @@ def sync_page():
                            parked=parked_scores(db, context.id), title=_("Gradebook sync"))
 
 
+def _pull_now(pull, done_message):
+    _viewer, context = _course()
+    db = get_db()
+    client = current_app.extensions["gradebook"].client(db, context.platform_id, context.ags_scopes)
+    report = pull(db, client, context)
+    if report.ok:
+        flash(done_message(report.count), "ok")
+    else:
+        flash(_("The LMS did not give what was asked: %(error)s", error=report.error), "error")
+    return redirect(url_for(".sync_page"))
+
+
 @bp.route("/sync/roster", methods=["POST"])
 @roles_required(*STAFF)
 def pull_roster_now():
     """Pull the roster now (NRPS)."""
-    _viewer, context = _course()
-    db = get_db()
-    report = pull_roster(db, current_app.extensions["gradebook"].client(db, context.platform_id),
-                         context)
-    flash(ngettext("Roster updated: %(num)d member.", "Roster updated: %(num)d members.",
-                   report.count) if report.ok else
-          _("The roster could not be pulled: %(error)s", error=report.error),
-          "ok" if report.ok else "error")
-    return redirect(url_for(".sync_page"))
+    return _pull_now(pull_roster, lambda n: ngettext(
+        "Roster updated: %(num)d member.", "Roster updated: %(num)d members.", n))
 
 
 @bp.route("/sync/grades", methods=["POST"])
 @roles_required(*STAFF)
 def pull_grades_now():
     """Pull line items and results now (AGS)."""
-    _viewer, context = _course()
-    db = get_db()
-    report = pull_grades(db, current_app.extensions["gradebook"].client(db, context.platform_id),
-                         context)
-    flash(ngettext("Grades updated: %(num)d result.", "Grades updated: %(num)d results.",
-                   report.count) if report.ok else
-          _("The grades could not be pulled: %(error)s", error=report.error),
-          "ok" if report.ok else "error")
-    return redirect(url_for(".sync_page"))
+    return _pull_now(pull_grades, lambda n: ngettext(
+        "Grades updated: %(num)d result.", "Grades updated: %(num)d results.", n))
 
 
 @bp.route("/sync/retry", methods=["POST"])
