@@ -86,17 +86,21 @@ class PullReport:
 def pull_roster(db: Session, client: PlatformClient, context: Context, *,
                 role: str | None = None, limit: int | None = None) -> PullReport:
     """Fetch the course roster (or its differences since last time) and store members."""
-    state = sync_state(db, context.id)
     if not context.memberships_url:
         return PullReport(False, error="the platform offers no roster service for this course")
-    url = state.roster_differences_url or context.memberships_url
+    # Read what we need, then end the transaction: no database lock is held while the LMS
+    # answers (SQLite has one writer; a slow LMS would stall every launch).
+    known = db.get(SyncState, context.id)
+    url = (known.roster_differences_url if known else None) or context.memberships_url
+    db.commit()
     try:
         roster = nrps.fetch_roster(client, url, role=role, limit=limit)
     except ServiceError as err:
-        state.roster_error = str(err)[:2000]
+        sync_state(db, context.id).roster_error = str(err)[:2000]
         db.commit()
         log.warning("roster pull failed for context %s: %s", context.id, err)
         return PullReport(False, error=str(err))
+    state = sync_state(db, context.id)
 
     members = {m.user_id: m for m in roster.members}  # a later page wins
     users = _users_by_sub(db, context.platform_id, list(members))
@@ -138,17 +142,18 @@ def pull_roster(db: Session, client: PlatformClient, context: Context, *,
 @_once_more_on_conflict
 def pull_grades(db: Session, client: PlatformClient, context: Context) -> PullReport:
     """Fetch the course's line items and every result, and store them."""
-    state = sync_state(db, context.id)
     if not context.lineitems_url:
         return PullReport(False, error="the platform offers no grade service for this course")
+    db.commit()  # no transaction (no lock) while the LMS answers
     try:
         items = ags.list_line_items(client, context.lineitems_url)
         results = {item.url: ags.list_results(client, item.url) for item in items}
     except ServiceError as err:
-        state.grades_error = str(err)[:2000]
+        sync_state(db, context.id).grades_error = str(err)[:2000]
         db.commit()
         log.warning("grade pull failed for context %s: %s", context.id, err)
         return PullReport(False, error=str(err))
+    state = sync_state(db, context.id)
 
     stored = {li.url: li for li in db.scalars(
         select(LineItem).where(LineItem.context_id == context.id))}

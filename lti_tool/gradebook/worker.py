@@ -93,6 +93,7 @@ class ScoreWorker:
             if not rows:
                 return report
             rows = self._newest_only(db, rows, report)
+            db.commit()  # nothing stays locked while the LMS answers below
             clients: dict[int, PlatformClient] = {}
             for row in rows:
                 if row.platform_id not in clients:
@@ -151,6 +152,7 @@ class ScoreWorker:
                         self._fail(row, str(err), err.retryable, err.retry_after, report)
                         continue
                 row.line_item_url = resolved[row.resource_link_id]
+                db.commit()  # before the next lookup goes to the LMS, release the lock
             if not row.line_item_url:
                 self._fail(row, "no line item and no placement to create one for", False, None,
                            report)

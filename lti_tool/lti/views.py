@@ -122,6 +122,9 @@ def launch():
         "locale": launch_locale(result.claims),
         "deployment_id": result.deployment_id,
         "message_type": result.message_type,
+        # This launch's own custom parameters (the placement's row keeps only the latest).
+        "custom": {str(k): str(v)[:500] for k, v in
+                   (result.claims.get(Claim.CUSTOM) or {}).items()},
     }
     if result.message_type == MessageType.DEEP_LINKING:
         data["deep_linking"] = result.claims[Claim.DEEP_LINKING_SETTINGS]
