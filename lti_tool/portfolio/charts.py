@@ -35,9 +35,13 @@ def _nice_max(value: float) -> float:
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, y_label: str = "",
-              css_class: str = "chart") -> Markup:
-    """An accessible SVG bar chart (role=img, a <title>), sized by viewBox for phones."""
-    top = _nice_max(max([b.high if b.high is not None else b.value for b in bars] or [0]))
+              css_class: str = "chart", whole: bool = False) -> Markup:
+    """An accessible SVG bar chart (role=img, a <title>), sized by viewBox for phones.
+
+    `whole`: the values are counts, so the axis shows whole numbers only.
+    """
+    highest = max([b.high if b.high is not None else b.value for b in bars] or [0])
+    top = max(4.0, _nice_max(highest)) if whole else _nice_max(highest)
     plot_w = WIDTH - MARGIN_LEFT - 8
     plot_h = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
     n = max(1, len(bars))

@@ -18,7 +18,7 @@ from ..db import utcnow
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
 from .access import ACTIVE, course_learners
-from .models import SUBMITTED, Entry, Portfolio, Update
+from .models import SUBMITTED, Decision, Entry, Portfolio, Update
 from .service import Totals, last_activity, totals_for
 
 
@@ -77,22 +77,29 @@ def course_groups(db: Session, context_id: int) -> list[str]:
 
 
 def waiting_entries(db: Session, context_id: int, *, group: str = "", year: int | None = None,
-                    list_key: str = "", limit: int = 500) -> list[Entry]:
-    """Submitted entries of the course's students, oldest first (the tutor's queue)."""
+                    list_key: str = "", limit: int = 500) -> tuple[list[Entry], set[int]]:
+    """Submitted entries of the course's students, oldest first (the tutor's queue), and the
+    ids of those the student changed after they were verified."""
     students = (select(Membership.user_id)
                 .where(Membership.context_id == context_id,
                        Membership.role == ToolRole.LEARNER.value, Membership.status == ACTIVE))
     query = (select(Entry).join(Portfolio, Portfolio.id == Entry.portfolio_id)
              .where(Portfolio.user_id.in_(students), Entry.status == SUBMITTED)
-             .options(selectinload(Entry.attachments), selectinload(Entry.decisions),
-                      selectinload(Entry.portfolio)))
+             .options(selectinload(Entry.attachments), selectinload(Entry.portfolio)))
     if group:
         query = query.where(Portfolio.group_name == group)
     if year:
         query = query.where(Entry.course_year == year)
     if list_key:
         query = query.where(Entry.list_key == list_key)
-    return list(db.scalars(query.order_by(Entry.submitted_at, Entry.id).limit(limit)))
+    entries = list(db.scalars(query.order_by(Entry.submitted_at, Entry.id).limit(limit)))
+    last: dict[int, str] = {}
+    if entries:
+        for entry_id, action in db.execute(
+                select(Decision.entry_id, Decision.action)
+                .where(Decision.entry_id.in_([e.id for e in entries])).order_by(Decision.id)):
+            last[entry_id] = action
+    return entries, {entry_id for entry_id, action in last.items() if action == "edited"}
 
 
 # ---- analytics (seed 004: histogram, averages by programme, activity) -------------------------

@@ -90,9 +90,9 @@ def queue():
         return redirect(url_for(".queue", **request.args), code=303)
     filters = _filters()
     list_key = request.args.get("list", "")
-    entries = course.waiting_entries(db, viewer.context.id, list_key=list_key
-                                     if list_key in rubric().lists else "", **filters)
-    return render_template("portfolio/queue.html", viewer=viewer, entries=entries,
+    entries, edited = course.waiting_entries(db, viewer.context.id, list_key=list_key
+                                             if list_key in rubric().lists else "", **filters)
+    return render_template("portfolio/queue.html", viewer=viewer, entries=entries, edited=edited,
                            filters=filters, list_key=list_key, rubric=rubric(), locale=locale(),
                            groups=course.course_groups(db, viewer.context.id),
                            title=_("Waiting for verification"))
@@ -109,7 +109,7 @@ def analytics():
                                    bin_width=int(options.get("histogram_bin", 50)))
     charts = {
         "histogram": bar_chart([Bar(f"{b.low}–{b.high - 1}", b.count) for b in data.histogram],
-                               title=_("Students by verified points")),
+                               title=_("Students by verified points"), whole=True),
         "groups": bar_chart([Bar(g.name, g.average, g.low, g.high) for g in data.by_group],
                             title=_("Average verified points by group (line: range)")),
         "programmes": bar_chart([Bar(g.name, g.average, g.low, g.high)

@@ -21,7 +21,7 @@ from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_
 from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
 from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
-from .web import actor_of, init_rubric, load_page, locale, rubric, settings
+from .web import Links, actor_of, grade_labeller, init_rubric, load_page, locale, rubric, settings
 
 bp = Blueprint("portfolio", __name__, url_prefix="/portfolio")
 UPLOAD_ENDPOINTS = {"portfolio.upload_evidence", "portfolio.upload_photo"}
@@ -49,9 +49,15 @@ def _too_large(_err):
 
 @bp.app_context_processor
 def _names():
-    return {"STATUS_NAMES": STATUS_NAMES, "ACTION_NAMES": ACTION_NAMES, "PAGE_NAMES": PAGE_NAMES,
-            "FIELD_NAMES": FIELD_NAMES, "ACADEMIC_LEVELS": ACADEMIC_LEVELS,
-            "ACHIEVEMENT_LEVELS": ACHIEVEMENT_LEVELS}
+    # Translated once per page (lazy strings would translate again at every use).
+    def plain(names):
+        return {k: str(v) for k, v in names.items()}
+
+    return {"STATUS_NAMES": plain(STATUS_NAMES), "ACTION_NAMES": plain(ACTION_NAMES),
+            "PAGE_NAMES": plain(PAGE_NAMES), "FIELD_NAMES": plain(FIELD_NAMES),
+            "ACADEMIC_LEVELS": plain(ACADEMIC_LEVELS),
+            "ACHIEVEMENT_LEVELS": plain(ACHIEVEMENT_LEVELS), "Links": Links,
+            "grade_labeller": grade_labeller}
 
 
 def _own():
@@ -463,7 +469,8 @@ def export_json(portfolio_id: int):
     viewer = current_viewer()
     db = get_db()
     portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
-    page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id)
+    page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id,
+                     with_decisions=True)
     body = portfolio_json(portfolio, page.entries, page.marks, page.summaries, page.totals,
                           rubric(), page.gpa)
     response = Response(json.dumps(body, ensure_ascii=False, indent=2),

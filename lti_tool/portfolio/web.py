@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..auth import Viewer
 from ..lti.roles import ToolRole
 from .access import Actor
-from .models import Entry, Portfolio, Summary, TutorMark
+from .models import Decision, Entry, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
 from .service import Totals, totals_from_entries
 from .summary import YearGpa, gpa_by_course_year
@@ -65,13 +67,22 @@ class PortfolioPage:
     summaries: list[Summary]
     totals: Totals
     gpa: dict[int, YearGpa] | None
+    comments: dict[int, str] = field(default_factory=dict)  # returned entry -> tutor's word
+    _groups: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # Grouped once: the page asks for every (section, year, list) of the rubric.
+        groups: dict = defaultdict(list)
+        for e in self.entries:
+            for key in ((e.section, None, None), (e.section, e.course_year, None),
+                        (e.section, None, e.list_key), (e.section, e.course_year, e.list_key)):
+                groups[key].append(e)
+        self._groups = groups
 
     def entries_of(self, section: str, year: int | None = None,
                    list_key: str | None = None) -> list[Entry]:
         """Entries of a section (and year, list), in the page's order."""
-        return [e for e in self.entries if e.section == section
-                and (year is None or e.course_year == year)
-                and (list_key is None or e.list_key == list_key)]
+        return self._groups.get((section, year, list_key), [])
 
     def mark(self, key: str, year: int) -> TutorMark | None:
         """The tutor's mark for a course year."""
@@ -79,10 +90,12 @@ class PortfolioPage:
 
 
 def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
-              with_gpa: bool = True) -> PortfolioPage:
-    """Entries (with files and decisions), marks, summaries, totals and GPA of a portfolio."""
-    query = (select(Entry).where(Entry.portfolio_id == portfolio.id)
-             .options(selectinload(Entry.attachments), selectinload(Entry.decisions))
+              with_gpa: bool = True, with_decisions: bool = False) -> PortfolioPage:
+    """Entries (with files; decisions for exports), marks, summaries, totals and GPA."""
+    options = [selectinload(Entry.attachments)]
+    if with_decisions:
+        options.append(selectinload(Entry.decisions))
+    query = (select(Entry).where(Entry.portfolio_id == portfolio.id).options(*options)
              .order_by(Entry.course_year, Entry.list_key, Entry.id))
     if not include_drafts:
         # Drafts are the student's own until submitted (seed 000: nothing without consent).
@@ -93,4 +106,65 @@ def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
                                 .order_by(Summary.academic_year.desc())))
     totals = totals_from_entries(entries, marks)
     gpa = gpa_by_course_year(db, portfolio, grading_policy()) if with_gpa else None
-    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa)
+    # The page shows only the tutor's latest comment on returned entries: one query for those
+    # instead of every decision of every entry.
+    returned = [e.id for e in entries if e.status == "returned"]
+    comments: dict[int, str] = {}
+    if returned:
+        for entry_id, comment in db.execute(
+                select(Decision.entry_id, Decision.comment)
+                .where(Decision.entry_id.in_(returned), Decision.comment != "")
+                .order_by(Decision.id)):
+            comments[entry_id] = comment
+    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa, comments)
+
+
+class UrlPattern:
+    """A URL built once by url_for and filled in per id (pages link hundreds of entries)."""
+
+    MARK = "987654321"
+
+    def __init__(self, endpoint: str, arg: str, **values):
+        self._template = url_for(endpoint, **{arg: int(self.MARK)}, **values)
+
+    def __call__(self, value: int) -> str:
+        return self._template.replace(self.MARK, str(value), 1)
+
+
+class Links:
+    """The links a page repeats per entry and file (in the tool, or under a showcase token)."""
+
+    def __init__(self, token: str | None = None):
+        if token:
+            self.file = UrlPattern("showcase.public_file", "evidence_id", token=token)
+            self.thumb = UrlPattern("showcase.public_file", "evidence_id", token=token, thumb=1)
+        else:
+            self.file = UrlPattern("portfolio.file", "evidence_id")
+            self.thumb = UrlPattern("portfolio.file", "evidence_id", thumb=1)
+        self.entry = UrlPattern("portfolio.entry", "entry_id")
+        self.portfolio = UrlPattern("portfolio.view", "portfolio_id")
+
+
+def grade_labeller(rubric_: Rubric, locale_: str):
+    """A function: entry -> "item · level · result · n × per", cached per combination."""
+
+    @lru_cache(maxsize=512)
+    def label(list_key, item_key, level, result, count) -> str:
+        entry_list = rubric_.lists.get(list_key)
+        item = entry_list.item(item_key) if entry_list else None
+        if item is None:
+            return ""
+        parts = []
+        if len(entry_list.items) > 1:
+            parts.append(item.names.get(locale_))
+        names = rubric_.levels(item).get(level) if level else None
+        if names:
+            parts.append(names.get(locale_))
+        chosen = item.result(result) if result else None
+        if chosen:
+            parts.append(chosen.names.get(locale_))
+        if item.counted:
+            parts.append(f"{count} × {item.per.get(locale_)}")
+        return " · ".join(parts)
+
+    return lambda e: label(e.list_key, e.item_key, e.level, e.result, e.count)

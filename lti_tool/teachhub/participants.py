@@ -106,7 +106,7 @@ class Placement:
     module: Module
     version: ModuleVersion | None  # None: the card is not published yet
     card: Participant | None
-    reason: str = ""  # "not_published", "no_stream", "staff"
+    reason: str = ""  # "not_published", "no_stream", "staff", "guest"
 
 
 def latest_card(db: Session, module_id: int, user_id: int) -> Participant | None:
@@ -133,7 +133,8 @@ def open_placement(db: Session, *, module_id: int, user: User, tool_role: ToolRo
     if version is None:
         return Placement(module, None, None, "not_published")
     if tool_role != ToolRole.LEARNER:
-        return Placement(module, version, None, "staff")
+        staff = tool_role in (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+        return Placement(module, version, None, "staff" if staff else "guest")
     stream = stream_for_registration(streams_of(db, module.id), today)
     if stream is None:
         return Placement(module, version, None, "no_stream")

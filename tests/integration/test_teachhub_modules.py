@@ -203,3 +203,13 @@ def test_placement_registers_into_the_open_stream(tool, moodle):
                    start=date.today() + timedelta(days=60), end=date.today() + timedelta(days=90))
         person = participant(tool, moodle, stack, setup, "62")
         assert card_of(tool, setup.module_id, person.user_id).stream_id == setup.stream_id
+
+
+def test_a_guest_role_opening_the_placement_is_not_registered(tool, moodle):
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        observer = {"role": "student", "id": "63",
+                    "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Observer"]}
+        person = launch(tool, moodle, stack, observer, **placement(setup.module_id))
+        assert "only its learners take part" in person.page.text
+        assert card_of(tool, setup.module_id, person.user_id) is None

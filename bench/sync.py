@@ -1,0 +1,807 @@
+"""Gradebook sync benchmark: push 1,000 scores (ours vs pylti1p3's put_grade loop), then pull a
+1,000-member roster and 1,000 results, against a Moodle-shaped AGS/NRPS that answers after 20 ms.
+
+    .venv/bin/python bench/sync.py [--scores N] [--members M] [--page-size P]
+                                   [--naive-sample S] [--naive-budget SECONDS] [--profile]
+
+Everything runs in one process: the tool (tests/tool_server.start_tool: SQLite in a temporary
+directory, its app served on loopback for its key set) and one Moodle-shaped
+lti_platform.Platform, a real loopback HTTP server whose AGS and NRPS endpoints answer each
+request after 20 ms (`platform.faults.delay`); its token endpoint is not delayed. Moodle's quirks
+stay on (strict media types, Link header bugs, ...) unless the naive client cannot work with one.
+
+1. ours: N scores (N students on the placement's line item) are written to the outbox with
+   `enqueue_score` in one transaction; then `ScoreWorker(...).run_once()` runs until the outbox
+   is drained, with the policy of config/default.toml [gradebook.worker] and a cold token cache.
+   Timed from the first claim to the last score stored on the platform (the platform's score log)
+   and to the drained outbox. The SQL statements of each batch are counted with a SQLAlchemy
+   `before_cursor_execute` listener.
+2. naive, same run, same platform and students: pylti1p3's
+   `AssignmentsGradesService.put_grade(grade, LineItem(tag=...))` in a loop, one request after
+   another. A LineItem without an id makes pylti1p3 find_or_create it for every score (GET the
+   course's line items, then POST the score). The connector is pylti1p3's own
+   `pylti1p3.contrib.flask.FlaskServiceConnector` (what FlaskMessageLaunch.get_ags() uses: its
+   in-memory, class-level token cache and a requests.Session of its own). When the first
+   `--naive-sample` scores project a run longer than `--naive-budget` seconds, the run stops
+   there and the full time is extrapolated (printed as such).
+3. pulls: a fresh course with M learners, and a line item with M results; `pull_roster`
+   (with `limit=P`) and `pull_grades`, timed, with the HTTP requests each made
+   (`platform.counts`) and the rows they stored checked in the database.
+
+Targets (issue 5): pushing 1,000 scores takes <= 2.5 s and exactly one token request.
+Exit status: 1 when something breaks or a check fails (wrong scores on the platform, rows
+missing in the database); a missed target is reported ("TARGET MISSED") but is not an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import itertools
+import logging
+import os
+import platform as pyplatform
+import pstats
+import secrets
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+for extra in (REPO, REPO / "tests", BENCH_DIR):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+from lti_platform import CLAIM_AGS, LaunchDriver, Platform  # noqa: E402
+from pylti1p3.assignments_grades import AssignmentsGradesService  # noqa: E402
+from pylti1p3.contrib.flask import FlaskServiceConnector  # noqa: E402
+from pylti1p3.exception import LtiServiceException  # noqa: E402
+from pylti1p3.grade import Grade  # noqa: E402
+from pylti1p3.lineitem import LineItem  # noqa: E402
+from pylti1p3.tool_config import ToolConfDict  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
+from tool_server import ServedTool, start_tool  # noqa: E402
+
+from lti_tool.gradebook.lms import TokenCache  # noqa: E402
+from lti_tool.gradebook.models import LineItem as LineItemRow  # noqa: E402
+from lti_tool.gradebook.models import Result, ScoreOutbox, SyncState  # noqa: E402
+from lti_tool.gradebook.outbox import enqueue_score  # noqa: E402
+from lti_tool.gradebook.sync import pull_grades, pull_roster  # noqa: E402
+from lti_tool.gradebook.worker import BatchReport, ScoreWorker, WorkerPolicy, next_due  # noqa: E402
+from lti_tool.lti.models import Context, Membership, ResourceLink, User  # noqa: E402
+from lti_tool.lti.models import Platform as PlatformRow  # noqa: E402
+
+SERVICE_DELAY = 0.020
+PUSH_TARGET_SECONDS = 2.5
+TOKEN_TARGET = 1
+PUSH_COURSE = 2  # Moodle's first real course id (1 is the site)
+PULL_COURSE = 3
+MOODLE_QUIRKS_ORDER = ("strict_media_types", "prefix_routes", "link_header_bugs",
+                       "results_paging_500", "nrps_next_drops_role", "zero_result_no_score")
+
+
+class CheckFailed(RuntimeError):
+    """What the benchmark did is not what it should have done (an error, not a missed target)."""
+
+
+def verdict(ok: bool) -> str:
+    return "TARGET MET" if ok else "TARGET MISSED"
+
+
+def score_for(i: int) -> float:
+    """The score of the i-th student: varied, so a mixed-up student shows."""
+    return float(40 + (i * 7) % 61)
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+class SqlCounter:
+    """Counts SQL statements (cursor executions) on an engine, by thread and kind, while on."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.on = False
+        self.thread = threading.get_ident()
+        self.mine: Counter[str] = Counter()  # the measured thread's, by first keyword
+        self.mine_params = 0  # parameter sets of the measured thread's executemany calls
+        self.others = 0  # any other thread's (the tool's server answering the platform)
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if not self.on:
+            return
+        if threading.get_ident() != self.thread:
+            self.others += 1
+            return
+        kind = statement.lstrip().split(None, 1)[0].upper()
+        self.mine[kind + (" (executemany)" if executemany else "")] += 1
+        if executemany:
+            self.mine_params += len(parameters)
+
+    @contextmanager
+    def counting(self):
+        self.thread = threading.get_ident()
+        self.on = True
+        try:
+            yield
+        finally:
+            self.on = False
+
+    def take(self) -> tuple[Counter[str], int, int]:
+        mine, params, others = self.mine, self.mine_params, self.others
+        self.mine, self.mine_params, self.others = Counter(), 0, 0
+        return mine, params, others
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def describe_sql(kinds: Counter[str], params: int) -> str:
+    total = sum(kinds.values())
+    parts = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+    many = f"; the executemany calls carry {params} parameter sets" if params else ""
+    return f"{total} ({parts}{many})"
+
+
+def describe_counts(counts: Counter[str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or "none"
+
+
+class ThreadProfiles:
+    """cProfile in every thread (CPU time per thread: time.thread_time), grouped by role.
+
+    cProfile only sees the thread it is enabled in; threading.setprofile starts one in every
+    thread created afterwards: the worker's sending threads and the loopback servers' request
+    threads (werkzeug starts one per connection). Threads share one GIL, so the CPU time of
+    each group is what it takes away from the others.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.profiles: list[tuple[str, cProfile.Profile]] = []
+        self._main: cProfile.Profile | None = None
+        self.started = 0.0
+        self.wall = 0.0
+
+    def _new_thread(self, *_: Any) -> None:
+        sys.setprofile(None)
+        profile = cProfile.Profile(time.thread_time)
+        with self._lock:
+            self.profiles.append((threading.current_thread().name, profile))
+        profile.enable()
+
+    def start(self) -> None:
+        threading.setprofile(self._new_thread)
+        self._main = cProfile.Profile(time.thread_time)
+        self.profiles.append(("MainThread", self._main))
+        self.started = time.perf_counter()
+        self._main.enable()
+
+    def stop(self) -> None:
+        assert self._main is not None
+        self._main.disable()
+        self.wall = time.perf_counter() - self.started
+        threading.setprofile(None)
+
+    @staticmethod
+    def role(name: str) -> str:
+        if name == "MainThread":
+            return "worker run_once (claim, resolve, record; main thread)"
+        if name.startswith("score-post"):
+            return "worker sending threads (PlatformClient + requests)"
+        return "loopback servers (the test LMS's werkzeug/Flask; the tool's key set once)"
+
+    def report(self, top: int = 22) -> str:
+        groups: dict[str, pstats.Stats] = {}
+        threads: Counter[str] = Counter()
+        for name, profile in self.profiles:
+            role = self.role(name)
+            threads[role] += 1
+            profile.create_stats()
+            if not profile.stats:  # type: ignore[attr-defined]
+                continue
+            if role in groups:
+                groups[role].add(profile)
+            else:
+                groups[role] = pstats.Stats(profile)
+        total = sum(s.total_tt for s in groups.values())  # type: ignore[attr-defined]
+        out = io.StringIO()
+        out.write(f"  wall {self.wall:.2f} s; CPU seen by the profilers {total:.2f} s"
+                  " (profiling overhead included; one GIL: CPU time is serialised)\n")
+        for role, stats in groups.items():
+            out.write(f"  {role}: {threads[role]} threads, CPU {stats.total_tt:.2f} s"  # type: ignore[attr-defined]
+                      f" ({stats.total_tt / total:.0%})\n")  # type: ignore[attr-defined]
+        for role, stats in groups.items():
+            out.write(f"\n--- {role}: top {top} by cumulative CPU ---\n")
+            stats.stream = out  # type: ignore[attr-defined]
+            stats.sort_stats("cumulative").print_stats(top)
+            out.write(f"--- {role}: top {top} by own CPU ---\n")
+            stats.sort_stats("tottime").print_stats(top)
+        return out.getvalue()
+
+
+class LogTally(logging.Handler):
+    """Counts WARNING and above per logger, keeping the first message of each."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: Counter[str] = Counter()
+        self.first: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = f"{record.levelname} {record.name}"
+        self.counts[key] += 1
+        self.first.setdefault(key, record.getMessage().replace("\n", " ")[:160])
+
+    def summary(self) -> str:
+        if not self.counts:
+            return "none"
+        return "; ".join(f"{key} x{n} (first: {self.first[key]})"
+                         for key, n in self.counts.most_common())
+
+
+# -- setup -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Course:
+    """A course the teacher has launched the tool in, as the tool's database has it."""
+
+    number: int
+    context_id: int
+    link_id: int
+    lineitem_url: str | None
+    ags_claim: dict[str, Any]
+    students: list[Any] = field(default_factory=list)
+
+
+def wait_for_background_roster(served: ServedTool, context_id: int, timeout: float = 60) -> None:
+    """A first launch starts a background roster pull (RosterRefresher): let it finish."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with served.app.extensions["db"].new_session() as db:
+            state = db.get(SyncState, context_id)
+            if state is not None and (state.roster_pulled_at or state.roster_error):
+                if state.roster_error:
+                    raise CheckFailed(f"the launch's roster pull failed: {state.roster_error}")
+                return
+        time.sleep(0.02)
+    raise CheckFailed("the launch's background roster pull did not finish")
+
+
+def launch_course(served: ServedTool, platform: Platform, course: int, link: str) -> Course:
+    """The teacher opens the placement in `course` (the platform answers at once meanwhile)."""
+    plan = platform.plan("teacher", course=course, custom={"placement": "portfolio"},
+                         resource_link={"id": link, "title": f"Portfolio {course}"})
+    with LaunchDriver() as browser:
+        response = browser.launch(plan, params={"lti_storage_target": None})
+    if response.status_code != 200:
+        raise CheckFailed(f"the teacher's launch answered {response.status_code}")
+    db_ext = served.app.extensions["db"]
+    with db_ext.new_session() as db:
+        platform_id = db.scalars(select(PlatformRow.id).where(
+            PlatformRow.issuer == platform.issuer,
+            PlatformRow.client_id == platform.client_id)).one()
+        context = db.scalars(select(Context).where(Context.platform_id == platform_id)
+                             .order_by(Context.id.desc())).first()
+        row = db.scalars(select(ResourceLink).where(ResourceLink.context_id == context.id,
+                                                    ResourceLink.resource_link_id == link)).one()
+        course_row = Course(course, context.id, row.id, row.lineitem_url,
+                            dict(plan.claims(secrets.token_hex(8))[CLAIM_AGS]))
+    wait_for_background_roster(served, course_row.context_id)
+    return course_row
+
+
+# -- 1. ours ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PushResult:
+    enqueue_seconds: float
+    to_last_stored: float
+    to_drained: float
+    rounds: list[BatchReport]
+    sql_rounds: list[tuple[Counter[str], int]]
+    sql_others: int
+    counts: Counter[str]
+    stored: int
+    outbox: Counter[str]
+    profile_text: str = ""
+
+    @property
+    def token_requests(self) -> int:
+        return self.counts.get("token", 0)
+
+
+def push_ours(served: ServedTool, platform: Platform, course: Course, sql: SqlCounter,
+              policy: WorkerPolicy, profile: bool) -> PushResult:
+    app = served.app
+    sessions = app.extensions["db"].sessionmaker
+    services = app.extensions["gradebook"]
+    services.tokens = TokenCache()  # cold: the token request is part of the measured push
+    subs = [u.sub for u in course.students]
+    expected = {sub: score_for(i) for i, sub in enumerate(subs)}
+
+    with sessions() as db:
+        users = {u.sub: u for u in db.scalars(select(User).where(User.sub.in_(subs)))}
+        missing = [s for s in subs if s not in users]
+        if missing:
+            raise CheckFailed(f"{len(missing)} students are not in the tool's database "
+                              f"(roster pull), e.g. {missing[:3]}")
+        link = db.get(ResourceLink, course.link_id)
+        before = db.scalar(select(func.max(ScoreOutbox.id))) or 0
+        started = time.perf_counter()
+        for i, sub in enumerate(subs):
+            enqueue_score(db, resource_link=link, user=users[sub], score_given=expected[sub],
+                          score_maximum=100, activity_progress="Completed",
+                          grading_progress="FullyGraded", source="portfolio")
+        db.commit()
+        enqueue_seconds = time.perf_counter() - started
+
+    platform.faults.delay = SERVICE_DELAY
+    platform.reset_counts()
+    log_start = len(platform.score_log)
+    worker = ScoreWorker(sessions, services, policy)
+    rounds: list[BatchReport] = []
+    sql_rounds: list[tuple[Counter[str], int]] = []
+    profiler = ThreadProfiles() if profile else None
+    sql.take()
+    try:
+        if profiler:
+            profiler.start()
+        started_wall, started = time.time(), time.perf_counter()
+        deadline = started + 300
+        while True:
+            with sql.counting():
+                report = worker.run_once()
+            kinds, params, _ = sql.take()
+            rounds.append(report)
+            sql_rounds.append((kinds, params))
+            with sessions() as db:
+                due = next_due(db)
+            if due is None:
+                break
+            if time.perf_counter() > deadline:
+                raise CheckFailed("the outbox did not drain within 300 s")
+            if report.claimed == 0:
+                time.sleep(0.05)
+        drained = time.perf_counter() - started
+    finally:
+        worker.close()
+        if profiler:
+            profiler.stop()
+    counts = Counter(platform.counts)
+    entries = platform.score_log[log_start:]
+    applied = [e for e in entries if e.applied]
+    if not applied:
+        raise CheckFailed("the platform stored no score")
+    to_last_stored = max(e.received_at for e in applied) - started_wall
+
+    with sessions() as db:
+        link = db.get(ResourceLink, course.link_id)
+        url = link.lineitem_url
+        outbox = Counter(dict(db.execute(
+            select(ScoreOutbox.status, func.count()).where(
+                ScoreOutbox.context_id == course.context_id, ScoreOutbox.id > before)
+            .group_by(ScoreOutbox.status)).all()))
+    stored = {uid: s["scoreGiven"] for uid, s in platform.scores(url).items()}
+    if stored != expected:
+        wrong = [s for s in subs if stored.get(s) != expected[s]]
+        extra = sorted(set(stored) - set(expected))
+        raise CheckFailed(f"the platform holds {len(stored)} scores, not exactly the"
+                          f" {len(expected)} sent: {len(wrong)} missing or wrong"
+                          f" (e.g. {wrong[:3]}), {len(extra)} extra")
+    if outbox.get("sent", 0) != len(subs) or set(outbox) - {"sent"}:
+        raise CheckFailed(f"the outbox is not all sent: {dict(outbox)}")
+
+    profile_text = profiler.report() if profiler else ""
+    return PushResult(enqueue_seconds, to_last_stored, drained, rounds, sql_rounds,
+                      sql.others, counts, len(stored), outbox, profile_text)
+
+
+# -- 2. naive --------------------------------------------------------------------------------
+
+
+@dataclass
+class NaiveResult:
+    sent: int
+    seconds: float
+    full_seconds: float  # measured, or extrapolated to all scores
+    extrapolated: bool
+    counts: Counter[str]
+    stored: int
+    removed_quirks: list[str]
+    refusals: list[str]
+    lineitem_url: str
+
+
+def naive_registration(served: ServedTool, platform: Platform):
+    """pylti1p3's README configuration: a ToolConfDict with the tool's key pair."""
+    key = served.app.extensions["keyring"].current()
+    conf = ToolConfDict({platform.issuer: [{
+        "default": True,
+        "client_id": platform.client_id,
+        "auth_login_url": platform.auth_login_url,
+        "auth_token_url": platform.auth_token_url,
+        "auth_audience": None,
+        "key_set_url": platform.key_set_url,
+        "key_set": None,
+        "deployment_ids": [platform.deployment_id],
+    }]})
+    conf.set_private_key(platform.issuer, key.private_pem, client_id=platform.client_id)
+    conf.set_public_key(platform.issuer, key.public_pem, client_id=platform.client_id)
+    return conf.find_registration_by_params(platform.issuer, platform.client_id)
+
+
+def naive_grade(sub: str, score: float) -> Grade:
+    # As pylti1p3's README shows it.
+    return (Grade().set_score_given(score).set_score_maximum(100)
+            .set_timestamp(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000"))
+            .set_activity_progress("Completed").set_grading_progress("FullyGraded")
+            .set_user_id(sub))
+
+
+def naive_service(registration, ags_claim: dict[str, Any]) -> AssignmentsGradesService:
+    FlaskServiceConnector.access_tokens.clear()  # class-level cache: start cold, like ours
+    return AssignmentsGradesService(FlaskServiceConnector(registration), ags_claim)
+
+
+def naive_line_item(tag: str) -> LineItem:
+    return LineItem().set_tag(tag).set_label("Naive pylti1p3").set_score_maximum(100)
+
+
+def describe_refusal(err: LtiServiceException) -> str:
+    response = getattr(err, "response", None)
+    if response is None and err.args and hasattr(err.args[-1], "status_code"):
+        response = err.args[-1]
+    if response is None:
+        return str(err)
+    return (f"{response.request.method} {response.url.split('?')[0]} -> HTTP"
+            f" {response.status_code}: {response.text[:100]!r}")
+
+
+def naive_probe(registration, course: Course, platform: Platform) -> str | None:
+    """One put_grade on a throwaway line item: None if pylti1p3 gets through, else why not."""
+    ags = naive_service(registration, course.ags_claim)
+    tag = "naive-probe-" + secrets.token_hex(3)
+    try:
+        ags.put_grade(naive_grade(course.students[0].sub, 1.0), naive_line_item(tag))
+        return None
+    except LtiServiceException as err:
+        return describe_refusal(err)
+    finally:
+        for item in platform.line_items(course.number):
+            if item.get("tag") == tag:
+                platform.delete_line_item(item["id"])
+
+
+def naive_quirks(registration, course: Course, platform: Platform) -> tuple[list[str], list[str]]:
+    """Remove the fewest Moodle quirks pylti1p3 needs gone; (removed, refusals seen)."""
+    refusal = naive_probe(registration, course, platform)
+    if refusal is None:
+        return [], []
+    refusals = [refusal]
+    present = [q for q in MOODLE_QUIRKS_ORDER if q in platform.quirks]
+    for size in range(1, len(present) + 1):
+        for combo in itertools.combinations(present, size):
+            platform.quirks.difference_update(combo)
+            refusal = naive_probe(registration, course, platform)
+            if refusal is None:
+                return list(combo), refusals
+            refusals.append(refusal)
+            platform.quirks.update(combo)
+    raise CheckFailed(f"pylti1p3 cannot post a score even without Moodle's quirks: {refusals}")
+
+
+def push_naive(served: ServedTool, platform: Platform, course: Course, sample: int,
+               budget: float) -> NaiveResult:
+    registration = naive_registration(served, platform)
+    platform.faults.delay = 0.0
+    removed, refusals = naive_quirks(registration, course, platform)
+    platform.faults.delay = SERVICE_DELAY
+    ags = naive_service(registration, course.ags_claim)
+    tag = "naive-bench-" + secrets.token_hex(3)
+    subs = [u.sub for u in course.students]
+    platform.reset_counts()
+    sent, extrapolated = 0, False
+    started = time.perf_counter()
+    for i, sub in enumerate(subs):
+        # A fresh LineItem each time, as code posting one score per event builds it; pylti1p3
+        # looks it up (GET line items) before every POST because it has no id.
+        ags.put_grade(naive_grade(sub, score_for(i)), naive_line_item(tag))
+        sent += 1
+        if sent == sample and sent < len(subs):
+            elapsed = time.perf_counter() - started
+            if elapsed / sent * len(subs) > budget:
+                extrapolated = True
+                break
+    seconds = time.perf_counter() - started
+    counts = Counter(platform.counts)
+    url = next((i["id"] for i in platform.line_items(course.number) if i.get("tag") == tag), None)
+    if url is None:
+        raise CheckFailed("pylti1p3 made no line item")
+    stored = {uid: s["scoreGiven"] for uid, s in platform.scores(url).items()}
+    expected = {sub: score_for(i) for i, sub in enumerate(subs[:sent])}
+    if stored != expected:
+        raise CheckFailed(f"the naive line item holds {len(stored)} scores, not the {sent} sent")
+    full = seconds / sent * len(subs) if extrapolated else seconds
+    return NaiveResult(sent, seconds, full, extrapolated, counts, len(stored), removed, refusals,
+                       url)
+
+
+# -- 3. pulls --------------------------------------------------------------------------------
+
+
+@dataclass
+class PullResult:
+    what: str
+    seconds: float
+    counts: Counter[str]
+    sql: tuple[Counter[str], int]
+    report: Any
+    check: str
+
+
+def pulls(served: ServedTool, platform: Platform, members: int, page_size: int,
+          sql: SqlCounter) -> tuple[PullResult, PullResult, int]:
+    app = served.app
+    services = app.extensions["gradebook"]
+    platform.faults.delay = 0.0
+    course = launch_course(served, platform, PULL_COURSE, "gradebook-link")
+    students = platform.add_members(PULL_COURSE, members)
+    final = platform.add_line_item(PULL_COURSE, "Final grade", 100)
+    for i, user in enumerate(students):
+        platform.set_result(final, user.sub, score_for(i))
+    listed = sum(1 for m in platform.members(PULL_COURSE) if m.status == "Active")
+    platform.faults.delay = SERVICE_DELAY
+
+    results = []
+    with app.extensions["db"].new_session() as db:
+        context = db.get(Context, course.context_id)
+        client = services.client(db, context.platform_id)
+        for what in ("roster", "grades"):
+            platform.reset_counts()
+            sql.take()
+            with sql.counting():
+                started = time.perf_counter()
+                if what == "roster":
+                    report = pull_roster(db, client, context, limit=page_size)
+                else:
+                    report = pull_grades(db, client, context)
+                seconds = time.perf_counter() - started
+            kinds, params, _ = sql.take()
+            if not report.ok:
+                raise CheckFailed(f"pull_{what} failed: {report.error}")
+            results.append(PullResult(what, seconds, Counter(platform.counts), (kinds, params),
+                                      report, ""))
+
+    subs = {u.sub for u in students}
+    expected = {u.sub: score_for(i) for i, u in enumerate(students)}
+    with app.extensions["db"].new_session() as db:
+        rows = dict(db.execute(
+            select(User.sub, Membership.status).join(User, User.id == Membership.user_id)
+            .where(Membership.context_id == course.context_id)).all())
+        learners = {s for s in subs if rows.get(s) == "Active"}
+        if learners != subs or len(rows) != listed:
+            raise CheckFailed(f"the roster stored {len(rows)} memberships ({len(learners)} of"
+                              f" the {members} learners active); the platform lists {listed}")
+        item = db.scalars(select(LineItemRow).where(LineItemRow.context_id == course.context_id,
+                                                    LineItemRow.url == final)).one()
+        stored = dict(db.execute(
+            select(User.sub, Result.result_score).join(User, User.id == Result.user_id)
+            .where(Result.line_item_id == item.id)).all())
+        if stored != expected:
+            raise CheckFailed(f"the grade pull stored {len(stored)} results for the line item,"
+                              f" not the {members} on the platform (or other values)")
+        items = db.scalar(select(func.count()).select_from(LineItemRow)
+                          .where(LineItemRow.context_id == course.context_id))
+    results[0].check = (f"{len(rows)} memberships in the database ({len(learners)} learners"
+                        f" Active, + the teacher), as the platform lists them")
+    results[1].check = (f"{len(stored)} results of '{item.label}' in the database with the"
+                        f" platform's scores; {items} line items stored")
+    return results[0], results[1], listed
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def header(args: argparse.Namespace, policy: WorkerPolicy) -> list[str]:
+    uname = pyplatform.uname()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [
+        "Gradebook sync benchmark (bench/sync.py): scores out (AGS), roster and results in"
+        " (NRPS, AGS)",
+        f"  platform : one Moodle-shaped lti_platform.Platform on loopback (werkzeug threaded"
+        f" server); AGS and NRPS answer each request after {SERVICE_DELAY * 1000:.0f} ms"
+        " (faults.delay), the token endpoint at once; Moodle quirks on: "
+        + ", ".join(q for q in MOODLE_QUIRKS_ORDER),
+        "  ours     : lti_tool via tests/tool_server.start_tool (SQLite in a temp dir);"
+        f" ScoreWorker policy from config/default.toml [gradebook.worker]: parallel="
+        f"{policy.parallel}, batch={policy.batch}, max_attempts={policy.max_attempts},"
+        f" backoff_base={policy.backoff_base_seconds}s",
+        "  naive    : pylti1p3 (pylti1p3next) AssignmentsGradesService.put_grade(grade,"
+        " LineItem(tag)) in a loop, one request after another, with pylti1p3.contrib.flask."
+        "FlaskServiceConnector (FlaskMessageLaunch.get_ags()'s connector: in-memory class-level"
+        " token cache, its own requests.Session)",
+        f"  machine  : {uname.system} {uname.release} {uname.machine}, os.cpu_count()="
+        f"{os.cpu_count()}, Python {pyplatform.python_version()}, load average {load}; tool,"
+        " platform and both clients share one process (one GIL)",
+        f"  run      : push {args.scores} scores (ours, then naive, same students); pull a roster"
+        f" of {args.members} learners (limit={args.page_size}) and {args.members} results",
+        f"  targets  : push {args.scores} scores in <= {PUSH_TARGET_SECONDS} s wall time (first"
+        f" claim -> last score stored on the platform) with exactly {TOKEN_TARGET} token request",
+    ]
+
+
+def report_push(ours: PushResult, n: int) -> list[str]:
+    lines = [
+        f"== 1. push {n} scores: ours (outbox + ScoreWorker) ==",
+        f"  enqueue  : {n} x enqueue_score + one commit: {ours.enqueue_seconds:.3f} s (not in"
+        " the push time)",
+        f"  push     : first claim -> last score stored on the platform: {ours.to_last_stored:.3f}"
+        f" s = {n / ours.to_last_stored:.0f} scores/s; outbox drained (sent recorded,"
+        f" committed): {ours.to_drained:.3f} s",
+        f"  rounds   : {len(ours.rounds)} run_once() call(s): "
+        + "; ".join(f"claimed {r.claimed}, sent {r.sent}, retried {r.retried}, parked"
+                    f" {r.parked}" for r in ours.rounds),
+        f"  requests : token {ours.token_requests}, score POSTs {ours.counts.get('scores', 0)};"
+        f" all: {describe_counts(ours.counts)}",
+        f"  checked  : the platform holds exactly {ours.stored} scores, each student's own value;"
+        f" outbox {dict(ours.outbox)}",
+    ]
+    for i, (kinds, params) in enumerate(ours.sql_rounds, 1):
+        lines.append(f"  SQL      : run_once #{i}: {describe_sql(kinds, params)} statements")
+    if ours.sql_others:
+        lines.append(f"             (+ {ours.sql_others} statements in other threads meanwhile:"
+                     " the tool's server answering the platform's key-set fetch)")
+    return lines
+
+
+def report_naive(naive: NaiveResult, n: int, sample: int, budget: float) -> list[str]:
+    lines = [f"== 2. push {n} scores: naive (pylti1p3 put_grade loop) =="]
+    if naive.removed_quirks:
+        lines.append("  quirks   : pylti1p3 cannot talk to the strict Moodle profile: "
+                     + " | ".join(naive.refusals[:3]))
+        lines.append("             removed only " + ", ".join(naive.removed_quirks)
+                     + f" for the naive run (same {SERVICE_DELAY * 1000:.0f} ms delay);"
+                     " restored afterwards")
+    else:
+        lines.append("  quirks   : none removed: pylti1p3 works with the strict Moodle profile"
+                     " (its Accept/Content-Type match Moodle's; it pages line items without"
+                     " a limit, so no Link header is parsed)")
+    if naive.extrapolated:
+        lines.append(f"  push     : EXTRAPOLATED: {naive.sent} of {n} scores sent in"
+                     f" {naive.seconds:.2f} s ({naive.sent / naive.seconds:.1f} scores/s);"
+                     f" projected over {n}: {naive.full_seconds:.1f} s (more than the"
+                     f" {budget:.0f} s budget, so the run stopped after the first {sample})")
+    else:
+        lines.append(f"  push     : {naive.sent} scores, one after another: {naive.seconds:.2f} s"
+                     f" = {naive.sent / naive.seconds:.1f} scores/s (measured, all {n})")
+    per = naive.counts.get("lineitems", 0) / max(naive.sent, 1)
+    lines += [
+        f"  requests : token {naive.counts.get('token', 0)}, score POSTs"
+        f" {naive.counts.get('scores', 0)}, line item lookups (GET/POST lineitems)"
+        f" {naive.counts.get('lineitems', 0)} ({per:.2f} per score); all:"
+        f" {describe_counts(naive.counts)}",
+        f"  checked  : the naive line item holds exactly {naive.stored} scores, each student's"
+        " own value",
+    ]
+    return lines
+
+
+def report_pull(result: PullResult, page_size: int, members: int, listed: int) -> list[str]:
+    kinds, params = result.sql
+    if result.what == "roster":
+        title = (f"  roster   : pull_roster(limit={page_size}) of {listed} members ({members}"
+                 f" learners + the teacher): {result.seconds:.3f} s")
+    else:
+        title = (f"  grades   : pull_grades (all line items, all results; Moodle serves results"
+                 f" unpaged): {result.seconds:.3f} s, {result.report.count} results")
+    return [
+        title,
+        f"             requests: {sum(result.counts.values())} ({describe_counts(result.counts)})"
+        f"; SQL statements {describe_sql(kinds, params)}",
+        f"             checked: {result.check}",
+    ]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--scores", type=int, default=1000, help="scores (students) to push")
+    parser.add_argument("--members", type=int, default=1000,
+                        help="learners on the roster and results on the line item to pull")
+    parser.add_argument("--page-size", type=int, default=100,
+                        help="NRPS limit= per roster page (default 100; Canvas serves at most"
+                             " 50, Moodle everything when no limit is given)")
+    parser.add_argument("--naive-sample", type=int, default=100,
+                        help="naive scores sent before deciding to extrapolate (default 100)")
+    parser.add_argument("--naive-budget", type=float, default=90.0,
+                        help="extrapolate the naive run when it would take longer (s)")
+    parser.add_argument("--profile", action="store_true",
+                        help="only push ours, under cProfile in every thread, and print the"
+                             " hot spots (no naive run, no pulls)")
+    args = parser.parse_args(argv)
+    if min(args.scores, args.members, args.page_size, args.naive_sample) < 1:
+        parser.error("--scores, --members, --page-size and --naive-sample must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.disable(logging.INFO)
+    logged = LogTally()
+    logging.getLogger().addHandler(logged)
+    started = time.perf_counter()
+
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sync-"))
+        served = start_tool(tmp)
+        stack.callback(served.stop)
+        policy = WorkerPolicy.from_settings(served.app.config["SETTINGS"])
+        print("\n".join(header(args, policy)), end="\n\n", flush=True)
+        platform = stack.enter_context(Platform("moodle"))
+        served.register(platform)
+        sql = SqlCounter(served.app.extensions["db"].engine)
+        stack.callback(sql.close)
+
+        # Setup (no delay): N students, the teacher's launch, its roster pull.
+        students = platform.add_members(PUSH_COURSE, args.scores)
+        course = launch_course(served, platform, PUSH_COURSE, "portfolio-link")
+        course.students = students
+        if not course.lineitem_url:
+            raise CheckFailed("the Moodle launch gave the placement no line item")
+
+        ours = push_ours(served, platform, course, sql, policy, args.profile)
+        print("\n".join(report_push(ours, args.scores)), end="\n\n", flush=True)
+        if args.profile:
+            print("== cProfile of our push, every thread (CPU time per thread), then stop ==")
+            print(ours.profile_text)
+            return 0
+
+        quirks = set(platform.quirks)
+        naive = push_naive(served, platform, course, args.naive_sample, args.naive_budget)
+        platform.quirks.clear()
+        platform.quirks.update(quirks)
+        print("\n".join(report_naive(naive, args.scores, args.naive_sample, args.naive_budget)),
+              end="\n\n", flush=True)
+
+        roster, grades, listed = pulls(served, platform, args.members, args.page_size, sql)
+        print(f"== 3. pull a {args.members}-member roster and {args.members} results (new"
+              " course, rows inserted) ==")
+        print("\n".join(report_pull(roster, args.page_size, args.members, listed)))
+        print("\n".join(report_pull(grades, args.page_size, args.members, listed)), end="\n\n")
+
+        fast = ours.to_last_stored <= PUSH_TARGET_SECONDS
+        one_token = ours.token_requests == TOKEN_TARGET
+        ratio = naive.full_seconds / ours.to_last_stored
+        print(f"  ratio naive/ours, push {args.scores} scores: {naive.full_seconds:.2f} s /"
+              f" {ours.to_last_stored:.3f} s = {ratio:.1f}x"
+              + (" (naive EXTRAPOLATED)" if naive.extrapolated else ""))
+        print(f"  (1) push {args.scores} scores, first claim -> last stored:"
+              f" {ours.to_last_stored:.3f} s (target <= {PUSH_TARGET_SECONDS} s)"
+              f"  -> {verdict(fast)}")
+        print(f"  (2) token requests during the push: {ours.token_requests} (target exactly"
+              f" {TOKEN_TARGET})  -> {verdict(one_token)}")
+    print(f"  warnings and errors logged: {logged.summary()}")
+    print(f"  done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:  # an error, not a missed target: say what and exit non-zero
+        traceback.print_exc()
+        print("ERROR: the benchmark did not complete", file=sys.stderr)
+        sys.exit(1)
