@@ -118,7 +118,7 @@ def latest_card(db: Session, module_id: int, user_id: int) -> Participant | None
 
 def open_placement(db: Session, *, module_id: int, user: User, tool_role: ToolRole,
                    resource_link: ResourceLink | None, today: date,
-                   config: TeachHubConfig) -> Placement:
+                   config: TeachHubConfig, launch_custom: dict | None = None) -> Placement:
     """A launch of a module placement; learners are registered on their first launch."""
     module = db.get(Module, module_id)
     if module is None or module.platform_id != user.platform_id:
@@ -142,9 +142,10 @@ def open_placement(db: Session, *, module_id: int, user: User, tool_role: ToolRo
                        user_id=user.id, enrolled_via="launch", status=REGISTERED,
                        resource_link_id=resource_link.id if resource_link else None)
     db.add(card)
-    if resource_link is not None:
-        prefill_department(db, user.id, dict(resource_link.custom or {}),
-                           config.department_params)
+    # This launch's own custom parameters (from the session), not the placement's latest.
+    custom = launch_custom if launch_custom is not None else dict(
+        resource_link.custom or {}) if resource_link is not None else {}
+    prefill_department(db, user.id, custom, config.department_params)
     try:
         db.flush()
     except IntegrityError:  # the same person's first launch in another tab won the race

@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
@@ -127,7 +128,8 @@ def launch():
         return redirect(url_for(".module_page", module_id=module.id), code=303)
     placed = participants.open_placement(
         db, module_id=module.id, user=viewer.user, tool_role=viewer.role,
-        resource_link=viewer.resource_link, today=_config().today(), config=_config())
+        resource_link=viewer.resource_link, today=_config().today(), config=_config(),
+        launch_custom=session.get("custom"))
     if placed.card is not None:
         return redirect(url_for(".card_page", card_id=placed.card.id), code=303)
     return render_template("teachhub/placement.html", placed=placed, viewer=viewer,
