@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run test setup translations browser bench lint clean
+.PHONY: run serve test setup translations browser bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ translations: $(STAMP)
 run: setup
 	$(BIN)/lti-tool serve
 
+# Production: gunicorn (config/gunicorn.conf.py); run `lti-tool worker` beside it (README "Operations").
+serve: setup
+	$(BIN)/gunicorn -c config/gunicorn.conf.py
+
 # The browser tests need Debian's chromium (never a downloaded browser).
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
@@ -32,6 +36,7 @@ test: $(STAMP) translations browser
 
 bench: setup
 	$(BIN)/python bench/launch.py --mode both
+	$(BIN)/python bench/sync.py
 
 # Extract new strings into the catalogues (then translate them in lti_tool/translations/*/LC_MESSAGES/messages.po).
 messages: $(STAMP)

@@ -27,18 +27,18 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lti_tool import create_app  # noqa: E402
-from lti_tool.db import utcnow  # noqa: E402
-from lti_tool.evidence.models import EvidenceFile  # noqa: E402
-from lti_tool.lti.models import Context, Membership, Platform, User  # noqa: E402
-from lti_tool.migrate import upgrade  # noqa: E402
-from lti_tool.portfolio.models import Decision, Entry, EntryEvidence, Portfolio  # noqa: E402
-from lti_tool.web_session import WebSession  # noqa: E402
+from lti_tool import create_app
+from lti_tool.db import utcnow
+from lti_tool.evidence.models import EvidenceFile
+from lti_tool.lti.models import Context, Membership, Platform, User
+from lti_tool.migrate import upgrade
+from lti_tool.portfolio.models import Decision, Entry, EntryEvidence, Portfolio
+from lti_tool.web_session import WebSession
 
 TARGET_MS = 50.0
 LISTS = [("olympiads", "olympiad", "republic", "first", 100),
@@ -158,6 +158,7 @@ def measure(app, url: str, runs: int) -> tuple[int, list[float], int]:
 
 
 def main() -> int:
+    """Seed two sizes, measure each page, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
@@ -180,13 +181,14 @@ def main() -> int:
         tutor = session_token(app, {"user_id": ids["tutor"], "platform_id": ids["platform"],
                                     "context_id": ids["course"], "role": "instructor",
                                     "locale": "ru"})
+        pid = _portfolio_id(app, ids["student"])
         for label, url, size in (
                 ("student's portfolio page", f"/portfolio/?ls={student}",
                  f"{entries} entries, {files} files"),
                 ("tutor's course view", f"/portfolio/course?ls={tutor}", f"{students} students"),
                 ("tutor's queue", f"/portfolio/course/queue?ls={tutor}", f"{students} students"),
                 ("tutor views the student's portfolio",
-                 f"/portfolio/{ids['student'] and _portfolio_id(app, ids['student'])}?ls={tutor}",
+                 f"/portfolio/{pid}?ls={tutor}",
                  f"{entries} entries")):
             queries, times, length = measure(app, url, args.runs)
             median = statistics.median(times)
@@ -202,9 +204,8 @@ def main() -> int:
 
 
 def _portfolio_id(app, user_id: int) -> int:
+    """The portfolio of a user."""
     with app.extensions["db"].new_session() as db:
-        from sqlalchemy import select
-
         return db.scalar(select(Portfolio.id).where(Portfolio.user_id == user_id))
 
 
