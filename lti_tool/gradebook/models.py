@@ -77,6 +77,7 @@ class ScoreOutbox(Base):
     __table_args__ = (
         Index("ix_gb_score_outbox_due", "status", "next_attempt_at"),
         Index("ix_gb_score_outbox_target", "line_item_url", "user_sub"),
+        Index("ix_gb_score_outbox_link_user", "resource_link_id", "user_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..lti.models import Context, ResourceLink, User
+from ..lti.models import ResourceLink, User
 from .models import ScoreOutbox
 
 ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
@@ -28,9 +28,8 @@ def enqueue_score(db: Session, *, resource_link: ResourceLink, user: User,
         raise ValueError(f"unknown gradingProgress {grading_progress!r}")
     if score_maximum <= 0 or (score_given is not None and score_given < 0):
         raise ValueError("scoreGiven must be >= 0 and scoreMaximum > 0")
-    context = db.get(Context, resource_link.context_id)
     row = ScoreOutbox(
-        platform_id=context.platform_id, context_id=context.id,
+        platform_id=user.platform_id, context_id=resource_link.context_id,
         resource_link_id=resource_link.id, line_item_url=resource_link.lineitem_url or "",
         line_item_label=line_item_label or resource_link.title or source,
         line_item_tag=line_item_tag or resource_link.placement or source,
@@ -45,6 +44,7 @@ def enqueue_score(db: Session, *, resource_link: ResourceLink, user: User,
                ScoreOutbox.user_id == user.id,
                ScoreOutbox.status.in_(("pending", "parked")))
         .values(status="superseded")
+        .execution_options(synchronize_session=False)  # no need to scan the session's objects
     )
     db.add(row)
     return row

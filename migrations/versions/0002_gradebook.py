@@ -96,6 +96,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('gb_score_outbox', schema=None) as batch_op:
         batch_op.create_index('ix_gb_score_outbox_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_gb_score_outbox_link_user', ['resource_link_id', 'user_id', 'status'], unique=False)
         batch_op.create_index('ix_gb_score_outbox_target', ['line_item_url', 'user_sub'], unique=False)
 
     with op.batch_alter_table('memberships', schema=None) as batch_op:
@@ -111,6 +112,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('gb_score_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_gb_score_outbox_target')
+        batch_op.drop_index('ix_gb_score_outbox_link_user')
         batch_op.drop_index('ix_gb_score_outbox_due')
 
     op.drop_table('gb_score_outbox')
