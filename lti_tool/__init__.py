@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +9,9 @@ from flask import Flask, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from . import errors, i18n, security, settings as settings_module, web_session
+from .cache import shared_cache
 from .db import Database
+from .gradebook.lms import TokenCache
 from .gradebook.refresh import RosterRefresher
 from .gradebook.sync import Services
 from .http import make_session
@@ -18,6 +19,8 @@ from .lti.keys import keyring_from_settings
 from .lti.keysets import PlatformKeySets
 from .lti.records import RecordCache
 from .lti.registry import PlatformCache
+from .lti.states import LoginStates, RedisLoginStates
+from .ops import health, logs, metrics, proxy
 
 csrf = CSRFProtect()
 
@@ -40,22 +43,29 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
         WTF_CSRF_SSL_STRICT=False,  # Referer is withheld in cross-site iframes
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.init_app(app)  # the request id middleware wraps Flask itself: every request has one
 
     db = Database()
     db.init_app(app)
     http = make_session(settings)
     app.extensions["http"] = http
     app.extensions["keyring"] = keyring_from_settings(settings)
-    app.extensions["platforms"] = PlatformCache()
+    # Redis (redis.url / REDIS_URL), when set, is shared by every process and host.
+    shared = shared_cache(settings)
+    if shared is not None:
+        app.extensions["redis"] = shared.client
+    app.extensions["login_states"] = RedisLoginStates(shared) if shared else LoginStates()
+    app.extensions["platforms"] = PlatformCache(shared=shared)
     app.extensions["launch_records"] = RecordCache()
     lti_settings = settings["lti"]
     app.extensions["keysets"] = PlatformKeySets(
         http, db.sessionmaker, ttl=int(lti_settings["keyset_ttl_seconds"]),
-        refetch_interval=int(lti_settings["keyset_refetch_interval_seconds"]),
+        refetch_interval=int(lti_settings["keyset_refetch_interval_seconds"]), shared=shared,
     )
 
     app.extensions["gradebook"] = Services(http, app.extensions["keyring"])
+    if shared is not None:
+        app.extensions["gradebook"].tokens = TokenCache(shared)
     app.extensions["roster_refresher"] = RosterRefresher(app, timedelta(
         minutes=float(settings.get("gradebook", {}).get("roster_max_age_minutes", 60))))
 
@@ -64,6 +74,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    health.init_app(app)
+    metrics.init_app(app)
+    proxy.init_app(app)
 
     @app.before_request
     def _remember_language() -> None:

@@ -12,6 +12,7 @@ from .gradebook.worker import ScoreWorker, WorkerPolicy, start_in_process
 from .lti.models import Platform
 from .lti.registry import add_platform, find_platform
 from .migrate import upgrade
+from .settings import SettingsError, env_secret
 
 
 @click.group()
@@ -20,7 +21,11 @@ def main() -> None:
 
 
 def _app():
-    return create_app()
+    try:
+        return create_app()
+    except SettingsError as err:  # a clear message naming every problem, no traceback
+        click.echo(f"lti-tool: {err}", err=True)
+        sys.exit(2)
 
 
 def print_urls(base_url: str) -> None:
@@ -59,6 +64,17 @@ def serve(host: str, port: int | None) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+def _share_metrics_with_gunicorn(app) -> None:
+    import os
+    from pathlib import Path
+
+    # gunicorn's directory on this host (config/gunicorn.conf.py): /metrics then sums this
+    # process's score latency with the web workers' metrics.
+    directory = Path(app.config["SETTINGS"]["tool"]["data_dir"]) / "prometheus"
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
 @main.command()
 def worker() -> None:
     """Run the score outbox worker on its own (stops cleanly on SIGTERM or Ctrl-C)."""
@@ -66,6 +82,7 @@ def worker() -> None:
     import threading
 
     app = _app()
+    _share_metrics_with_gunicorn(app)
     upgrade(app.config["DATABASE_URL"])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -231,12 +248,10 @@ def connector() -> None:
 
 
 def _cipher(app):
-    import os
-
     from .gradebook.credentials import CredentialsError, credentials_cipher
 
     try:
-        return credentials_cipher(app.config["SECRET_KEY"], os.environ.get("CREDENTIALS_KEY"))
+        return credentials_cipher(app.config["SECRET_KEY"], env_secret("CREDENTIALS_KEY"))
     except CredentialsError as err:
         click.echo(str(err), err=True)
         sys.exit(1)

@@ -52,8 +52,11 @@ def load_models() -> None:
 
 def make_engine(url: str) -> Engine:
     """An engine with the pragmas SQLite needs to behave like a server database."""
+    # hide_parameters: an error message (logged) must not carry the values of a statement,
+    # which hold personal data and token hashes.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -64,7 +67,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # pre_ping: a connection broken by a database restart is replaced, not handed out.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                         connect_args={"connect_timeout": 5} if "+psycopg" in url else {})
 
 
 class Database:

@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .ops import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -99,12 +101,19 @@ HTTP_MESSAGES = {
 }
 
 
+def _route() -> str:
+    # The route pattern, not the path: /s/<token> must not put a showcase token in the log.
+    return request.url_rule.rule if request.url_rule is not None else request.path[:100]
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers: tool errors, HTTP errors, and anything unexpected."""
 
     @app.errorhandler(ToolError)
     def _tool_error(err: ToolError):
-        log.warning("refused %s %s: %s (%s)", request.method, request.path, err.code, err.detail or "")
+        log.warning("refused %s %s: %s (%s)", request.method, _route(), err.code, err.detail or "")
+        if isinstance(err, LaunchError):
+            metrics.launch_refused(err.code)
         return render_error(err.status, err.code, str(err.message), err.detail)
 
     @app.errorhandler(HTTPException)
@@ -116,7 +125,7 @@ def init_app(app: Flask) -> None:
         else:
             message, code = HTTP_MESSAGES.get(
                 status, (ToolError.message, err.name.lower().replace(" ", "_")))
-        log.warning("refused %s %s: %s", request.method, request.path, code)
+        log.warning("refused %s %s: %s", request.method, _route(), code)
         response = make_response(render_error(status, code, str(message)))
         if getattr(err, "valid_methods", None):
             response.headers["Allow"] = ", ".join(err.valid_methods)
@@ -124,6 +133,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %s", request.method, _route())
         return render_error(500, "internal_error", str(_l(
             "Something went wrong on our side. The error has been logged; please try again.")))

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import String, Text, delete
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import CallbackDict
 
@@ -24,6 +25,8 @@ from .db import Base, UtcDateTime, utcnow
 
 TOKEN_PARAM = "ls"
 COOKIE_NAME = "lti_session"
+# Set in the WSGI environ when the session could not be read because the database is down.
+DATABASE_UNAVAILABLE = "lti_tool.database_unavailable"
 
 
 class WebSession(Base):
@@ -73,10 +76,16 @@ class DatabaseSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         token = request.args.get(TOKEN_PARAM) or request.cookies.get(COOKIE_NAME)
         if token and len(token) <= 128:
-            with app.extensions["db"].new_session() as db:
-                row = db.get(WebSession, _hash(token))
-                if row is not None and row.expires_at > utcnow():
-                    return ServerSession(json.loads(row.data), token=token)
+            try:
+                with app.extensions["db"].new_session() as db:
+                    row = db.get(WebSession, _hash(token))
+            except SQLAlchemyError:
+                # The database is down: an empty session lets the 503 page render
+                # (lti_tool/ops/health.py answers it).
+                request.environ[DATABASE_UNAVAILABLE] = True
+                return ServerSession(new=True)
+            if row is not None and row.expires_at > utcnow():
+                return ServerSession(json.loads(row.data), token=token)
         return ServerSession(new=True)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from lti_platform import LaunchDriver, Platform
 from tool_server import ServedTool, start_tool
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=["sqlite", "postgresql"],
+                     default=os.environ.get("LTI_TEST_DB", "sqlite"),
+                     help="the database of every tool the tests start (postgresql: a server "
+                          "of the run's own, from Debian's postgresql package)")
+
+
+def pytest_configure(config):
+    # An environment variable, so that tools started in subprocesses use it too.
+    os.environ["LTI_TEST_DB"] = config.getoption("--db")
+
+
+def pytest_report_header(config):
+    return f"tool database: {config.getoption('--db')}"
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The tool, fully set up (keys, migrated SQLite database), served on loopback."""
+"""The tool, fully set up (keys, migrated database: SQLite, or PostgreSQL with --db), on loopback."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from lti_platform import LoopbackServer, Platform
+from servers import database_url_for
 
 from lti_tool import create_app
 from lti_tool.lti.registry import add_platform
@@ -66,7 +67,7 @@ def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
     base_url = f"http://{host_name}:{server.port}"
     settings: dict[str, Any] = {
         "tool": {"base_url": base_url, "data_dir": data_dir,
-                 "database_url": f"sqlite:///{data_dir}/tool.db"},
+                 "database_url": database_url_for(data_dir)},
         "keys": {"dir": f"{data_dir}/keys"},
     }
     for section, values in (overrides or {}).items():

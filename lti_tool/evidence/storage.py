@@ -236,5 +236,13 @@ def delete_evidence(db: Session, evidence: EvidenceFile, *, settings: dict) -> N
     db.delete(evidence)
 
 
-__all__ = ["UploadError", "store_upload", "send_evidence", "delete_evidence", "evidence_dir",
-           "evidence_settings", "human_size", "Sniffed"]
+__all__ = [
+    "Sniffed",
+    "UploadError",
+    "delete_evidence",
+    "evidence_dir",
+    "evidence_settings",
+    "human_size",
+    "send_evidence",
+    "store_upload",
+]

@@ -6,6 +6,7 @@ shared by every thread: a burst of 1,000 score posts makes one token request.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -18,6 +19,7 @@ import requests
 from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 
+from ..cache import Cache, CacheError
 from ..db import utcnow
 
 MAX_BODY_BYTES = 16 << 20  # a roster page of ~50,000 members; anything bigger is not an LMS
@@ -41,15 +43,25 @@ class _Token:
 
 
 class TokenCache:
-    """Access tokens by (platform, scopes); one fetch at a time per key."""
+    """Access tokens by (platform, scopes); one fetch at a time per key.
+
+    With a shared cache (Redis) every process and host uses the same token: a process
+    re-reads it from there at most every SHARED_REREAD_SECONDS.
+    """
 
     # Renew a little early: a token that expires in flight costs a 401 and a retry.
     MARGIN_SECONDS = 30
+    SHARED_REREAD_SECONDS = 60.0
 
-    def __init__(self):
+    def __init__(self, shared: Cache | None = None):
         self._tokens: dict[tuple, _Token] = {}
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
+        self.shared = shared
+
+    @staticmethod
+    def _shared_key(key: tuple) -> str:
+        return "access-token:" + hashlib.sha256(repr(key).encode()).hexdigest()
 
     def get(self, key: tuple, fetch) -> str:
         """The cached token for `key`, or a new one from `fetch() -> (token, expires_in)`."""
@@ -62,9 +74,22 @@ class TokenCache:
             token = self._tokens.get(key)
             if token and token.expires_at > time.monotonic():
                 return token.value
+            if self.shared is not None:
+                try:
+                    value = self.shared.get(self._shared_key(key))
+                except CacheError:
+                    value = None
+                if value:
+                    self._tokens[key] = _Token(value, time.monotonic() + self.SHARED_REREAD_SECONDS)
+                    return value
             value, expires_in = fetch()
-            self._tokens[key] = _Token(value, time.monotonic() + max(
-                0.0, float(expires_in) - self.MARGIN_SECONDS))
+            lifetime = max(0.0, float(expires_in) - self.MARGIN_SECONDS)
+            self._tokens[key] = _Token(value, time.monotonic() + lifetime)
+            if self.shared is not None and lifetime > 0:
+                try:
+                    self.shared.set(self._shared_key(key), value, lifetime)
+                except CacheError:
+                    pass
             return value
 
     def drop(self, key: tuple, value: str | None = None) -> None:
@@ -72,6 +97,11 @@ class TokenCache:
         token = self._tokens.get(key)
         if token and (value is None or token.value == value):
             self._tokens.pop(key, None)
+        if self.shared is not None:
+            try:
+                self.shared.delete(self._shared_key(key), only_if=value)
+            except CacheError:
+                pass
 
 
 class _Assertion(ServiceConnector):

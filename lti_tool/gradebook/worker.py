@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import utcnow
 from ..lti.models import Context, ResourceLink
+from ..ops import metrics
 from . import ags
 from .lms import PlatformClient, ServiceError, retry_after_seconds
 from .models import ScoreOutbox
@@ -217,6 +218,7 @@ class ScoreWorker:
                 continue
             if outcome.status == "sent":
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+                metrics.score_sent(row.created_at)
                 row.claimed_until = None
                 report.sent += 1
             elif outcome.status == "lost_line_item":

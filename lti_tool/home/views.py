@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, redirect, render_template, url_for
-from sqlalchemy import text
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, url_for
 
 from ..auth import current_viewer
-from ..db import get_db
 from ..lti.roles import ToolRole
+from ..ops.health import check_database, check_redis
 
 bp = Blueprint("home", __name__)
 
@@ -36,10 +35,13 @@ def about():
 
 @bp.route("/healthz")
 def healthz():
-    """200 when the database answers, 503 otherwise (for load balancers and monitors)."""
+    """200 when the database (and Redis, when configured) answer; else 503 naming what is down."""
     g.no_session_in_urls = True
-    try:
-        get_db().execute(text("SELECT 1"))
-    except Exception as err:  # any database failure means "not healthy"
-        return jsonify(status="unavailable", database=type(err).__name__), 503
-    return jsonify(status="ok", database="ok")
+    checks = {"database": check_database(current_app)}
+    if current_app.extensions.get("redis") is not None:
+        checks["redis"] = check_redis(current_app)
+    down = sorted(name for name, error in checks.items() if error)
+    body = {name: error or "ok" for name, error in checks.items()}
+    if down:
+        return jsonify(status="unavailable", down=down, **body), 503
+    return jsonify(status="ok", **body)

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..cache import Cache, CacheError
 from ..db import utcnow
 from ..errors import LaunchError
 from .models import PlatformKeySet
@@ -46,12 +47,18 @@ def parse_jwks(document: object) -> dict[str, jwt.PyJWK]:
 
 
 class PlatformKeySets:
-    """Finds a platform's public key by kid without calling the platform when warm."""
+    """Finds a platform's public key by kid without calling the platform when warm.
+
+    Key sets are cached in this process, in a shared cache when there is one (Redis: a
+    refetch by one process serves every process and host, and the refetch rate limit is
+    shared), and in the database.
+    """
 
     def __init__(self, http: requests.Session, sessions: sessionmaker[Session], ttl: int,
-                 refetch_interval: int):
+                 refetch_interval: int, shared: Cache | None = None):
         self.http = http
         self.sessions = sessions
+        self.shared = shared
         self.ttl = timedelta(seconds=ttl)
         self.refetch_interval = timedelta(seconds=refetch_interval)
         self._entries: dict[str, _Entry] = {}
@@ -65,15 +72,17 @@ class PlatformKeySets:
         if entry and kid in entry.keys and now - entry.fetched_at < self.ttl:
             return entry.keys[kid]
         with self._lock_for(url):
-            entry = self._entries.get(url) or self._from_database(url)
+            entry = self._entries.get(url)
+            if entry is None or kid not in entry.keys or now - entry.fetched_at >= self.ttl:
+                # Another process may have fetched a newer set (the platform rotated keys).
+                entry = self._from_shared(url) or entry or self._from_database(url)
             stale = entry is None or now - entry.fetched_at >= self.ttl
             # An unknown kid means the platform rotated its keys, or a forged token:
             # refetch, but not more often than refetch_interval.
             unknown = entry is not None and kid not in entry.keys
             if stale:
                 entry = self._fetch(url)
-            elif unknown and (entry.kid_refetch_at is None
-                              or now - entry.kid_refetch_at >= self.refetch_interval):
+            elif unknown and self._may_refetch(url, entry, now):
                 entry = self._fetch(url)
                 entry.kid_refetch_at = now
             if kid not in entry.keys:
@@ -88,6 +97,29 @@ class PlatformKeySets:
             self._entries.clear()
         else:
             self._entries.pop(url, None)
+
+    def _may_refetch(self, url: str, entry: _Entry, now: datetime) -> bool:
+        if self.shared is not None:
+            try:  # one refetch per interval across every process and host
+                return self.shared.add("keyset-refetch:" + url, 1,
+                                       self.refetch_interval.total_seconds())
+            except CacheError:
+                pass
+        return entry.kid_refetch_at is None or now - entry.kid_refetch_at >= self.refetch_interval
+
+    def _from_shared(self, url: str) -> _Entry | None:
+        if self.shared is None:
+            return None
+        try:
+            cached = self.shared.get("keyset:" + url)
+        except CacheError:
+            return None
+        if cached is None:
+            return None
+        entry = _Entry(fetched_at=datetime.fromisoformat(cached["fetched_at"]),
+                       keys=parse_jwks(cached["jwks"]))
+        self._entries[url] = entry
+        return entry
 
     def _lock_for(self, url: str) -> threading.Lock:
         with self._guard:
@@ -126,4 +158,11 @@ class PlatformKeySets:
             except IntegrityError:  # another process stored the same key set first
                 db.rollback()
         self._entries[url] = entry
+        if self.shared is not None:
+            try:
+                self.shared.set("keyset:" + url, {"jwks": document,
+                                                  "fetched_at": entry.fetched_at.isoformat()},
+                                self.ttl.total_seconds())
+            except CacheError:
+                pass
         return entry

@@ -21,7 +21,7 @@ from pylti1p3.cookie import CookieService
 from pylti1p3.message_launch import MessageLaunch
 from pylti1p3.request import Request
 from pylti1p3.session import SessionService
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -32,6 +32,9 @@ from .login import STATE_COOKIE_PREFIX
 from .models import LoginState, Platform
 from .registry import DatabaseToolConf, PlatformCache, PlatformInfo, origin
 from .roles import ToolRole, tool_role
+from .states import LoginStates
+
+DATABASE_STATES = LoginStates()
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class ToolMessageLaunch(MessageLaunch):
 
     def __init__(self, db: Session, params: dict[str, str], cookies: dict[str, str],
                  tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy,
-                 platforms: PlatformCache):
+                 platforms: PlatformCache, states: LoginStates | None = None):
         request = _FormRequest(params)
         super().__init__(request, tool_conf, session_service=SessionService(request),
                          cookie_service=_NoCookies())
@@ -129,6 +132,7 @@ class ToolMessageLaunch(MessageLaunch):
         self.keysets = keysets
         self.policy = policy
         self.platforms = platforms
+        self.states = states or DATABASE_STATES
         self.platform: PlatformInfo | None = None
         self.login_state: LoginState | None = None
         self.state_binding = "server"
@@ -223,7 +227,7 @@ class ToolMessageLaunch(MessageLaunch):
         if not state:
             raise LaunchError(_l("The launch has no state: it did not start with a login."),
                               code="missing_state")
-        login_state = self.db.get(LoginState, state)
+        login_state = self.states.get(self.db, state)
         if login_state is None:
             raise LaunchError(_l("The launch state is unknown. Please open the tool again "
                                  "from your course."), code="unknown_state")
@@ -305,7 +309,7 @@ class ToolMessageLaunch(MessageLaunch):
             raise LaunchError(_l("The launch token's nonce does not belong to this login."),
                               code="nonce_mismatch")
         # The caller commits this with what the launch records (one transaction per launch).
-        if not consume_state(self.db, self.login_state.state):
+        if not self.states.consume(self.db, self.login_state.state):
             raise LaunchError(_l("This launch was already used. Please open the tool again "
                                  "from your course."), code="replayed_launch")
         return self
@@ -398,23 +402,19 @@ def _is_string_list(value: Any) -> bool:
 
 def consume_state(db: Session, state: str) -> bool:
     """Mark a login state used; False when it already was (of two replays one wins)."""
-    result = db.execute(update(LoginState)
-                        .where(LoginState.state == state, LoginState.used_at.is_(None))
-                        .values(used_at=utcnow())
-                        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return DATABASE_STATES.consume(db, state)
 
 
 def validate_launch(db: Session, params: dict[str, str], cookies: dict[str, str], *,
                     tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy,
-                    platforms: PlatformCache) -> Launch:
+                    platforms: PlatformCache, states: LoginStates | None = None) -> Launch:
     """Validate a launch form; returns the Launch or raises LaunchError.
 
     The login state is marked used in `db` but not committed: the caller commits it together
     with what it records of the launch.
     """
     message_launch = ToolMessageLaunch(db, params, cookies, tool_conf, keysets, policy,
-                                       platforms).validate()
+                                       platforms, states).validate()
     body = message_launch._jwt["body"]
     assert message_launch.platform is not None
     return Launch(
@@ -428,7 +428,8 @@ def validate_launch(db: Session, params: dict[str, str], cookies: dict[str, str]
     )
 
 
-def needs_storage_lookup(db: Session, params: dict[str, str], cookies: dict[str, str]) -> str | None:
+def needs_storage_lookup(db: Session, params: dict[str, str], cookies: dict[str, str],
+                         states: LoginStates | None = None) -> str | None:
     """The storage frame to ask for the state, when cookies did not bind it; else None.
 
     Canvas offers postMessage storage (lti_storage_target) because third-party cookies are
@@ -440,7 +441,7 @@ def needs_storage_lookup(db: Session, params: dict[str, str], cookies: dict[str,
         return None
     if STATE_COOKIE_PREFIX + state in cookies:
         return None
-    login_state = db.get(LoginState, state)
+    login_state = (states or DATABASE_STATES).get(db, state)
     if login_state is None or login_state.used_at is not None or not login_state.storage_target:
         return None
     return login_state.storage_target

@@ -16,6 +16,7 @@ from ..db import utcnow
 from ..errors import LaunchError
 from .models import LoginState, Platform
 from .registry import PlatformCache, origin
+from .states import LoginStates
 
 STATE_COOKIE_PREFIX = "lti_state_"
 RELAUNCH_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
@@ -44,7 +45,7 @@ class LoginStart:
 
 
 def begin_login(db: Session, params: dict[str, str], *, platforms: PlatformCache, base_url: str,
-                launch_url: str, state_ttl: int) -> LoginStart:
+                launch_url: str, state_ttl: int, states: LoginStates | None = None) -> LoginStart:
     """Check a login initiation request and store a fresh state + nonce for it."""
     issuer = params.get("iss", "").strip()
     if not issuer:
@@ -88,8 +89,7 @@ def begin_login(db: Session, params: dict[str, str], *, platforms: PlatformCache
         login_params={k: v for k, v in params.items() if k in RELAUNCH_PARAMS},
         expires_at=now + timedelta(seconds=state_ttl),
     )
-    db.add(login_state)
-    db.commit()
+    (states or LoginStates()).put(db, login_state)
 
     auth_params = {
         "scope": "openid",

@@ -13,6 +13,7 @@ from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..cache import Cache, CacheError
 from .keys import Keyring
 from .models import Deployment, Platform
 
@@ -63,16 +64,22 @@ class PlatformCache:
     """Registrations by (issuer, client_id), re-read from the database after `ttl` seconds.
 
     Every login and launch needs its registration; reading it costs two queries. Changes made
-    in this process invalidate at once; changes by the CLI (another process) within `ttl`.
+    in this process invalidate at once; changes by the CLI (another process) within `ttl`,
+    or at once when a shared cache (Redis) carries the invalidation to every process.
     """
 
-    def __init__(self, ttl: float = 30.0):
+    GENERATION_KEY = "platforms-generation"
+
+    def __init__(self, ttl: float = 30.0, shared: Cache | None = None):
         self.ttl = ttl
+        self.shared = shared
+        self._generation: int | None = None
         self._entries: dict[tuple[str, str | None], tuple[float, PlatformInfo]] = {}
         self._lock = threading.Lock()
 
     def get(self, db: Session, issuer: str, client_id: str | None) -> PlatformInfo | None:
         """The registration, or None when there is none (misses are not cached)."""
+        self._follow_invalidations()
         key = (issuer, client_id)
         entry = self._entries.get(key)
         if entry and time.monotonic() - entry[0] < self.ttl:
@@ -86,9 +93,26 @@ class PlatformCache:
         return info
 
     def invalidate(self) -> None:
-        """Forget every cached registration."""
+        """Forget every cached registration (in every process, with a shared cache)."""
         with self._lock:
             self._entries.clear()
+        if self.shared is not None:
+            try:
+                self.shared.incr(self.GENERATION_KEY)
+            except CacheError:
+                pass  # the other processes re-read within ttl
+
+    def _follow_invalidations(self) -> None:
+        if self.shared is None:
+            return
+        try:
+            generation = self.shared.get(self.GENERATION_KEY)
+        except CacheError:
+            return
+        if generation != self._generation:
+            with self._lock:
+                self._entries.clear()
+                self._generation = generation
 
 
 def add_platform(db: Session, *, issuer: str, client_id: str, auth_login_url: str,

@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from .. import csrf
 from ..db import get_db
 from ..errors import LaunchError, NotSignedIn
+from ..ops import metrics
 from . import deep_linking, registration
 from .constants import Claim, MessageType
-from .launch import LaunchPolicy, consume_state, needs_storage_lookup, validate_launch
+from .launch import LaunchPolicy, needs_storage_lookup, validate_launch
 from .login import STATE_COOKIE_PREFIX, begin_login
-from .models import LoginState, Platform
+from .models import Platform
 from .records import launch_locale, record_launch
 from .registry import DatabaseToolConf, origin
 from .roles import ToolRole
@@ -52,6 +53,7 @@ def login():
         get_db(), _params(), platforms=current_app.extensions["platforms"],
         base_url=current_app.config["BASE_URL"], launch_url=launch_url(),
         state_ttl=int(_settings()["lti"]["state_ttl_seconds"]),
+        states=current_app.extensions["login_states"],
     )
     if start.storage_target:
         # Canvas: keep the state in the platform window too, in case cookies are blocked.
@@ -74,7 +76,8 @@ def launch():
     g.no_session_in_urls = True
     params = _params()
     db = get_db()
-    storage_target = needs_storage_lookup(db, params, request.cookies)
+    states = current_app.extensions["login_states"]
+    storage_target = needs_storage_lookup(db, params, request.cookies, states)
     if storage_target:
         return render_template("lti/launch_storage.html", params=params,
                                storage_target=storage_target, auth_origin=_auth_origin(params))
@@ -90,12 +93,13 @@ def launch():
             db, params, request.cookies,
             tool_conf=DatabaseToolConf(db, current_app.extensions["keyring"]),
             keysets=current_app.extensions["keysets"], policy=policy,
-            platforms=current_app.extensions["platforms"],
+            platforms=current_app.extensions["platforms"], states=states,
         )
     except LaunchError as err:
         db.rollback()
         if err.code == "cookies_blocked":
-            login_state = db.get(LoginState, params.get("state", ""))
+            metrics.launch_refused(err.code)
+            login_state = states.get(db, params.get("state", ""))
             return render_template("lti/new_window.html", message=err.message,
                                    login_params=login_state.login_params if login_state else {}), 400
         raise
@@ -104,7 +108,7 @@ def launch():
         record = record_launch(db, result, records)
     except IntegrityError:  # a concurrent first launch of the same person inserted first
         db.rollback()
-        if not consume_state(db, params["state"]):
+        if not states.consume_again(db, params["state"]):
             raise LaunchError(code="replayed_launch") from None
         record = record_launch(db, result, records)
     _refresh_roster_if_old(db, record.context_id)
@@ -112,6 +116,7 @@ def launch():
         current_app.extensions["frame_ancestors"].invalidate()
     log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
              result.message_type, result.role, result.state_binding)
+    metrics.launch_ok()
     data = {
         "user_id": record.user_id,
         "platform_id": result.platform.id,
@@ -145,7 +150,7 @@ def _refresh_roster_if_old(db, context_id: int | None) -> None:
 
 def _auth_origin(params: dict[str, str]) -> str:
     db = get_db()
-    login_state = db.get(LoginState, params.get("state", ""))
+    login_state = current_app.extensions["login_states"].get(db, params.get("state", ""))
     platform = db.get(Platform, login_state.platform_id) if login_state else None
     return origin(platform.auth_login_url) if platform else ""
 

@@ -48,8 +48,8 @@ def bar_chart(bars: Sequence[Bar], *, title: str, y_label: str = "",
     slot = plot_w / n
     bar_w = max(2.0, slot * 0.7)
     parts = [
-        f'<svg class="{escape(css_class)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        (f'<svg class="{escape(css_class)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'),
         f"<title>{escape(title)}</title>",
     ]
     for i in range(5):

@@ -76,16 +76,24 @@ def course_groups(db: Session, context_id: int) -> list[str]:
                Membership.status == ACTIVE)) if g)
 
 
+@dataclass
+class Queue:
+    """A page of the tutor's queue: the oldest waiting entries first."""
+
+    entries: list[Entry]
+    edited: set[int]  # ids the student changed after they were verified
+    total: int  # waiting entries matching the filters, shown or not
+
+
 def waiting_entries(db: Session, context_id: int, *, group: str = "", year: int | None = None,
-                    list_key: str = "", limit: int = 500) -> tuple[list[Entry], set[int]]:
-    """Submitted entries of the course's students, oldest first (the tutor's queue), and the
-    ids of those the student changed after they were verified."""
+                    list_key: str = "", limit: int = 200) -> Queue:
+    """Submitted entries of the course's students, oldest first (the tutor's queue)."""
     students = (select(Membership.user_id)
                 .where(Membership.context_id == context_id,
                        Membership.role == ToolRole.LEARNER.value, Membership.status == ACTIVE))
     query = (select(Entry).join(Portfolio, Portfolio.id == Entry.portfolio_id)
              .where(Portfolio.user_id.in_(students), Entry.status == SUBMITTED)
-             .options(selectinload(Entry.attachments), selectinload(Entry.portfolio)))
+             .options(selectinload(Entry.portfolio)))
     if group:
         query = query.where(Portfolio.group_name == group)
     if year:
@@ -93,13 +101,16 @@ def waiting_entries(db: Session, context_id: int, *, group: str = "", year: int 
     if list_key:
         query = query.where(Entry.list_key == list_key)
     entries = list(db.scalars(query.order_by(Entry.submitted_at, Entry.id).limit(limit)))
+    total = db.scalar(select(func.count()).select_from(
+        query.with_only_columns(Entry.id).order_by(None).subquery()))
     last: dict[int, str] = {}
     if entries:
         for entry_id, action in db.execute(
                 select(Decision.entry_id, Decision.action)
                 .where(Decision.entry_id.in_([e.id for e in entries])).order_by(Decision.id)):
             last[entry_id] = action
-    return entries, {entry_id for entry_id, action in last.items() if action == "edited"}
+    return Queue(entries, {entry_id for entry_id, action in last.items() if action == "edited"},
+                 total)
 
 
 # ---- analytics (seed 004: histogram, averages by programme, activity) -------------------------

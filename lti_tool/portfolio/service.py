@@ -21,17 +21,31 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..db import utcnow
 from ..errors import ToolError
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import delete_evidence, store_upload
-from ..db import utcnow
 from ..gradebook.outbox import enqueue_score
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from .access import ACTIVE, Actor, NotFound, require_owner
+from .access import may_review as access_may_review
 from .entries import EntryInput
-from .models import (CLAIMED_STATUSES, DRAFT, REJECTED, RETURNED, SUBMITTED, VERIFIED, Decision,
-                     Entry, EntryEvidence, Portfolio, PortraitVersion, TutorMark, Update)
+from .models import (
+    CLAIMED_STATUSES,
+    DRAFT,
+    REJECTED,
+    RETURNED,
+    SUBMITTED,
+    VERIFIED,
+    Decision,
+    Entry,
+    EntryEvidence,
+    Portfolio,
+    PortraitVersion,
+    TutorMark,
+    Update,
+)
 from .rubric import Rubric
 
 PLACEMENT = "portfolio"
@@ -346,7 +360,7 @@ class DecisionReport:
 
 def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action: str,
            comment: str = "", *, settings: dict | None = None,
-           may_review=None) -> DecisionReport:
+           may_review=access_may_review) -> DecisionReport:
     """Verify, return or reject entries given as (id, version seen); caller commits.
 
     Each entry is checked on its own: not visible or not reviewable -> skipped "not_found";

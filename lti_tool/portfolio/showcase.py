@@ -107,5 +107,13 @@ def expires_label(showcase: Showcase, now: datetime | None = None) -> str:
     return "live" if showcase.is_live(now) else "expired"
 
 
-__all__ = ["create_showcase", "revoke_showcase", "owner_showcases", "open_showcase",
-           "showcase_evidence", "EntryEvidence", "SHOWCASE_SECTIONS", "MAX_DAYS"]
+__all__ = [
+    "MAX_DAYS",
+    "SHOWCASE_SECTIONS",
+    "EntryEvidence",
+    "create_showcase",
+    "open_showcase",
+    "owner_showcases",
+    "revoke_showcase",
+    "showcase_evidence",
+]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ..auth import current_viewer
 from ..db import get_db
 from ..evidence.storage import send_evidence
 from . import access, showcase
-from wtforms.fields.choices import SelectChoice
-
 from .forms import ShowcaseForm
 from .labels import SHOWCASE_STATES
 from .models import DRAFT, REJECTED, Entry

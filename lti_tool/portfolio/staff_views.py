@@ -20,9 +20,14 @@ from .forms import SummaryForm
 from .labels import SKIP_REASONS
 from .models import Portfolio, Summary
 from .pdf import summary_pdf
-from .summary import (ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS, course_year_for, save_summary,
-                      summary_defaults)
-from .web import actor_of, load_page, locale, rubric, settings
+from .summary import (
+    ACADEMIC_LEVELS,
+    ACHIEVEMENT_LEVELS,
+    course_year_for,
+    save_summary,
+    summary_defaults,
+)
+from .web import Links, actor_of, entry_views, files_of, load_page, locale, rubric, settings
 
 bp = Blueprint("portfolio_staff", __name__, url_prefix="/portfolio")
 STAFF = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
@@ -90,9 +95,12 @@ def queue():
         return redirect(url_for(".queue", **request.args), code=303)
     filters = _filters()
     list_key = request.args.get("list", "")
-    entries, edited = course.waiting_entries(db, viewer.context.id, list_key=list_key
-                                             if list_key in rubric().lists else "", **filters)
-    return render_template("portfolio/queue.html", viewer=viewer, entries=entries, edited=edited,
+    waiting = course.waiting_entries(db, viewer.context.id, list_key=list_key
+                                     if list_key in rubric().lists else "", **filters)
+    views = entry_views(waiting.entries, rubric(), locale(), Links(),
+                        files_of(db, [e.id for e in waiting.entries]), long_columns=True)
+    return render_template("portfolio/queue.html", viewer=viewer, entries=waiting.entries,
+                           edited=waiting.edited, total=waiting.total, views=views,
                            filters=filters, list_key=list_key, rubric=rubric(), locale=locale(),
                            groups=course.course_groups(db, viewer.context.id),
                            title=_("Waiting for verification"))

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..auth import current_viewer
@@ -21,7 +20,17 @@ from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_
 from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
 from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
-from .web import Links, actor_of, grade_labeller, init_rubric, load_page, locale, rubric, settings
+from .web import (
+    Links,
+    actor_of,
+    entry_views,
+    grade_labeller,
+    init_rubric,
+    load_page,
+    locale,
+    rubric,
+    settings,
+)
 
 bp = Blueprint("portfolio", __name__, url_prefix="/portfolio")
 UPLOAD_ENDPOINTS = {"portfolio.upload_evidence", "portfolio.upload_photo"}
@@ -57,7 +66,7 @@ def _names():
             "PAGE_NAMES": plain(PAGE_NAMES), "FIELD_NAMES": plain(FIELD_NAMES),
             "ACADEMIC_LEVELS": plain(ACADEMIC_LEVELS),
             "ACHIEVEMENT_LEVELS": plain(ACHIEVEMENT_LEVELS), "Links": Links,
-            "grade_labeller": grade_labeller}
+            "grade_labeller": grade_labeller, "entry_views": entry_views}
 
 
 def _own():

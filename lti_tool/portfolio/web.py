@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from flask import current_app, url_for
 from flask_babel import get_locale
@@ -12,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..auth import Viewer
+from ..evidence.models import EvidenceFile, kind_of
 from ..lti.roles import ToolRole
 from .access import Actor
-from .models import Decision, Entry, Portfolio, Summary, TutorMark
+from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
 from .service import Totals, totals_from_entries
 from .summary import YearGpa, gpa_by_course_year
@@ -68,6 +70,7 @@ class PortfolioPage:
     totals: Totals
     gpa: dict[int, YearGpa] | None
     comments: dict[int, str] = field(default_factory=dict)  # returned entry -> tutor's word
+    files: dict[int, list] = field(default_factory=dict)  # entry -> its files (FileRef)
     _groups: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,9 +95,9 @@ class PortfolioPage:
 def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
               with_gpa: bool = True, with_decisions: bool = False) -> PortfolioPage:
     """Entries (with files; decisions for exports), marks, summaries, totals and GPA."""
-    options = [selectinload(Entry.attachments)]
-    if with_decisions:
-        options.append(selectinload(Entry.decisions))
+    options = []
+    if with_decisions:  # exports: every file's metadata and every decision
+        options += [selectinload(Entry.attachments), selectinload(Entry.decisions)]
     query = (select(Entry).where(Entry.portfolio_id == portfolio.id).options(*options)
              .order_by(Entry.course_year, Entry.list_key, Entry.id))
     if not include_drafts:
@@ -116,7 +119,37 @@ def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
                 .where(Decision.entry_id.in_(returned), Decision.comment != "")
                 .order_by(Decision.id)):
             comments[entry_id] = comment
-    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa, comments)
+    files = files_of(db, [e.id for e in entries]) if not with_decisions else {
+        e.id: e.evidence for e in entries}
+    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa, comments, files)
+
+
+class FileRef(NamedTuple):
+    """What a page needs of an attached file (read as plain rows: pages list hundreds)."""
+
+    id: int
+    original_name: str
+    content_type: str
+    thumbnail_name: str | None
+
+    @property
+    def kind(self) -> str:
+        """pdf, image, audio or video."""
+        return kind_of(self.content_type)
+
+
+def files_of(db: Session, entry_ids: list[int]) -> dict[int, list[FileRef]]:
+    """The files of many entries in one query, in upload order."""
+    found: dict[int, list[FileRef]] = defaultdict(list)
+    if not entry_ids:
+        return found
+    for row in db.execute(
+            select(EntryEvidence.entry_id, EvidenceFile.id, EvidenceFile.original_name,
+                   EvidenceFile.content_type, EvidenceFile.thumbnail_name)
+            .join(EvidenceFile, EvidenceFile.id == EntryEvidence.evidence_id)
+            .where(EntryEvidence.entry_id.in_(entry_ids)).order_by(EntryEvidence.id)):
+        found[row[0]].append(FileRef(*row[1:]))
+    return found
 
 
 class UrlPattern:
@@ -128,6 +161,7 @@ class UrlPattern:
         self._template = url_for(endpoint, **{arg: int(self.MARK)}, **values)
 
     def __call__(self, value: int) -> str:
+        """The URL for `value`."""
         return self._template.replace(self.MARK, str(value), 1)
 
 
@@ -168,3 +202,39 @@ def grade_labeller(rubric_: Rubric, locale_: str):
         return " · ".join(parts)
 
     return lambda e: label(e.list_key, e.item_key, e.level, e.result, e.count)
+
+
+class EntryView(NamedTuple):
+    """An entry's display strings, worked out once in Python (hundreds per page)."""
+
+    url: str
+    grade: str
+    details: tuple[tuple[str, str], ...]  # (column name, value) of the short columns
+    files: tuple[tuple[str, str | None, str, str], ...]  # (url, thumbnail url, name, kind)
+    list_name: str = ""
+
+
+def entry_views(entries, rubric_: Rubric, locale_: str, links: Links,
+                files: dict[int, list] | None = None,
+                long_columns: bool = False) -> dict[int, EntryView]:
+    """Display strings for every entry of a page (and its files' links).
+
+    `long_columns`: include the long text columns too, cut to 200 characters (the queue).
+    """
+    files = files or {}
+    grade = grade_labeller(rubric_, locale_)
+    columns = {key: [(c.key, c.names.get(locale_)) for c in lst.columns
+                     if c.key != "title" and (long_columns or c.type != "textarea")]
+               for key, lst in rubric_.lists.items()}
+    list_names = {key: lst.names.get(locale_) for key, lst in rubric_.lists.items()}
+    views = {}
+    for e in entries:
+        fields = e.fields or {}
+        views[e.id] = EntryView(
+            links.entry(e.id), grade(e),
+            tuple((name, fields[key][:200]) for key, name in columns.get(e.list_key, ())
+                  if fields.get(key)),
+            tuple((links.file(f.id), links.thumb(f.id) if f.thumbnail_name else None,
+                   f.original_name, f.kind) for f in files.get(e.id, ())),
+            list_names.get(e.list_key, e.list_key))
+    return views

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
-from test_portfolio_flow import (OTHER_STUDENT, PDF, add_entry, db_session, entry_version, launch,
-                                 png_bytes)
+from test_portfolio_flow import (
+    OTHER_STUDENT,
+    PDF,
+    add_entry,
+    db_session,
+    entry_version,
+    launch,
+    png_bytes,
+)
 
 from lti_tool.portfolio.models import Entry, Showcase, Summary
 

@@ -450,3 +450,34 @@ def test_student_pages_render(tool, moodle, page):
     answer = student.get(page)
     assert answer.status_code == 200, answer.text[:400]
     assert "style=" not in answer.text  # CSP: no inline styles
+
+
+def test_gpa_by_course_year_comes_from_the_gradebook(tool, moodle):
+    from lti_tool.gradebook.models import CourseGrading, LineItem, Result
+    from lti_tool.lti.models import Membership, User
+
+    student = launch(tool, moodle)
+    student.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Sam Student",
+                                                 "admission_year": "2024"})
+    with db_session(tool) as db:
+        portfolio = db.scalars(select(Portfolio).order_by(Portfolio.id.desc())).first()
+        user = db.get(User, portfolio.user_id)
+        context_id = db.scalar(select(Membership.context_id).where(
+            Membership.user_id == user.id))
+        item = LineItem(context_id=context_id, url="https://lms/li/final", label="Final",
+                        score_maximum=100)
+        db.add(item)
+        db.flush()
+        db.add(Result(line_item_id=item.id, user_id=user.id, result_score=92,
+                      result_maximum=100))
+        db.add(CourseGrading(context_id=context_id, final_line_item_id=item.id, credits=5,
+                             academic_year="2025-2026"))
+        db.commit()
+        pid = portfolio.id
+    page = student.get("/portfolio/")
+    row = re.search(r'href="#year-2">2</a></th>\s*<td>([^<]+)</td>', page.text)
+    assert row and row.group(1).strip() == "3.67"  # A- (90-94 %), seed 002
+    teacher = launch(tool, moodle, "teacher")
+    form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026")
+    assert 'value="3.67"' in form.text
+    assert re.search(r"<option selected value=\"excellent\">", form.text)

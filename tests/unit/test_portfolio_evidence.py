@@ -10,8 +10,15 @@ from flask import Flask
 from werkzeug.datastructures import FileStorage
 
 from lti_tool.evidence import sniff
-from lti_tool.evidence.storage import (UploadError, _disposition, clean_name, delete_evidence,
-                                       evidence_dir, send_evidence, store_upload)
+from lti_tool.evidence.storage import (
+    UploadError,
+    _disposition,
+    clean_name,
+    delete_evidence,
+    evidence_dir,
+    send_evidence,
+    store_upload,
+)
 
 
 def _png(size=(64, 48), mode="RGB") -> bytes:

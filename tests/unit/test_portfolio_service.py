@@ -80,8 +80,9 @@ def world(db):
 
 
 def _olympiad(**changes):
-    values = dict(list_key="olympiads", item_key="olympiad", course_year=2, level="republic",
-                  result="first", count=1, fields={"title": "Olympiad", "note": "diploma"})
+    values = {"list_key": "olympiads", "item_key": "olympiad", "course_year": 2,
+              "level": "republic", "result": "first", "count": 1,
+              "fields": {"title": "Olympiad", "note": "diploma"}}
     values.update(changes)
     return EntryInput(**values)
 

@@ -1,0 +1,1 @@
+"""Running the tool in production: proxy headers, logs, metrics, caches, backups."""

@@ -1,0 +1,184 @@
+"""Prometheus metrics at /metrics: launches and refusals by reason, requests, outbox, score latency.
+
+Under gunicorn each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR
+(config/gunicorn.conf.py sets it; `lti-tool worker` on the same host uses the same directory)
+and /metrics sums them. prometheus_client is imported on first use, after that variable is set.
+The page is served only to configured networks (loopback by default) and, when METRICS_TOKEN
+is set, only with that bearer token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+from datetime import datetime
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from sqlalchemy import func, select
+
+from ..db import utcnow
+from ..settings import env_secret
+from .proxy import UNTRUSTED_FORWARD, address_in, parse_networks
+
+log = logging.getLogger(__name__)
+bp = Blueprint("metrics", __name__)
+
+DEFAULT_NETWORKS = ["127.0.0.1/8", "::1/128"]
+# Score delivery: from the change (outbox row written) to the LMS accepting the score.
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600)
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+OUTBOX_STATUSES = ("pending", "parked", "sent", "superseded")
+
+
+class _Metrics:
+    """The process's metric objects (one set per process, whatever the number of apps)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.launches = Counter(
+            "lti_tool_launches", "LTI logins and launches: ok, or refused with the reason code",
+            ["outcome", "reason"])
+        self.requests = Counter(
+            "lti_tool_http_requests", "HTTP requests by route pattern and status",
+            ["method", "route", "status"])
+        self.request_seconds = Histogram(
+            "lti_tool_http_request_duration_seconds", "Time in the app per request, by route",
+            ["route"], buckets=REQUEST_BUCKETS)
+        self.score_latency = Histogram(
+            "lti_tool_score_sync_latency_seconds",
+            "From a score queued in the outbox to the LMS accepting it", buckets=LATENCY_BUCKETS)
+
+
+_metrics: _Metrics | None = None
+
+
+def metrics() -> _Metrics:
+    """The metric objects, made on first use."""
+    global _metrics
+    if _metrics is None:
+        _metrics = _Metrics()
+    return _metrics
+
+
+def launch_ok() -> None:
+    """Count a validated launch."""
+    metrics().launches.labels(outcome="ok", reason="").inc()
+
+
+def launch_refused(reason: str) -> None:
+    """Count a refused login or launch by its reason code (a fixed set of codes)."""
+    metrics().launches.labels(outcome="refused", reason=reason).inc()
+
+
+def score_sent(queued_at: datetime) -> None:
+    """Observe how long a score took from the outbox to the LMS."""
+    metrics().score_latency.observe(max(0.0, (utcnow() - queued_at).total_seconds()))
+
+
+class OutboxCollector:
+    """Outbox depth by status and the age of the oldest pending score, read at scrape time."""
+
+    def __init__(self, sessions):
+        self.sessions = sessions
+
+    def collect(self):
+        """The gauges, from one query; database_up 0 when it does not answer."""
+        from prometheus_client.core import GaugeMetricFamily
+
+        from ..gradebook.models import ScoreOutbox
+
+        up = GaugeMetricFamily("lti_tool_database_up", "1 when the database answered /metrics")
+        try:
+            with self.sessions() as db:
+                counts = dict(db.execute(select(ScoreOutbox.status, func.count())
+                                         .group_by(ScoreOutbox.status)).all())
+                oldest = db.scalar(select(func.min(ScoreOutbox.created_at))
+                                   .where(ScoreOutbox.status == "pending"))
+        except Exception as err:  # the database is down: say so, keep the other metrics
+            log.warning("metrics: outbox not readable: %s", type(err).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        depth = GaugeMetricFamily("lti_tool_outbox_scores", "Scores in the outbox by status",
+                                  labels=["status"])
+        for status in OUTBOX_STATUSES:
+            depth.add_metric([status], counts.get(status, 0))
+        yield depth
+        age = GaugeMetricFamily(
+            "lti_tool_outbox_oldest_pending_seconds",
+            "Age of the oldest pending score (growing: no score worker is running)")
+        if oldest is not None and oldest.tzinfo is None:  # SQLite through func.min
+            oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+        age.add_metric([], (utcnow() - oldest).total_seconds() if oldest else 0.0)
+        yield age
+
+
+def render(app: Flask) -> bytes:
+    """The metrics page: this process's (or every worker's) metrics and the outbox gauges."""
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+
+    metrics()  # so that a fresh worker shows its families even before counting anything
+    outbox = CollectorRegistry()
+    outbox.register(OutboxCollector(app.extensions["db"].new_session))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers)
+        return generate_latest(workers) + generate_latest(outbox)
+    return generate_latest(REGISTRY) + generate_latest(outbox)
+
+
+def _refusal() -> Response | None:
+    settings = current_app.config["SETTINGS"].get("metrics", {})
+    networks = parse_networks(list(settings.get("networks") or DEFAULT_NETWORKS))
+    # Through a proxy we were not told about, every request looks local: refuse them all.
+    if request.environ.get(UNTRUSTED_FORWARD) or not address_in(request.remote_addr, networks):
+        log.warning("refused /metrics: not from an allowed network")
+        return Response("forbidden\n", 403, mimetype="text/plain")
+    token = current_app.config.get("METRICS_TOKEN")
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            log.warning("refused /metrics: no or wrong bearer token")
+            return Response("unauthorized\n", 401, mimetype="text/plain",
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    return None
+
+
+@bp.route("/metrics")
+def page():
+    """Prometheus text format, for allowed networks (and the bearer token when one is set)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    g.no_session_in_urls = True
+    if not current_app.config["SETTINGS"].get("metrics", {}).get("enabled", True):
+        return Response("not found\n", 404, mimetype="text/plain")
+    refused = _refusal()
+    if refused is not None:
+        return refused
+    return Response(render(current_app), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    """Serve /metrics and count every request by route and status."""
+    app.config["METRICS_TOKEN"] = env_secret("METRICS_TOKEN")
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _started() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        counted = metrics()
+        counted.requests.labels(method=request.method, route=route,
+                                status=str(response.status_code)).inc()
+        if "metrics_started" in g:
+            counted.request_seconds.labels(route=route).observe(
+                time.perf_counter() - g.metrics_started)
+        return response
