@@ -222,9 +222,8 @@ class TaskEvidence(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("th_tasks.id", ondelete="CASCADE"),
                                          index=True)
-    # No foreign key: the evidence table comes from a revision on another branch of the
-    # migrations; the lead adds the constraint when the branches are linked.
-    evidence_id: Mapped[int] = mapped_column(Integer, index=True)
+    evidence_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence_files.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

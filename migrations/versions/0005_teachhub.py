@@ -1,11 +1,10 @@
 """teachhub: module cards and versions, streams, participant cards, status log, tasks, feedback, coordinators
 
 Hours and marks are stored as whole hundredths (Integer): exact sums on every database
-(lti_tool.teachhub.models.Hundredths). th_task_evidence.evidence_id has no foreign key yet:
-the evidence table comes from another branch of these revisions (relink, then add it).
+(lti_tool.teachhub.models.Hundredths).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-23 18:00:00
 """
 from alembic import op
@@ -14,7 +13,7 @@ import lti_tool.db
 
 
 revision = '0005'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
@@ -217,6 +216,7 @@ def upgrade() -> None:
     sa.Column('evidence_id', sa.Integer(), nullable=False),
     sa.Column('created_at', lti_tool.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['task_id'], ['th_tasks.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['evidence_id'], ['evidence_files.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('th_task_evidence', schema=None) as batch_op:
