@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run serve test setup translations browser bench lint clean
+.PHONY: run serve test setup translations fonts browser bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP) translations
+setup: $(STAMP) translations fonts
 	$(BIN)/lti-tool keys ensure
 	$(BIN)/lti-tool db upgrade
 
@@ -27,16 +27,23 @@ run: setup
 serve: setup
 	$(BIN)/gunicorn -c config/gunicorn.conf.py
 
+# PDF exports (portfolio, summaries) embed DejaVu fonts: Kazakh and Russian need Cyrillic glyphs.
+FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+fonts:
+	@test -f $(FONT) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null)
+
 # The browser tests need Debian's chromium (never a downloaded browser).
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) translations browser
+test: $(STAMP) translations fonts browser
 	$(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python bench/launch.py --mode both
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/portfolio.py
+	$(BIN)/python bench/teachhub.py
 
 # Extract new strings into the catalogues (then translate them in lti_tool/translations/*/LC_MESSAGES/messages.po).
 messages: $(STAMP)
