@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run serve test setup translations fonts browser bench lint clean
+.PHONY: run serve test setup translations fonts browser services bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,15 @@ fonts:
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) translations fonts browser
-	$(BIN)/python -m pytest
+# The tests start their own PostgreSQL and Redis servers from Debian's packages.
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null)
+
+# Every test twice: on SQLite, then on PostgreSQL.
+test: $(STAMP) translations fonts browser services
+	$(BIN)/python -m pytest --db=sqlite
+	$(BIN)/python -m pytest --db=postgresql
 
 bench: setup
 	$(BIN)/python bench/launch.py --mode both

@@ -20,7 +20,7 @@ from .lti.keysets import PlatformKeySets
 from .lti.records import RecordCache
 from .lti.registry import PlatformCache
 from .lti.states import LoginStates, RedisLoginStates
-from .ops import health, logs, metrics, proxy
+from .ops import health, logs, metrics, proxy, score_queue
 
 csrf = CSRFProtect()
 
@@ -54,6 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     shared = shared_cache(settings)
     if shared is not None:
         app.extensions["redis"] = shared.client
+        app.extensions["shared_cache"] = shared
     app.extensions["login_states"] = RedisLoginStates(shared) if shared else LoginStates()
     app.extensions["platforms"] = PlatformCache(shared=shared)
     app.extensions["launch_records"] = RecordCache()
@@ -76,6 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
+    score_queue.init_app(app)
     proxy.init_app(app)
 
     @app.before_request

@@ -88,14 +88,73 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner = ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
                          WorkerPolicy.from_settings(app.config["SETTINGS"]))
-    click.echo("score worker running")
+    queue = app.extensions.get("score_queue")
     try:
-        runner.run_forever(stop, float(app.config["SETTINGS"].get("gradebook", {})
-                                       .get("worker", {}).get("idle_seconds", 1.0)))
+        if queue is None:
+            click.echo("score worker running")
+            runner.run_forever(stop, float(app.config["SETTINGS"].get("gradebook", {})
+                                           .get("worker", {}).get("idle_seconds", 1.0)))
+        else:
+            # Woken through the RQ queue; the poll catches retries that come due.
+            poll = threading.Thread(target=runner.run_forever, args=(stop, queue.poll_seconds),
+                                    name="score-poll", daemon=True)
+            poll.start()
+            click.echo(f"score worker running on the RQ queue {queue.queue.name}, polling "
+                       f"every {queue.poll_seconds:g} s")
+            queue.work(runner, stop)
+            stop.set()
+            poll.join()
     except KeyboardInterrupt:
         pass
     finally:
         runner.close()
+
+
+@main.command()
+@click.argument("archive", type=click.Path(dir_okay=False, writable=True))
+@click.option("--logical", is_flag=True,
+              help="rows as JSON lines instead of a database file or pg_dump (for another "
+                   "database kind, or a pg_dump older than the server)")
+def backup(archive: str, logical: bool) -> None:
+    """Write a consistent archive of all data: database, evidence files, keys."""
+    from pathlib import Path
+
+    from .ops.backup import BackupError, Installation, backup as make_backup
+
+    app = _app()
+    try:
+        summary = make_backup(Installation.from_settings(app.config["SETTINGS"]), Path(archive),
+                              logical=logical)
+    except BackupError as err:
+        click.echo(f"lti-tool: {err}", err=True)
+        sys.exit(1)
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{archive}: database ({summary.database}, {sum(summary.rows.values())} rows), "
+               f"{summary.files} evidence files, {summary.keys} key files")
+
+
+@main.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="replace the data of a non-empty installation")
+def restore(archive: str, force: bool) -> None:
+    """Bring an archive back on an empty installation (stop the tool and its worker first)."""
+    from pathlib import Path
+
+    from .ops.backup import BackupError, Installation, restore as restore_backup
+
+    app = _app()
+    try:
+        summary = restore_backup(Installation.from_settings(app.config["SETTINGS"]),
+                                 Path(archive), force=force)
+    except BackupError as err:
+        click.echo(f"lti-tool: {err}", err=True)
+        sys.exit(1)
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"restored from {archive}: database ({summary.database}, "
+               f"{sum(summary.rows.values())} rows), {summary.files} evidence files, "
+               f"{summary.keys} key files")
 
 
 @main.command()

@@ -65,8 +65,8 @@ class ScoreQueue:
         import redis
         from rq import SimpleWorker
 
-        global _runner
-        _runner = runner
+        global _runner, _cache
+        _runner, _cache = runner, self.cache
         while not stop.is_set():
             worker = SimpleWorker([self.queue], connection=self.cache.client)
             try:
@@ -80,14 +80,15 @@ class ScoreQueue:
             stop.wait(5)
 
 
-# The ScoreWorker of this process: set by `lti-tool worker`, or made on first use by a plain
-# `rq worker -w rq.SimpleWorker lti-tool:scores`.
+# The ScoreWorker of this process and its cache: set by `lti-tool worker`, or made on first
+# use by a plain `rq worker -w rq.SimpleWorker lti-tool:scores`.
 _runner = None
+_cache: RedisCache | None = None
 
 
 def send_scores() -> int:
     """The job: send every score due now; returns how many were claimed."""
-    global _runner
+    global _runner, _cache
     if _runner is None:
         from .. import create_app
         from ..gradebook.worker import ScoreWorker, WorkerPolicy
@@ -95,11 +96,10 @@ def send_scores() -> int:
         app = create_app()
         _runner = ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
                               WorkerPolicy.from_settings(app.config["SETTINGS"]))
-        _runner.wake_cache = app.extensions.get("shared_cache")
-    cache = getattr(_runner, "wake_cache", None)
-    if cache is not None:
+        _cache = app.extensions.get("shared_cache")
+    if _cache is not None:
         try:
-            cache.delete(WAKE_KEY)  # a change committed from now on enqueues a new job
+            _cache.delete(WAKE_KEY)  # a change committed from now on enqueues a new job
         except CacheError:
             pass
     claimed, started = 0, time.monotonic()
