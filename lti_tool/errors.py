@@ -57,6 +57,14 @@ class NotSignedIn(ToolError):
                  "Please open the tool again from your course in the LMS.")
 
 
+class NotFound(ToolError):
+    """The thing does not exist, or this person may not know that it does."""
+
+    status = 404
+    code = "not_found"
+    message = _l("This page does not exist.")
+
+
 class Forbidden(ToolError):
     """The user's role does not allow this."""
 

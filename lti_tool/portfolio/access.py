@@ -17,21 +17,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from ..errors import Forbidden, ToolError
+from ..errors import Forbidden, NotFound
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
 from .models import Portfolio
 
 STAFF_ROLES = (ToolRole.INSTRUCTOR.value, ToolRole.ADMIN.value)
 ACTIVE = "Active"
-
-
-class NotFound(ToolError):
-    """The thing does not exist, or this person may not know it does."""
-
-    status = 404
-    code = "not_found"
-    message = _l("This page does not exist.")
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Forbidden, ToolError
+from ..errors import Forbidden, NotFound
 from ..lti.models import Membership
 from ..lti.roles import ToolRole, normalise
 from .models import Coordinator, Module, ModuleFacilitator, Participant
 from .status import COORDINATOR, FACILITATOR
-
-
-class NotFound(ToolError):
-    """A TeachHub record that does not exist on the viewer's platform."""
-
-    status = 404
-    code = "not_found"
-    message = _l("This page does not exist.")
 
 
 @dataclass(frozen=True)
