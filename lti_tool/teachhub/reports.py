@@ -11,7 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select, type_coerce
+from sqlalchemy import and_, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..lti.models import User
@@ -320,7 +320,9 @@ class HRPage:
 
 
 def _department():
-    return func.coalesce(Person.department, "")
+    # The empty string inline, not as a bound parameter: PostgreSQL must see the SELECT and
+    # GROUP BY expressions as the same one.
+    return func.coalesce(Person.department, literal_column("''"))
 
 
 def _hr_where(actor: Actor, filters: HRFilters) -> list:

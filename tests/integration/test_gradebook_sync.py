@@ -119,7 +119,10 @@ def test_grade_pull_stores_line_items_and_results(gb_tool, lms):
 
 
 def _enqueue_all(db, link, users, score_for):
-    rows = {u.sub: u for u in db.scalars(select(User).where(User.sub.in_([u.sub for u in users])))}
+    # Subs repeat across platforms (Moodle user ids): take this course's platform's users.
+    platform_id = db.get(Context, link.context_id).platform_id
+    rows = {u.sub: u for u in db.scalars(select(User).where(
+        User.platform_id == platform_id, User.sub.in_([u.sub for u in users])))}
     for user in users:
         enqueue_score(db, resource_link=link, user=rows[user.sub],
                       score_given=score_for(user), score_maximum=100,
