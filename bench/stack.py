@@ -25,9 +25,9 @@ for extra in (REPO / "tests", REPO):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-import requests  # noqa: E402
-from lti_platform import DriverError, LaunchDriver, Platform, parse_forms  # noqa: E402
-from servers import (  # noqa: E402
+import requests
+from lti_platform import DriverError, LaunchDriver, Platform, parse_forms
+from servers import (
     Gunicorn,
     PostgresServer,
     RedisServer,
@@ -120,9 +120,12 @@ class Student:
                                    type(err).__name__))
             return None
         ok = response.status_code in expect
+        detail = ""
+        if not ok:  # the tool's error pages name their reason code
+            code = re.search(r"<code>([a-z_]+)</code>", response.text)
+            detail = code.group(1) if code else response.text[:200].replace("\n", " ")
         self.stats.add(Outcome(kind, started, response.elapsed.total_seconds(),
-                               response.status_code, ok,
-                               "" if ok else response.text[:200].replace("\n", " ")))
+                               response.status_code, ok, detail))
         return response if ok else None
 
     def cycle(self) -> None:
@@ -191,7 +194,7 @@ class Stack:
         self.env: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         from lti_tool import create_app
         from lti_tool.lti.registry import add_platform
         from lti_tool.migrate import upgrade

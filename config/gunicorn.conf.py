@@ -77,14 +77,30 @@ errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 
 
+def _without_query(value):
+    # gunicorn's own error lines name the request URI; its query string may hold a session token.
+    if isinstance(value, str) and value.startswith("/") and "?" in value:
+        return value.split("?", 1)[0] + "?..."
+    return value
+
+
 class AccessLogger(Logger):
-    """gunicorn's logger with the request path replaced by its route pattern (set by the app)."""
+    """gunicorn's logger: route patterns in the access log, no query strings anywhere."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         atoms["U"] = environ.get(_logs.ROUTE_ENVIRON_KEY) or "(no route)"
         atoms["q"] = atoms["r"] = "-"
         return atoms
+
+    def exception(self, msg, *args, **kwargs):
+        super().exception(msg, *map(_without_query, args), **kwargs)
+
+    def error(self, msg, *args, **kwargs):
+        super().error(msg, *map(_without_query, args), **kwargs)
+
+    def warning(self, msg, *args, **kwargs):
+        super().warning(msg, *map(_without_query, args), **kwargs)
 
 
 logger_class = AccessLogger

@@ -246,6 +246,7 @@ def platform_add(issuer, client_id, auth_login_url, auth_token_url, key_set_url,
                            name=name, auth_audience=auth_audience,
                            frame_origins=list(frame_origins))
         session.commit()
+        app.extensions["platforms"].invalidate()  # with Redis: every running process at once
         click.echo(f"platform {row.id}: {row.issuer} client_id={row.client_id} "
                    f"deployments={','.join(d.deployment_id for d in row.deployments)}")
 
@@ -285,6 +286,7 @@ def platform_remove(ident: str, client_id: str | None, yes: bool) -> None:
             click.confirm(f"Remove {row.issuer} ({row.client_id}) and all its data?", abort=True)
         session.delete(row)
         session.commit()
+        app.extensions["platforms"].invalidate()
         click.echo(f"removed platform {ident}")
 
 
@@ -298,6 +300,7 @@ def platform_activate(ident: str, client_id: str | None) -> None:
         row = _find(session, ident, client_id)
         row.status = "active"
         session.commit()
+        app.extensions["platforms"].invalidate()
         click.echo(f"platform {row.id} is active")
 
 

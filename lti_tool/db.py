@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -94,7 +95,12 @@ class Database:
     def _close(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
-            session.close()
+            try:
+                session.close()
+            except SQLAlchemyError:
+                # The database went away under this request (a restart): its response is
+                # made already, the pool drops the dead connection; nothing to roll back.
+                pass
 
 
 def insert_ignore(db: Session, model, **values) -> None:

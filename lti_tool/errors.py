@@ -7,6 +7,8 @@ import logging
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .ops import metrics
@@ -81,6 +83,20 @@ class UpstreamError(ToolError):
     message = _l("The LMS did not answer as expected. Please try again later.")
 
 
+class ServiceUnavailable(ToolError):
+    """The database does not answer right now (a restart, a failover)."""
+
+    status = 503
+    code = "service_unavailable"
+    message = _l("The service is briefly unavailable. Please try again in a minute.")
+
+
+# A database that is restarting or unreachable: the request's transaction never committed,
+# the pool re-makes its connections (pool_pre_ping), the next request works again.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_AFTER_SECONDS = 5
+
+
 def wants_json() -> bool:
     """True when the client prefers JSON over HTML."""
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
@@ -109,6 +125,13 @@ HTTP_MESSAGES = {
 }
 
 
+def unavailable():
+    """The 503 page, with Retry-After."""
+    body, status = render_error(ServiceUnavailable.status, ServiceUnavailable.code,
+                                str(ServiceUnavailable.message))
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def _route() -> str:
     # The route pattern, not the path: /s/<token> must not put a showcase token in the log.
     return request.url_rule.rule if request.url_rule is not None else request.path[:100]
@@ -127,6 +150,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         status = err.code or 500
+        # Saving the session after the view (Flask wraps that failure in a 500).
+        if status == 500 and isinstance(getattr(err, "original_exception", None), DATABASE_DOWN):
+            return _database_down(err.original_exception)
         if isinstance(err, CSRFError):
             code, message = "csrf_failed", _l(
                 "The form expired or was sent from elsewhere. Please reload the page and try again.")
@@ -138,6 +164,14 @@ def init_app(app: Flask) -> None:
         if getattr(err, "valid_methods", None):
             response.headers["Allow"] = ", ".join(err.valid_methods)
         return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_down(err: Exception):
+        log.warning("database unavailable on %s %s: %s: 503", request.method, _route(),
+                    type(err).__name__)
+        return unavailable()
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

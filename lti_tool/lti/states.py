@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from flask_babel import lazy_gettext as _l
+
 from ..cache import CacheError, RedisCache
 from ..db import utcnow
+from ..errors import LaunchError
 from .models import LoginState
 
 # How long a used or expired state is kept, so a late replay is told "already used" or
@@ -99,6 +102,10 @@ class RedisLoginStates(LoginStates):
             claimed = self.cache.call(self._claim, keys=[self._key(state)],
                                       args=[utcnow().isoformat()])
         except CacheError:
+            if db.get(LoginState, state) is None:
+                # Read from Redis a moment ago, gone with it now: the user starts again.
+                raise LaunchError(_l("The launch state is unknown. Please open the tool again "
+                                     "from your course."), code="unknown_state") from None
             claimed = 0
         if claimed == 0:
             return super().consume(db, state)

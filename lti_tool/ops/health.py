@@ -1,28 +1,16 @@
-"""What the tool depends on (database, Redis): health checks, and a clean 503 when one is down."""
+"""What the tool depends on (database, Redis): health checks, and a 503 while the database is down."""
 
 from __future__ import annotations
 
 import logging
 
 from flask import Flask, request
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ..errors import ToolError, render_error
+from ..errors import unavailable
 from ..web_session import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = 5
-
-
-class ServiceUnavailable(ToolError):
-    """The database (or another service the tool needs) does not answer right now."""
-
-    status = 503
-    code = "service_unavailable"
-    message = _l("The service is briefly unavailable. Please try again in a minute.")
 
 
 def check_database(app: Flask) -> str | None:
@@ -47,27 +35,15 @@ def check_redis(app: Flask) -> str | None:
     return None
 
 
-def _unavailable():
-    response = render_error(ServiceUnavailable.status, ServiceUnavailable.code,
-                            str(ServiceUnavailable.message))
-    return response[0], response[1], {"Retry-After": str(RETRY_AFTER_SECONDS)}
-
-
 def init_app(app: Flask) -> None:
-    """Answer 503 (not 500) while the database is unreachable; the next request retries it."""
+    """Answer 503 when the session could not be read because the database is down."""
 
-    @app.before_request
     def _database_was_unreachable():
         if request.environ.get(DATABASE_UNAVAILABLE):
             log.warning("database unavailable while reading the session: 503")
-            return _unavailable()
+            return unavailable()
         return None
 
-    def _database_error(err: Exception):
-        # A restart or failover of the database: connections in the pool are dropped and
-        # re-made (pool_pre_ping); this request's transaction never committed.
-        log.warning("database unavailable: %s: 503", type(err).__name__)
-        return _unavailable()
-
-    for error in (OperationalError, InterfaceError, PoolTimeout):
-        app.register_error_handler(error, _database_error)
+    # First of all before_request handlers: CSRF would otherwise refuse the form (400) of a
+    # session it could not read.
+    app.before_request_funcs.setdefault(None, []).insert(0, _database_was_unreachable)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import threading
 import time
 from datetime import datetime
 
@@ -53,13 +54,16 @@ class _Metrics:
 
 
 _metrics: _Metrics | None = None
+_metrics_lock = threading.Lock()
 
 
 def metrics() -> _Metrics:
-    """The metric objects, made on first use."""
+    """The metric objects, made on first use (once, whatever the number of threads)."""
     global _metrics
     if _metrics is None:
-        _metrics = _Metrics()
+        with _metrics_lock:
+            if _metrics is None:
+                _metrics = _Metrics()
     return _metrics
 
 

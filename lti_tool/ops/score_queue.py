@@ -68,8 +68,8 @@ class ScoreQueue:
         global _runner, _cache
         _runner, _cache = runner, self.cache
         while not stop.is_set():
-            worker = SimpleWorker([self.queue], connection=self.cache.client)
             try:
+                worker = SimpleWorker([self.queue], connection=self.cache.client)
                 worker.work(logging_level="WARNING")
                 return  # RQ stops only when asked to (SIGTERM, SIGINT)
             except (redis.RedisError, OSError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -87,7 +88,7 @@ def source(tmp_path, request):
                 enqueue_score(db, resource_link=link, user=user, score_given=score,
                               score_maximum=100, activity_progress="Completed",
                               grading_progress="FullyGraded", source="backup-test")
-            upload = FileStorage(stream=__import__("io").BytesIO(PDF), filename="диплом.pdf")
+            upload = FileStorage(stream=io.BytesIO(PDF), filename="диплом.pdf")
             store_upload(db, settings=settings, file=upload, owner=user)
             db.commit()
         yield tool, lms, {"database_url": settings["tool"]["database_url"],
@@ -98,7 +99,7 @@ def source(tmp_path, request):
 
 @pytest.mark.parametrize("source", ROUNDS, indirect=True)
 def test_a_backup_restores_on_an_empty_installation(source, tmp_path, request):
-    tool, lms, origin = source
+    _tool, lms, origin = source
     kind = request.node.callspec.params["source"]
     archive = tmp_path / "backups" / "tool.tar.gz"
     _cli(origin, "backup", str(archive), *(["--logical"] if kind == "logical" else []))
@@ -118,6 +119,7 @@ def test_a_backup_restores_on_an_empty_installation(source, tmp_path, request):
     evidence = Path(origin["data_dir"]) / "evidence"
     assert _files(Path(target["data_dir"]) / "evidence") == _files(evidence) != {}
     assert _files(Path(target["keys_dir"])) == _files(Path(origin["keys_dir"]))
+    assert {p.stat().st_mode & 0o777 for p in Path(target["keys_dir"]).glob("*.pem")} == {0o600}
     assert (Path(target["data_dir"]) / "secret_key").read_text() == \
         (Path(origin["data_dir"]) / "secret_key").read_text()
 

@@ -34,7 +34,7 @@ def test_requests_fail_cleanly_while_the_database_is_down_and_work_after(databas
             page = browser.get(home.url)
             assert page.status_code == 503
             assert page.headers["Retry-After"] == "5"
-            assert "briefly unavailable" in page.text
+            assert "service_unavailable" in page.text
             login = browser.send(
                 "POST", tool.login_url, data=lms.plan("student").login_params)
             assert login.status_code == 503

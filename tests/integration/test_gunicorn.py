@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.outbox import enqueue_score
-from lti_tool.lti.models import Context, Platform as PlatformRow, ResourceLink, User
+from lti_tool.lti.models import Context, ResourceLink, User
+from lti_tool.lti.models import Platform as PlatformRow
 
 
 @pytest.fixture(scope="module")

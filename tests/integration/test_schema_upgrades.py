@@ -3,7 +3,7 @@ and an upgrade of a database holding data from the previous schema that loses no
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -15,7 +15,7 @@ from lti_tool.db import Base, load_models, make_engine
 from lti_tool.migrate import alembic_config, upgrade
 
 PREVIOUS = "0002"  # the schema every later revision branches from
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_empty_to_head_matches_the_models(tmp_path):
