@@ -47,6 +47,10 @@ class RosterRefresher:
         self._attempted[context_id] = now
         return self.request(context_id)
 
+    def busy(self) -> bool:
+        """True while a background pull is running (tests wait on it)."""
+        return bool(self._running)
+
     def request(self, context_id: int) -> threading.Thread | None:
         """Start a pull for the course unless one is running; returns its thread."""
         with self._lock:

@@ -41,11 +41,22 @@ def _course(tool, lms, students=30):
                     custom={"placement": "portfolio"})
     with LaunchDriver() as browser:
         assert browser.launch(plan, params={"lti_storage_target": None}).status_code == 200
+    _settle(tool)
     db = tool.app.extensions["db"].new_session()
     context = db.scalars(select(Context).where(Context.platform_id == _platform_row(db, lms))
                          .order_by(Context.id.desc())).first()
     link = db.scalars(select(ResourceLink).where(ResourceLink.context_id == context.id)).one()
     return db, context, link, users
+
+
+def _settle(tool, seconds=10.0):
+    """Wait for the launch's background roster pull, so it cannot race the test's own."""
+    import time
+
+    refresher = tool.app.extensions["roster_refresher"]
+    deadline = time.monotonic() + seconds
+    while refresher.busy() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _course_id(lms):
