@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -21,28 +22,28 @@ class CacheError(Exception):
     """The shared cache did not answer; callers carry on without it."""
 
 
-class Cache:
+class Cache(ABC):
     """What the tool asks of a cache."""
 
+    @abstractmethod
     def get(self, key: str) -> Any | None:
         """The value, or None when absent or expired."""
-        raise NotImplementedError
 
+    @abstractmethod
     def set(self, key: str, value: Any, ttl: float) -> None:
         """Store `value` for `ttl` seconds."""
-        raise NotImplementedError
 
+    @abstractmethod
     def add(self, key: str, value: Any, ttl: float) -> bool:
         """Store only if absent (a lock, a rate limit); True when this call stored it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def delete(self, key: str, only_if: Any = None) -> None:
         """Remove the key; with `only_if`, only while it still holds that value."""
-        raise NotImplementedError
 
+    @abstractmethod
     def incr(self, key: str) -> int:
         """Add one to a counter (created at 0) and return it."""
-        raise NotImplementedError
 
 
 class MemoryCache(Cache):
