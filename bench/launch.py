@@ -60,6 +60,7 @@ for extra in (REPO / "tests", BENCH_DIR):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from common import LogTally  # noqa: E402
 from lti_platform import (  # noqa: E402
     ROLE_LEARNER,
     SCOPE_NRPS,
@@ -638,26 +639,6 @@ def http_header(args: argparse.Namespace) -> list[str]:
         " page, no platform auth) at the client; inside tool app = in the tool's WSGI app."
         " Their launches/s = launches x concurrency / time spent in that part",
     ]
-
-
-class LogTally(logging.Handler):
-    """Counts WARNING and above per logger, keeping the first message of each."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: Counter[str] = Counter()
-        self.first: dict[str, str] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        key = f"{record.levelname} {record.name}"
-        self.counts[key] += 1
-        self.first.setdefault(key, record.getMessage().replace("\n", " ")[:160])
-
-    def summary(self) -> str:
-        if not self.counts:
-            return "none"
-        return "; ".join(f"{key} x{n} (first: {self.first[key]})"
-                         for key, n in self.counts.most_common())
 
 
 @dataclass

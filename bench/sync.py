@@ -78,6 +78,7 @@ for extra in (REPO, REPO / "tests", BENCH_DIR):
         sys.path.insert(0, str(extra))
 
 from lms_process import LocalLms, Member, start_lms
+from common import LogTally  # noqa: E402
 from lti_platform import SCOPE_SCORE
 from lti_platform.services import MEDIA_SCORE
 from pylti1p3.assignments_grades import AssignmentsGradesService
@@ -261,26 +262,6 @@ class ThreadProfiles:
             out.write(f"--- {role}: top {top} by own CPU ---\n")
             stats.sort_stats("tottime").print_stats(top)
         return out.getvalue()
-
-
-class LogTally(logging.Handler):
-    """Counts WARNING and above per logger, keeping the first message of each."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: Counter[str] = Counter()
-        self.first: dict[str, str] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        key = f"{record.levelname} {record.name}"
-        self.counts[key] += 1
-        self.first.setdefault(key, record.getMessage().replace("\n", " ")[:160])
-
-    def summary(self) -> str:
-        if not self.counts:
-            return "none"
-        return "; ".join(f"{key} x{n} (first: {self.first[key]})"
-                         for key, n in self.counts.most_common())
 
 
 # -- setup -----------------------------------------------------------------------------------
