@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from datetime import tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -80,7 +80,11 @@ class GradingPolicy:
     default_credits: Decimal
     programme_level: str
     academic_year_start_month: int
-    timezone: tzinfo  # LMS course start dates are read in it
+    timezone: tzinfo  # LMS course start dates are read in it; "today" is the date there
+
+    def today(self) -> date:
+        """Today's date where the university is (a day ahead of UTC every evening in Almaty)."""
+        return datetime.now(self.timezone).date()
 
 
 def _decimal(value: Any, what: str) -> Decimal:

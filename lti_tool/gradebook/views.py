@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -70,7 +69,7 @@ def course_settings():
         "final_line_item": (saved.final_line_item_id or 0) if saved else 0,
         "credits": int(saved.credits) if saved else int(policy.default_credits),
         "academic_year": (saved.academic_year if saved and saved.academic_year else
-                          academic_year_of(date.today(), policy.academic_year_start_month)),
+                          academic_year_of(policy.today(), policy.academic_year_start_month)),
     })
     if form.validate_on_submit():
         save_course_grading(db, viewer.context.id, form.choice())

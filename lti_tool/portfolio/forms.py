@@ -5,7 +5,6 @@ Entry forms follow the rubric's columns and are checked in entries.py.
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -177,8 +176,3 @@ class ShowcaseForm(FlaskForm):
                                  default=True)
     days = IntegerField(_l("Link works for (days; empty: until you revoke it)"), validators=[
         Optional(), NumberRange(min=1, max=366, message=_l("From 1 to 366 days."))])
-
-
-def today() -> date:
-    """Today's date (a seam for the summary form's default)."""
-    return date.today()

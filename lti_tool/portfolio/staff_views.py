@@ -27,7 +27,17 @@ from .summary import (
     save_summary,
     summary_defaults,
 )
-from .web import Links, actor_of, entry_views, files_of, load_page, locale, rubric, settings
+from .web import (
+    Links,
+    actor_of,
+    entry_views,
+    files_of,
+    grading_policy,
+    load_page,
+    locale,
+    rubric,
+    settings,
+)
 
 bp = Blueprint("portfolio_staff", __name__, url_prefix="/portfolio")
 STAFF = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
@@ -191,11 +201,17 @@ def all_portfolios():
 # ---- tutor summaries ---------------------------------------------------------------------------
 
 
+def _today() -> date:
+    """Today where the university is (the gradebook's time zone), not where the server is."""
+    policy = grading_policy()
+    return policy.today() if policy else date.today()
+
+
 def _academic_year_today() -> str:
     from ..gradebook.gpa import academic_year_of
 
     start = int(settings().get("gradebook", {}).get("academic_year_start_month", 9))
-    return academic_year_of(date.today(), start)
+    return academic_year_of(_today(), start)
 
 
 @bp.route("/<int:portfolio_id>/summaries/new", methods=["GET", "POST"])
@@ -233,7 +249,7 @@ def _summary_form(viewer, db, actor, portfolio, summary):
                    (page.gpa or {}).get(course_year))
         defaults = summary_defaults(
             db, actor, portfolio, rubric(), page.totals, academic_year=academic_year,
-            course_year=course_year, gpa=gpa,
+            course_year=course_year, gpa=gpa, today=_today(),
             thresholds=settings().get("portfolio", {}).get("achievement_levels", {}),
             locale=locale())
         form.process(data=defaults)

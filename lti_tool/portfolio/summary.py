@@ -77,7 +77,8 @@ def course_year_for(portfolio: Portfolio, academic_year: str) -> int | None:
 
 def summary_defaults(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubric,
                      totals: Totals, *, academic_year: str, course_year: int,
-                     gpa: YearGpa | None, thresholds: Mapping[str, int], locale: str) -> dict:
+                     gpa: YearGpa | None, thresholds: Mapping[str, int], locale: str,
+                     today: date) -> dict:
     """A new summary's fields, prefilled from the portfolio, the points and the gradebook."""
     points = totals.verified_for(year=course_year)
     entries = db.scalars(select(Entry).where(
@@ -99,7 +100,7 @@ def summary_defaults(db: Session, actor: Actor, portfolio: Portfolio, rubric: Ru
         "points": points, "achievement_level": achievement_level(points, thresholds),
         "activity": activity, "self_development": self_dev, "competences": "", "remarks": "",
         "tutor_name": actor.name, "head_name": "", "department": "",
-        "summary_date": date.today(),
+        "summary_date": today,
     }
 
 

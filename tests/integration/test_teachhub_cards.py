@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,13 +15,13 @@ from test_teachhub_helpers import (
     participant,
     placement,
     published_module,
+    today,
 )
 
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.teachhub.models import Person as PersonRow
 from lti_tool.teachhub.models import StatusChange
 
-TODAY = date.today()
 
 
 def _outbox(tool, card_id: int) -> list[ScoreOutbox]:
@@ -70,16 +70,16 @@ def test_status_moves_follow_the_path_and_each_role(tool, platform):
 
         # Recognition needs the commission's record: number, and a date in order.
         assert move(coord, card_id, "recognized",
-                    commission_date=TODAY.isoformat()).status_code == 400
+                    commission_date=today().isoformat()).status_code == 400
         before = move(coord, card_id, "recognized", commission_number="17",
-                      commission_date=(TODAY - timedelta(days=1)).isoformat())
+                      commission_date=(today() - timedelta(days=1)).isoformat())
         assert before.status_code == 400 and "before the card was submitted" in before.json()[
             "message"]
         future = move(coord, card_id, "recognized", commission_number="17",
-                      commission_date=(TODAY + timedelta(days=1)).isoformat())
+                      commission_date=(today() + timedelta(days=1)).isoformat())
         assert future.status_code == 400 and "future" in future.json()["message"]
         assert move(coord, card_id, "recognized", commission_number="17/2026",
-                    commission_date=TODAY.isoformat()).status_code == 303
+                    commission_date=today().isoformat()).status_code == 303
         final = move(coord, card_id, "registered")
         assert final.status_code == 409 and final.json()["error"] == "final"
 
@@ -232,10 +232,10 @@ def test_tasks_are_added_reviewed_and_removed(tool, moodle):
         path = f"/teachhub/cards/{card_id}/tasks"
         assert learner.post(path, {"title": ""}, json=True).status_code == 400
         future = learner.post(path, {"title": "Audit", "completed_on":
-                                     (TODAY + timedelta(days=2)).isoformat()}, json=True)
+                                     (today() + timedelta(days=2)).isoformat()}, json=True)
         assert future.status_code == 400 and "future" in future.json()["message"]
         page = learner.post(path, {"title": "Mini-project: audit", "description": "Course audit",
-                                   "completed_on": TODAY.isoformat()})
+                                   "completed_on": today().isoformat()})
         assert "Mini-project: audit" in page.text
         learner.post(path, {"title": "Draft reflection"})
         with db(tool) as session:
@@ -315,12 +315,12 @@ def test_work_plan_record_rules(tool, moodle):
         card_id = card_of(tool, setup.module_id, learner.user_id).id
         path = f"/teachhub/cards/{card_id}/record"
         coord = setup.coordinator
-        future = coord.post(path, {"record_date": (TODAY + timedelta(days=1)).isoformat(),
+        future = coord.post(path, {"record_date": (today() + timedelta(days=1)).isoformat(),
                                    "record_number": "5"}, json=True)
         assert future.status_code == 400
         half = coord.post(path, {"record_number": "5"}, json=True)
         assert half.status_code == 400 and "both" in half.json()["message"]
-        assert setup.facilitator.post(path, {"record_date": TODAY.isoformat(),
+        assert setup.facilitator.post(path, {"record_date": today().isoformat(),
                                              "record_number": "5"}, json=True).status_code == 403
-        page = coord.post(path, {"record_date": TODAY.isoformat(), "record_number": "IWP-5"})
-        assert f"No. IWP-5 of {TODAY.isoformat()}" in page.text
+        page = coord.post(path, {"record_date": today().isoformat(), "record_number": "IWP-5"})
+        assert f"No. IWP-5 of {today().isoformat()}" in page.text

@@ -16,12 +16,20 @@ from typing import Any
 from lti_platform import LaunchDriver
 from sqlalchemy import select
 
+from lti_tool import settings as tool_settings
 from lti_tool.lti.models import Platform as ToolPlatform
 from lti_tool.lti.models import User
+from lti_tool.teachhub.config import load_config as load_teachhub_config
 from lti_tool.teachhub.models import Module, Participant, Stream
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-TODAY = date.today()
+
+
+def today() -> date:
+    """Today where the university is: the tool dates completions and commissions in its time
+    zone (Asia/Almaty by default), which is a day ahead of UTC every evening."""
+    return load_teachhub_config(tool_settings.load()).today()
+
 
 PASSPORT = {
     "title": "Assessment literacy for clinical teachers",
@@ -146,8 +154,8 @@ def create_module(coordinator: Person, facilitator_ids: list[int], **changes: An
 def add_stream(person: Person, module_id: int, name: str = "Spring", start: date | None = None,
                end: date | None = None) -> int:
     """Add a stream (open today by default); its id."""
-    start = start or TODAY - timedelta(days=3)
-    end = end or TODAY + timedelta(days=30)
+    start = start or today() - timedelta(days=3)
+    end = end or today() + timedelta(days=30)
     page = person.post(f"/teachhub/modules/{module_id}/streams",
                        {"name": name, "starts_on": start.isoformat(),
                         "ends_on": end.isoformat()})

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -19,11 +19,11 @@ from test_teachhub_helpers import (
     move,
     participant,
     published_module,
+    today,
 )
 
 from lti_tool.teachhub.models import Participant, Person
 
-TODAY = date.today()
 
 
 def _complete(setup, card_id: int, contact: str = "20", self_study: str = "10") -> None:
@@ -37,7 +37,7 @@ def _recognize(setup, card_id: int, number: str = "7") -> None:
     setup.coordinator.post(f"/teachhub/cards/{card_id}/verify")
     assert move(setup.coordinator, card_id, "submitted").status_code == 303
     assert move(setup.coordinator, card_id, "recognized", commission_number=number,
-                commission_date=TODAY.isoformat()).status_code == 303
+                commission_date=today().isoformat()).status_code == 303
 
 
 def test_facilitator_enrols_course_members_from_the_roster(tool, moodle):
@@ -156,7 +156,7 @@ def _hr_fixture(tool, platform, stack):
         person.post(f"/teachhub/cards/{ids[person]}/department", {"department": department})
     with db(tool) as session:  # b completed last month
         session.execute(update(Participant).where(Participant.id == ids[b])
-                        .values(completed_on=TODAY - timedelta(days=40)))
+                        .values(completed_on=today() - timedelta(days=40)))
         session.commit()
     return setup, a, b, c, ids
 
@@ -171,12 +171,12 @@ def test_hr_list_filters_totals_and_exports(tool, moodle):
         assert "Cholpan" not in page.text  # registered only: not an activity yet
         total = page.text.split('data-department="all"')[1].split("</tr>")[0]
         assert "55.50" in total and "1.85" in total  # 45.5 + 10 h; 55.5 / 30
-        recent = coord.get(f"/teachhub/hr?from={(TODAY - timedelta(days=7)).isoformat()}")
+        recent = coord.get(f"/teachhub/hr?from={(today() - timedelta(days=7)).isoformat()}")
         assert "Asel N300" in recent.text and "Bolat N301" not in recent.text
         surgery = coord.get("/teachhub/hr?department=Surgery")
         assert "Asel N300" in surgery.text and "Bolat N301" not in surgery.text
-        backwards = coord.get(f"/teachhub/hr?from={TODAY.isoformat()}"
-                              f"&to={(TODAY - timedelta(days=1)).isoformat()}")
+        backwards = coord.get(f"/teachhub/hr?from={today().isoformat()}"
+                              f"&to={(today() - timedelta(days=1)).isoformat()}")
         assert backwards.status_code == 400
         assert "end date cannot be before the start date" in backwards.text
 
