@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import String, Text, delete
+from sqlalchemy import String, Text, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import CallbackDict
 
 from .db import Base, UtcDateTime, utcnow
@@ -42,6 +42,17 @@ class WebSession(Base):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Every request reads its session and every launch writes one: plain statements with bound
+# parameters, built and compiled once (the ORM's per-statement work cost more than the
+# statements themselves; bench/launch.py).
+_TABLE = WebSession.__table__
+_SELECT = select(_TABLE.c.data, _TABLE.c.expires_at).where(
+    _TABLE.c.token_hash == bindparam("key"))
+_INSERT = insert(_TABLE)
+_UPDATE = update(_TABLE).where(_TABLE.c.token_hash == bindparam("key")).values(
+    data=bindparam("data"), expires_at=bindparam("expires"))
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -78,7 +89,7 @@ class DatabaseSessionInterface(SessionInterface):
         if token and len(token) <= 128:
             try:
                 with app.extensions["db"].new_session() as db:
-                    row = db.get(WebSession, _hash(token))
+                    row = db.connection().execute(_SELECT, {"key": _hash(token)}).first()
             except SQLAlchemyError:
                 # The database is down: an empty session lets the 503 page render
                 # (lti_tool/ops/health.py answers it).
@@ -89,30 +100,29 @@ class DatabaseSessionInterface(SessionInterface):
         return ServerSession(new=True)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
-        if not session.modified:
-            self._set_cookie(app, session, response)
-            return
-        lifetime = app.permanent_session_lifetime
-        with app.extensions["db"].new_session() as db:
-            if not session.token:
-                if not dict(session):
-                    db.commit()
-                    return
-                session.token = secrets.token_urlsafe(32)
-            data, expires_at = json.dumps(dict(session)), utcnow() + lifetime
-            # A token made in this request has no row yet: no need to look for one.
-            row = None if session.new else db.get(WebSession, _hash(session.token))
-            if row is None:
-                # Expired sessions are swept now and then; no cron on the embedded default.
-                if time.monotonic() - self._last_sweep > 60:
-                    self._last_sweep = time.monotonic()
-                    db.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
-                db.add(WebSession(token_hash=_hash(session.token), data=data,
-                                  expires_at=expires_at))
-            else:
-                row.data, row.expires_at = data, expires_at
-            db.commit()
+        if session.modified and (session.token or dict(session)):
+            with app.extensions["db"].new_session() as db:
+                self.write(app, db, session)
+                db.commit()
         self._set_cookie(app, session, response)
+
+    def write(self, app: Flask, db: Session, session: ServerSession) -> None:
+        """Put the session's row into `db`'s transaction; the caller commits. A launch writes
+        its new session this way, in the one commit that also keeps what the launch recorded."""
+        if not session.token:
+            session.token = secrets.token_urlsafe(32)
+        values = {"key": _hash(session.token), "data": json.dumps(dict(session)),
+                  "expires": utcnow() + app.permanent_session_lifetime}
+        connection = db.connection()
+        # A token made in this request has no row yet: no need to look for one.
+        if session.new or connection.execute(_UPDATE, values).rowcount == 0:
+            # Expired sessions are swept now and then; no cron on the embedded default.
+            if time.monotonic() - self._last_sweep > 60:
+                self._last_sweep = time.monotonic()
+                connection.execute(delete(_TABLE).where(_TABLE.c.expires_at < utcnow()))
+            connection.execute(_INSERT, {"token_hash": values["key"], "data": values["data"],
+                                         "created_at": utcnow(), "expires_at": values["expires"]})
+        session.modified = False
 
     @staticmethod
     def _set_cookie(app: Flask, session: ServerSession, response: Response) -> None:

@@ -27,6 +27,8 @@ class LaunchRecord:
     resource_link_id: int | None
     placement: str
     learned_frame_origin: bool = False
+    digest: str = ""  # RecordCache's key for the launch, when a cache was asked
+    from_cache: bool = False
 
 
 def _get_or_create(db: Session, model, **keys):
@@ -37,10 +39,12 @@ def _get_or_create(db: Session, model, **keys):
     return row
 
 
-# The claims record_launch writes from; a launch repeating them changes nothing.
+# The claims record_launch writes from; a launch repeating them changes nothing. Of the
+# launch presentation only what is kept counts: Moodle's return_url carries a new sesskey on
+# every launch, which would make every launch look new.
 RECORDED_CLAIMS = ("sub", "name", "given_name", "family_name", "email", "locale", Claim.ROLES,
                    Claim.CONTEXT, Claim.RESOURCE_LINK, Claim.CUSTOM, Claim.AGS_ENDPOINT,
-                   Claim.NRPS, Claim.LAUNCH_PRESENTATION)
+                   Claim.NRPS)
 
 
 class RecordCache:
@@ -60,6 +64,8 @@ class RecordCache:
         """A fingerprint of everything the launch would write."""
         subset = {name: launch.claims.get(name) for name in RECORDED_CLAIMS}
         subset["platform"] = launch.platform.id
+        subset["locale"] = launch_locale(launch.claims)
+        subset["frame_origin"] = _frame_origin(launch.claims)
         return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()
 
     def get(self, key: str) -> LaunchRecord | None:
@@ -67,28 +73,31 @@ class RecordCache:
         entry = self._entries.get(key)
         return entry[1] if entry and time.monotonic() - entry[0] < self.ttl else None
 
-    def put(self, key: str, record: LaunchRecord) -> None:
-        """Remember a record (the whole cache is dropped when full: simple and bounded)."""
+    def put(self, record: LaunchRecord) -> None:
+        """Remember a committed record (the whole cache is dropped when full: simple and
+        bounded). Only after the commit: a rolled-back record names rows that do not exist."""
+        if not record.digest or record.from_cache:
+            return
         if len(self._entries) >= self.size:
             self._entries.clear()
-        self._entries[key] = (time.monotonic(), replace(record, learned_frame_origin=False))
+        self._entries[record.digest] = (
+            time.monotonic(), replace(record, learned_frame_origin=False, from_cache=True))
 
 
 def record_launch(db: Session, launch: Launch, cache: RecordCache | None = None) -> LaunchRecord:
-    """Upsert the user, context, membership and resource link of a launch; commit.
+    """Upsert the user, context, membership and resource link of a launch; flushed, and
+    committed by the caller together with the rest of the launch (the consumed login state,
+    the new web session).
 
     Two first launches of one person at once (two tabs) race to insert the same rows: the
-    loser gets an IntegrityError and may call this again once it has rolled back.
+    loser gets an IntegrityError (here, at the flush) and may call this again once it has
+    rolled back. Once committed, `cache.put(record)` lets the next identical launch skip this.
     """
     key = cache.digest(launch) if cache else ""
     cached = cache.get(key) if cache else None
     if cached is not None:
-        db.commit()  # the login state consumed by validation
         return cached
-    record = _record(db, launch)
-    if cache:
-        cache.put(key, record)
-    return record
+    return replace(_record(db, launch), digest=key)
 
 
 def _record(db: Session, launch: Launch) -> LaunchRecord:
@@ -138,7 +147,7 @@ def _record(db: Session, launch: Launch) -> LaunchRecord:
             link.lineitem_url = lineitem
 
     learned = _learn_frame_origin(db, platform_id, claims)
-    db.commit()
+    db.flush()
     return LaunchRecord(
         user_id=user.id if user else None,
         context_id=context.id if context else None,
@@ -154,12 +163,18 @@ def launch_locale(claims: dict) -> str:
     return str(claims.get("locale") or presentation.get("locale") or "")
 
 
+def _frame_origin(claims: dict) -> str:
+    """The origin of the launch's return URL: the LMS page that frames the tool ("" if none)."""
+    presentation = claims.get(Claim.LAUNCH_PRESENTATION) or {}
+    frame_origin = origin(str(presentation.get("return_url") or ""))
+    return frame_origin if frame_origin.startswith(("https://", "http://")) else ""
+
+
 def _learn_frame_origin(db: Session, platform_id: int, claims: dict) -> bool:
     # Canvas frames the tool from each school's domain, which the issuer does not tell;
     # the signed return_url does. Only validated launches get here.
-    presentation = claims.get(Claim.LAUNCH_PRESENTATION) or {}
-    frame_origin = origin(str(presentation.get("return_url") or ""))
-    if not frame_origin.startswith(("https://", "http://")):
+    frame_origin = _frame_origin(claims)
+    if not frame_origin:
         return False
     platform = db.get(Platform, platform_id)
     origins = list(platform.frame_origins or [])

@@ -111,12 +111,6 @@ def launch():
         if not states.consume_again(db, params["state"]):
             raise LaunchError(code="replayed_launch") from None
         record = record_launch(db, result, records)
-    _refresh_roster_if_old(db, record.context_id)
-    if record.learned_frame_origin:
-        current_app.extensions["frame_ancestors"].invalidate()
-    log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
-             result.message_type, result.role, result.state_binding)
-    metrics.launch_ok()
     data = {
         "user_id": record.user_id,
         "platform_id": result.platform.id,
@@ -134,6 +128,17 @@ def launch():
     if result.message_type == MessageType.DEEP_LINKING:
         data["deep_linking"] = result.claims[Claim.DEEP_LINKING_SETTINGS]
     session.start(data)
+    # One commit for the whole launch: the consumed state, the records and the new session.
+    current_app.session_interface.write(current_app, db, session)
+    db.commit()
+    # What other requests and threads may now read: the rows are committed.
+    records.put(record)
+    if record.learned_frame_origin:
+        current_app.extensions["frame_ancestors"].invalidate()
+    _refresh_roster_if_old(db, record.context_id)
+    log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
+             result.message_type, result.role, result.state_binding)
+    metrics.launch_ok()
     g.no_session_in_urls = False
     response = redirect(url_for(
         "lti.deep_link" if result.message_type == MessageType.DEEP_LINKING else "home.index"),
