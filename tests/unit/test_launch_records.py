@@ -19,7 +19,8 @@ def moodle_claims():
     """Two real Moodle-shaped launches of one student from one activity."""
     with Platform("moodle") as platform:
         tool = "https://tool.example.edu"
-        platform.set_tool(tool + "/lti/login", tool + "/lti/launch", tool + "/.well-known/jwks.json")
+        platform.set_tool(tool + "/lti/login", tool + "/lti/launch",
+                          tool + "/.well-known/jwks.json")
         return [platform.plan("student").claims(nonce) for nonce in ("nonce-1", "nonce-2")]
 
 
