@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from test_teachhub_helpers import (
+from teachhub_helpers import (
     card_of,
     db,
     launch,

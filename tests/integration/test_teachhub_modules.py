@@ -7,7 +7,7 @@ from contextlib import ExitStack
 import jwt
 import pytest
 from lti_platform import parse_forms
-from test_teachhub_helpers import (
+from teachhub_helpers import (
     PASSPORT,
     add_stream,
     card_of,

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
-from test_teachhub_helpers import (
+from teachhub_helpers import (
     card_of,
     create_module,
     db,
@@ -79,7 +79,7 @@ def test_enrolment_needs_a_published_card_and_a_facilitator(tool, moodle):
         assert learner.get(path).status_code == 403
         assert learner.post(path, {"all_learners": "1"}, json=True).status_code == 403
         draft = create_module(setup.coordinator, [setup.facilitator.user_id], title="Draft")
-        from test_teachhub_helpers import add_stream
+        from teachhub_helpers import add_stream
 
         stream = add_stream(setup.facilitator, draft, "Draft stream")
         refused = setup.facilitator.post(f"/teachhub/streams/{stream}/enrol",

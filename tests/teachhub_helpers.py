@@ -1,4 +1,5 @@
-"""Helpers for the TeachHub tests (no tests here): real launches, pages, forms, database.
+"""Helpers for the TeachHub tests, integration and browser (no tests here): real launches, pages,
+forms, database.
 
 Each person browses in their own LaunchDriver after a real LTI launch; forms are posted with
 the CSRF token the tool put in its pages, to URLs that carry the session token.
