@@ -1,4 +1,5 @@
-"""A student keeps the portfolio inside the LMS course page, on a phone, in a real browser.
+"""Working inside the LMS course page on a phone, in a real browser: a student keeps the
+portfolio, and every page students, teachers, facilitators and coordinators reach fits the screen.
 
 Saving inside the frame is what cookie blocking breaks first: every form must reach the tool
 with the session (its token rides in the URLs) and its CSRF token, whatever cookies the browser
