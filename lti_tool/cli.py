@@ -22,10 +22,15 @@ def main() -> None:
 
 def _app():
     try:
-        return create_app()
+        app = create_app()
     except SettingsError as err:  # a clear message naming every problem, no traceback
         click.echo(f"lti-tool: {err}", err=True)
         sys.exit(2)
+    # The command's database connections close with it (matters when run in-process).
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(app.extensions["db"].engine.dispose)
+    return app
 
 
 def print_urls(base_url: str) -> None:
@@ -278,16 +283,22 @@ def _find(session, ident: str, client_id: str | None) -> Platform:
 @click.option("--client-id", default=None, help="when IDENT is an issuer with several clients")
 @click.option("--yes", is_flag=True, help="do not ask")
 def platform_remove(ident: str, client_id: str | None, yes: bool) -> None:
-    """Remove a platform (by id, or issuer [+ --client-id]) and everything launched from it."""
+    """Remove a platform (by id, or issuer [+ --client-id]) and everything launched from it,
+    the evidence files its users uploaded included."""
+    from .evidence.storage import stored_names_of_platform, unlink_stored
+
     app = _app()
     with app.extensions["db"].new_session() as session:
         row = _find(session, ident, client_id)
         if not yes:
             click.confirm(f"Remove {row.issuer} ({row.client_id}) and all its data?", abort=True)
+        files = stored_names_of_platform(session, row.id)
         session.delete(row)
         session.commit()
         app.extensions["platforms"].invalidate()
-        click.echo(f"removed platform {ident}")
+        # After the commit: a failed removal must not leave rows pointing at deleted files.
+        removed = unlink_stored(app.config["SETTINGS"], files)
+        click.echo(f"removed platform {ident} and {removed} stored files of its users")
 
 
 @platform.command("activate")

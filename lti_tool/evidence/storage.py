@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from flask import Response, send_file
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
@@ -229,11 +230,28 @@ def send_evidence(evidence: EvidenceFile, *, settings: dict, thumbnail: bool = F
 
 def delete_evidence(db: Session, evidence: EvidenceFile, *, settings: dict) -> None:
     """Delete the row and the stored files (the caller commits)."""
-    directory = evidence_dir(settings)
-    for name in (evidence.storage_name, evidence.thumbnail_name):
-        if name and "/" not in name and not name.startswith("."):
-            (directory / name).unlink(missing_ok=True)
+    unlink_stored(settings, [evidence.storage_name, evidence.thumbnail_name])
     db.delete(evidence)
+
+
+def stored_names_of_platform(db: Session, platform_id: int) -> list[str]:
+    """Every file (and thumbnail) on disk that holds evidence uploaded through a platform."""
+    rows = db.execute(select(EvidenceFile.storage_name, EvidenceFile.thumbnail_name)
+                      .where(EvidenceFile.platform_id == platform_id))
+    return [name for row in rows for name in row if name]
+
+
+def unlink_stored(settings: dict, names: list[str | None]) -> int:
+    """Remove stored files by their generated names; how many were there."""
+    directory = evidence_dir(settings)
+    removed = 0
+    for name in names:
+        if name and "/" not in name and not name.startswith("."):
+            path = directory / name
+            if path.exists():
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 __all__ = [
@@ -243,6 +261,8 @@ __all__ = [
     "evidence_dir",
     "evidence_settings",
     "human_size",
+    "stored_names_of_platform",
+    "unlink_stored",
     "send_evidence",
     "store_upload",
 ]
