@@ -54,8 +54,8 @@ bench: setup
 
 # Extract new strings into the catalogues (then translate them in lti_tool/translations/*/LC_MESSAGES/messages.po).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o lti_tool/translations/messages.pot .
-	$(BIN)/pybabel update -i lti_tool/translations/messages.pot -d lti_tool/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o lti_tool/translations/messages.pot --width 100 .
+	$(BIN)/pybabel update -i lti_tool/translations/messages.pot -d lti_tool/translations --no-fuzzy-matching --width 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -68,6 +68,8 @@ class Module(PassportColumns, Base):
     published_number: Mapped[int | None] = mapped_column(Integer)
     # The working copy differs from the latest published version.
     has_unpublished_changes: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Archived: no new participants, not offered for placement; existing cards go on.
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -185,6 +185,9 @@ def publish(db: Session, actor: Actor, module_id: int) -> ModuleVersion:
     """Freeze the working copy as the next version; refused with what is missing."""
     module = module_for(db, actor, module_id)
     require_coordinator(actor)
+    if module.archived_at is not None:
+        raise Refused(_l("The module is archived. Bring it back from the archive before "
+                         "publishing it."), code="archived")
     passport = working_passport(db, module)
     missing = missing_fields(passport)
     if missing:
@@ -205,6 +208,19 @@ def publish(db: Session, actor: Actor, module_id: int) -> ModuleVersion:
     module.has_unpublished_changes = False
     db.commit()
     return version
+
+
+def set_archived(db: Session, actor: Actor, module_id: int, archived: bool) -> Module:
+    """Archive a module card, or bring it back (coordinators). An archived card takes no new
+    participants and is not offered for placement; the people on it keep their cards."""
+    module = module_for(db, actor, module_id)
+    require_coordinator(actor)
+    if archived == (module.archived_at is not None):
+        raise Refused(_l("The module is already archived.") if archived
+                      else _l("The module is not archived."), code="unchanged")
+    module.archived_at = utcnow() if archived else None
+    db.commit()
+    return module
 
 
 def current_version(db: Session, module: Module) -> ModuleVersion | None:
@@ -239,7 +255,9 @@ def list_modules(db: Session, actor: Actor) -> list[ModuleRow]:
         if not actor.facilitates:
             return []
         query = query.where(Module.id.in_(actor.facilitates))
-    modules = list(db.scalars(query.order_by(Module.title, Module.id)))
+    # Archived modules last: the list is for the modules that run now.
+    modules = list(db.scalars(query.order_by(Module.archived_at.is_not(None), Module.title,
+                                             Module.id)))
     ids = [m.id for m in modules]
     streams = dict(db.execute(select(Stream.module_id, func.count()).where(
         Stream.module_id.in_(ids)).group_by(Stream.module_id)).all()) if ids else {}
@@ -249,12 +267,13 @@ def list_modules(db: Session, actor: Actor) -> list[ModuleRow]:
 
 
 def published_modules(db: Session, platform_id: int) -> list[tuple[Module, ModuleVersion]]:
-    """Every published module of a platform with its latest version (deep linking), 1 query."""
+    """Every published module of a platform with its latest version, archived ones left out
+    (what deep linking offers), 1 query."""
     rows = db.execute(
         select(Module, ModuleVersion)
         .join(ModuleVersion, and_(ModuleVersion.module_id == Module.id,
                                   ModuleVersion.number == Module.published_number))
-        .where(Module.platform_id == platform_id)
+        .where(Module.platform_id == platform_id, Module.archived_at.is_(None))
         .order_by(ModuleVersion.title, Module.id))
     return [(module, version) for module, version in rows]
 
@@ -298,6 +317,22 @@ def save_stream(db: Session, actor: Actor, module_id: int, stream_id: int | None
     stream.name, stream.starts_on, stream.ends_on = name, start, end
     db.commit()
     return stream
+
+
+def delete_stream(db: Session, actor: Actor, module_id: int, stream_id: int) -> None:
+    """Delete a stream made by mistake; one with participants is refused (their cards and
+    recognition hang on it: change its dates instead)."""
+    module = managed_module(db, actor, module_id)
+    stream = db.get(Stream, stream_id)
+    if stream is None or stream.module_id != module.id:
+        raise NotFound()
+    people = db.scalar(select(func.count()).select_from(Participant)
+                       .where(Participant.stream_id == stream.id))
+    if people:
+        raise Refused(_l("People in this stream: %(n)d. It cannot be deleted; change its name "
+                         "or dates instead.", n=people), code="stream_in_use")
+    db.delete(stream)
+    db.commit()
 
 
 def stream_for(db: Session, actor: Actor, stream_id: int) -> tuple[Stream, Module]:

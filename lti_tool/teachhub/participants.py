@@ -135,6 +135,8 @@ def open_placement(db: Session, *, module_id: int, user: User, tool_role: ToolRo
     if tool_role != ToolRole.LEARNER:
         staff = tool_role in (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
         return Placement(module, version, None, "staff" if staff else "guest")
+    if module.archived_at is not None:
+        return Placement(module, version, None, "archived")
     stream = stream_for_registration(streams_of(db, module.id), today)
     if stream is None:
         return Placement(module, version, None, "no_stream")
@@ -191,6 +193,9 @@ def enrol(db: Session, actor: Actor, stream_id: int, *, context_id: int, user_id
     if version is None:
         raise Refused(_l("Publish the module card before enrolling participants: they keep "
                          "the version they enrolled under."), code="not_published")
+    if module.archived_at is not None:
+        raise Refused(_l("The module is archived: it takes no new participants."),
+                      code="archived")
     members = select(Membership.user_id).where(Membership.context_id == context_id,
                                                Membership.status != "Deleted")
     if all_learners:

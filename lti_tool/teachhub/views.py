@@ -227,6 +227,17 @@ def publish(module_id: int):
     return redirect(url_for(".module_page", module_id=module_id), code=303)
 
 
+@bp.route("/modules/<int:module_id>/archive", methods=["POST"])
+@back_to_page(".module_page", "module_id")
+def archive(module_id: int):
+    """Archive a module card (no new participants, not offered for placement), or undo it."""
+    archived = request.form.get("archived") == "1"
+    modules.set_archived(get_db(), _actor(), module_id, archived)
+    flash(_("The module is archived: it takes no new participants.") if archived
+          else _("The module is back from the archive."), "ok")
+    return redirect(url_for(".module_page", module_id=module_id), code=303)
+
+
 @bp.route("/modules/<int:module_id>/versions/<int:number>")
 def version_page(module_id: int, number: int):
     """A published version of a module's passport."""
@@ -245,6 +256,15 @@ def save_stream(module_id: int, stream_id: int | None = None):
                         starts_on=request.form.get("starts_on", ""),
                         ends_on=request.form.get("ends_on", ""))
     flash(_("Stream saved."), "ok")
+    return redirect(url_for(".module_page", module_id=module_id), code=303)
+
+
+@bp.route("/modules/<int:module_id>/streams/<int:stream_id>/delete", methods=["POST"])
+@back_to_page(".module_page", "module_id")
+def delete_stream(module_id: int, stream_id: int):
+    """Delete a stream nobody is in."""
+    modules.delete_stream(get_db(), _actor(), module_id, stream_id)
+    flash(_("Stream deleted."), "ok")
     return redirect(url_for(".module_page", module_id=module_id), code=303)
 
 

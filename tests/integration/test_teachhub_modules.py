@@ -20,7 +20,7 @@ from teachhub_helpers import (
     published_module,
 )
 
-from lti_tool.teachhub.models import ModuleVersion, Participant
+from lti_tool.teachhub.models import ModuleVersion, Participant, Stream
 
 
 def test_incomplete_card_stays_a_draft_and_publishing_says_what_is_missing(tool, moodle):
@@ -213,3 +213,71 @@ def test_a_guest_role_opening_the_placement_is_not_registered(tool, moodle):
         person = launch(tool, moodle, stack, observer, **placement(setup.module_id))
         assert "only its learners take part" in person.page.text
         assert card_of(tool, setup.module_id, person.user_id) is None
+
+
+def test_an_archived_card_takes_no_one_new_but_keeps_its_people(tool, platform, browser):
+    with ExitStack() as stack:
+        setup = published_module(tool, platform, stack, title="Archived after one cohort")
+        member = participant(tool, platform, stack, setup, "64")
+        key = f'value="teachhub-card-{setup.module_id}"'
+
+        # Only a coordinator archives; a facilitator is told so.
+        refused = setup.facilitator.post(f"/teachhub/modules/{setup.module_id}/archive",
+                                         {"archived": "1"}, json=True)
+        assert refused.status_code == 403
+        archived = setup.coordinator.post(f"/teachhub/modules/{setup.module_id}/archive",
+                                          {"archived": "1"})
+        assert "The module is archived: it takes no new participants." in archived.text
+        assert 'data-state="archived"' in archived.text and module(
+            tool, setup.module_id).archived_at is not None
+
+        # Not offered for placement, not published again, no enrolment, no registration.
+        picker = browser.launch(platform.plan("teacher", message_type="LtiDeepLinkingRequest"),
+                                params={"lti_storage_target": None})
+        assert key not in picker.text
+        again = setup.coordinator.post(f"/teachhub/modules/{setup.module_id}/publish",
+                                       json=True)
+        assert again.status_code == 409 and again.json()["error"] == "archived"
+        newcomer = launch(tool, platform, stack, {"role": "student", "id": "65"},
+                          **placement(setup.module_id))
+        assert "This module is archived and takes no new participants" in newcomer.page.text
+        assert card_of(tool, setup.module_id, newcomer.user_id) is None
+
+        # The people on it keep their cards, and see them.
+        back = launch(tool, platform, stack, {"role": "student", "id": "64"},
+                      **placement(setup.module_id))
+        assert back.page.url.split("?")[0] == member.page.url.split("?")[0]
+
+        # Brought back: placeable and open again.
+        restored = setup.coordinator.post(f"/teachhub/modules/{setup.module_id}/archive",
+                                          {"archived": "0"})
+        assert "The module is back from the archive." in restored.text
+        picker = browser.launch(platform.plan("teacher", message_type="LtiDeepLinkingRequest"),
+                                params={"lti_storage_target": None})
+        assert key in picker.text
+        late = launch(tool, platform, stack, {"role": "student", "id": "66"},
+                      **placement(setup.module_id))
+        assert card_of(tool, setup.module_id, late.user_id) is not None
+
+
+def test_only_an_empty_stream_can_be_deleted(tool, moodle):
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        participant(tool, moodle, stack, setup, "67")
+        typo = add_stream(setup.facilitator, setup.module_id, "Sprnig (typo)")
+        path = f"/teachhub/modules/{setup.module_id}/streams"
+
+        busy = setup.facilitator.post(f"{path}/{setup.stream_id}/delete", json=True)
+        assert busy.status_code == 409 and busy.json()["error"] == "stream_in_use"
+        assert "People in this stream: 1." in busy.json()["message"]
+        page = setup.facilitator.post(f"{path}/{setup.stream_id}/delete")
+        assert "It cannot be deleted" in page.text  # said on the module page
+
+        gone = setup.facilitator.post(f"{path}/{typo}/delete")
+        assert "Stream deleted." in gone.text and "Sprnig (typo)" not in gone.text
+        with db(tool) as session:
+            assert {s.id for s in session.query(Stream).filter_by(
+                module_id=setup.module_id)} == {setup.stream_id}
+        # Another module's stream, or a participant, cannot delete anything.
+        assert setup.facilitator.post(f"/teachhub/modules/{setup.module_id}/streams/999999/delete",
+                                      json=True).status_code == 404
