@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, session
-from flask_babel import Babel, get_locale
+from flask import Flask, g, request, session
+from flask_babel import Babel, get_locale, get_translations
 
 from .settings import PROJECT_ROOT
 
@@ -16,6 +16,14 @@ def supported_locale(value: str | None, locales: list[str]) -> str | None:
         return None
     language = value.replace("_", "-").split("-")[0].lower()
     return language if language in locales else None
+
+
+def _page_translations():
+    locale = get_locale()
+    cached = g.get("page_translations")
+    if cached is None or cached[0] is not locale:
+        cached = g.page_translations = (locale, get_translations())
+    return cached[1]
 
 
 def init_app(app: Flask) -> None:
@@ -33,5 +41,14 @@ def init_app(app: Flask) -> None:
 
     Babel(app, locale_selector=select_locale,
           default_translation_directories=str(PROJECT_ROOT / "lti_tool" / "translations"))
+    # Templates translate dozens of strings per page; Flask-Babel looks the catalogue up again
+    # for each. Here it is looked up once per request and locale (force_locale() changes it).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _page_translations().ugettext(s),
+        ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["LOCALE_NAMES"] = {k: LOCALE_NAMES.get(k, k) for k in locales}

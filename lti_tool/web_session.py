@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import CallbackDict
 
-from .db import Base, UtcDateTime, utcnow
+from .db import Base, UtcDateTime, get_db, utcnow
 
 TOKEN_PARAM = "ls"
 COOKIE_NAME = "lti_session"
@@ -87,10 +87,13 @@ class DatabaseSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         token = request.args.get(TOKEN_PARAM) or request.cookies.get(COOKIE_NAME)
         if token and len(token) <= 128:
+            # Read through the request's own database session: the page's queries then reuse
+            # its connection instead of taking a second one from the pool.
+            db = get_db()
             try:
-                with app.extensions["db"].new_session() as db:
-                    row = db.connection().execute(_SELECT, {"key": _hash(token)}).first()
+                row = db.connection().execute(_SELECT, {"key": _hash(token)}).first()
             except SQLAlchemyError:
+                db.rollback()
                 # The database is down: an empty session lets the 503 page render
                 # (lti_tool/ops/health.py answers it).
                 request.environ[DATABASE_UNAVAILABLE] = True
