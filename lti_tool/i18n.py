@@ -19,6 +19,7 @@ def supported_locale(value: str | None, locales: list[str]) -> str | None:
 
 
 def _page_translations():
+    """This request's catalogue, for its current locale."""
     locale = get_locale()
     cached = g.get("page_translations")
     if cached is None or cached[0] is not locale:

@@ -93,9 +93,9 @@ class DatabaseSessionInterface(SessionInterface):
             try:
                 row = db.connection().execute(_SELECT, {"key": _hash(token)}).first()
             except SQLAlchemyError:
-                db.rollback()
                 # The database is down: an empty session lets the 503 page render
-                # (lti_tool/ops/health.py answers it).
+                # (lti_tool/ops/health.py answers it before any view; the request's database
+                # session is closed at teardown).
                 request.environ[DATABASE_UNAVAILABLE] = True
                 return ServerSession(new=True)
             if row is not None and row.expires_at > utcnow():
