@@ -86,6 +86,12 @@ class GradingPolicy:
         """Today's date where the university is (a day ahead of UTC every evening in Almaty)."""
         return datetime.now(self.timezone).date()
 
+    def current_academic_year(self) -> str:
+        """The academic year today falls in, e.g. "2026-2027"."""
+        from .gpa import academic_year_of  # gpa is built on this module
+
+        return academic_year_of(self.today(), self.academic_year_start_month)
+
 
 def _decimal(value: Any, what: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):

@@ -14,7 +14,6 @@ from ..lti.roles import ToolRole
 from .academic import academic_record, may_view_record
 from .course_grading import course_grading, course_learners, line_items, save_course_grading
 from .forms import CourseGradingForm
-from .gpa import academic_year_of
 from .policy import GradingPolicy, load_policy
 
 bp = Blueprint("gradebook", __name__)
@@ -69,7 +68,7 @@ def course_settings():
         "final_line_item": (saved.final_line_item_id or 0) if saved else 0,
         "credits": int(saved.credits) if saved else int(policy.default_credits),
         "academic_year": (saved.academic_year if saved and saved.academic_year else
-                          academic_year_of(policy.today(), policy.academic_year_start_month)),
+                          policy.current_academic_year()),
     })
     if form.validate_on_submit():
         save_course_grading(db, viewer.context.id, form.choice())

@@ -3,7 +3,6 @@ summaries, and the administrator's list of all portfolios of the platform."""
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -201,19 +200,6 @@ def all_portfolios():
 # ---- tutor summaries ---------------------------------------------------------------------------
 
 
-def _today() -> date:
-    """Today where the university is (the gradebook's time zone), not where the server is."""
-    policy = grading_policy()
-    return policy.today() if policy else date.today()
-
-
-def _academic_year_today() -> str:
-    from ..gradebook.gpa import academic_year_of
-
-    start = int(settings().get("gradebook", {}).get("academic_year_start_month", 9))
-    return academic_year_of(_today(), start)
-
-
 @bp.route("/<int:portfolio_id>/summaries/new", methods=["GET", "POST"])
 def new_summary(portfolio_id: int):
     """Write the summary of an academic year (prefilled from points and GPA)."""
@@ -241,7 +227,7 @@ def _summary_form(viewer, db, actor, portfolio, summary):
     form = SummaryForm(obj=summary if request.method == "GET" else None)
     page = load_page(db, portfolio, include_drafts=False)
     if request.method == "GET" and summary is None:
-        academic_year = request.args.get("academic_year") or _academic_year_today()
+        academic_year = request.args.get("academic_year") or grading_policy().current_academic_year()
         course_year = (request.args.get("course_year", type=int)
                        or course_year_for(portfolio, academic_year)
                        or portfolio.course_year or 1)
@@ -249,7 +235,7 @@ def _summary_form(viewer, db, actor, portfolio, summary):
                    (page.gpa or {}).get(course_year))
         defaults = summary_defaults(
             db, actor, portfolio, rubric(), page.totals, academic_year=academic_year,
-            course_year=course_year, gpa=gpa, today=_today(),
+            course_year=course_year, gpa=gpa, today=grading_policy().today(),
             thresholds=settings().get("portfolio", {}).get("achievement_levels", {}),
             locale=locale())
         form.process(data=defaults)
