@@ -11,6 +11,7 @@ import re
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,10 +27,15 @@ from lti_tool.teachhub.models import Module, Participant, Stream
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+@cache
+def _teachhub_config():
+    return load_teachhub_config(tool_settings.load())
+
+
 def today() -> date:
     """Today where the university is: the tool dates completions and commissions in its time
     zone (Asia/Almaty by default), which is a day ahead of UTC every evening."""
-    return load_teachhub_config(tool_settings.load()).today()
+    return _teachhub_config().today()
 
 
 PASSPORT = {
