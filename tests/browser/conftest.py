@@ -76,6 +76,8 @@ def playwright() -> Iterator[Playwright]:
         from playwright.sync_api import sync_playwright
     except ImportError as err:
         pytest.fail(_missing(f"playwright is not importable ({err})"), pytrace=False)
+    from playwright.sync_api import expect
+    expect.set_options(timeout=TIMEOUT_MS // 2)
     with sync_playwright() as driver:
         yield driver
 
@@ -138,7 +140,9 @@ def chromium(request, playwright, tmp_path_factory) -> Iterator[Chromium]:
     context = playwright.chromium.launch_persistent_context(
         str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     try:
+        # Every wait has an end: actions, navigations (a frame that never loads) and assertions.
         context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
         _check_cookie_mode(context, mode)
         yield Chromium(context=context, mode=mode)
     finally:

@@ -32,7 +32,9 @@ try:
 except ImportError:  # the `playwright` fixture fails every test with what to do
     expect = None
 
-pytestmark = pytest.mark.browser
+# A launch takes under a second; a test stuck on a frame that never lands (once seen for minutes
+# with every cookie blocked) fails within the minute instead of holding the run.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
 VIEWS_LOGGER = "lti_tool.lti.views"
 
