@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from ..errors import Forbidden, NotFound
 from ..lti.models import Membership, User
@@ -109,9 +109,16 @@ def own_portfolio(db: Session, user: User) -> Portfolio:
 
 
 def course_learners(db: Session, context_id: int):
-    """A select of (User, Portfolio | None) for the Active learners of a course."""
+    """A select of (User, Portfolio | None) for the Active learners of a course.
+
+    Every enrolled learner comes back, with or without a portfolio. `Portfolio.user` loads with
+    an inner join by default; left to itself, that join would turn the outer join into an inner
+    one and drop every learner who never opened the tool. The User row already selected is the
+    portfolio's user, so it fills the relationship (contains_eager) and no join is added.
+    """
     return (select(User, Portfolio)
             .join(Membership, Membership.user_id == User.id)
             .outerjoin(Portfolio, Portfolio.user_id == User.id)
+            .options(contains_eager(Portfolio.user))
             .where(Membership.context_id == context_id,
                    Membership.role == ToolRole.LEARNER.value, Membership.status == ACTIVE))
