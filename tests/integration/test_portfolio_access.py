@@ -332,6 +332,11 @@ def test_observer_reads_only_the_learner_they_follow_and_changes_nothing(tool, p
     assert queue.status_code == 403
     # Another learner of the same course: refused, with the reason.
     assert _forbidden_with(observer.get(f"/portfolio/{other_pid}"), "learners you follow")
+    # Nor do they place anything in the course.
+    picker = observer.browser.launch(
+        platform.plan(_observer(platform, "90"), message_type="LtiDeepLinkingRequest"),
+        params={"lti_storage_target": None})
+    assert _forbidden_with(picker, "can add the tool to a course")
     _unchanged(tool, ids)
 
 
