@@ -32,7 +32,7 @@ def upgrade() -> None:
     rows = connection.execute(sa.select(memberships.c.id, memberships.c.roles)
                               .where(memberships.c.role == 'instructor')).all()
     for row_id, roles in rows:
-        roles = [r for r in (roles or []) if isinstance(r, str)]
+        roles = [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
         if not roles:  # nothing to map again from: keep what was decided then
             continue
         role = tool_role(roles).value
