@@ -411,10 +411,15 @@ def test_a_role_the_tool_does_not_serve_gets_a_page_saying_so(tool, platform, ro
         assert _forbidden_with(answer, "not one the tool serves"), route
 
 
-def test_moodle_site_admin_and_canvas_teaching_assistant_stay_staff(tool, platform):
+@pytest.mark.parametrize("staff_role", [LIS + "membership/Instructor#TeachingAssistant",
+                                        LIS + "membership/Instructor#Grader",
+                                        LIS + "membership#Administrator"],
+                         ids=["ta", "grader", "course-administrator"])
+def test_site_admins_teaching_assistants_and_course_administrators_stay_staff(
+        tool, platform, staff_role):
     ids, _owner, _tutor = _owned_on(tool, platform)
     ta = launch_as(tool, platform, {"role": "teacher", "id": "94", "roles": [
-        LIS + "membership/Instructor#TeachingAssistant", LIS + "system/person#User"]})
+        staff_role, LIS + "system/person#User"]})
     assert 'data-role="instructor"' in ta.home.text
     assert ta.get("/portfolio/course").status_code == 200
     assert ta.get(_fill("/portfolio/{portfolio}", ids)).status_code == 200
@@ -478,3 +483,23 @@ def test_a_decision_changes_only_the_deciding_course_gradebook(tool, moodle):
                       ScoreOutbox.status != "superseded"))
                   if s.user_id == db.get(Entry, second).portfolio.user_id}
     assert scores == {"2": 100.0, "8": 200.0}
+
+
+@pytest.mark.parametrize("role", [MENTOR, CONTENT_DEVELOPER, LIS + "membership#Member"])
+def test_a_facilitator_launched_as_observer_designer_or_unserved_role_has_no_teachhub_staff_rights(
+        tool, platform, role):
+    from contextlib import ExitStack
+
+    from teachhub_helpers import published_module
+
+    with ExitStack() as stack:
+        setup = published_module(tool, platform, stack)
+        assert setup.facilitator.get(f"/teachhub/modules/{setup.module_id}").status_code == 200
+        # The same person (the facilitator named on the card) from another course, in a role
+        # that is not staff there: rights follow the launch.
+        again = launch_as(tool, platform, {"role": "teacher", "roles": [role]}, course=9,
+                          status=403 if role.endswith("Member") else 200)
+        for route in (f"/teachhub/modules/{setup.module_id}",
+                      f"/teachhub/modules/{setup.module_id}/report", "/teachhub/hr"):
+            answer = again.get(route)
+            assert answer.status_code == 403, f"{route}: {answer.status_code}"
