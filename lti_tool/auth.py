@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import g, session
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .db import get_db
 from .errors import Forbidden, NotSignedIn
 from .lti.models import Context, Platform, ResourceLink, User
-from .lti.roles import ToolRole
+from .lti.roles import COURSE_STAFF, ToolRole
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,15 @@ class Viewer:
     context: Context | None
     resource_link: ResourceLink | None
     role: ToolRole
+    # The `sub`s of the learners a Mentor follows (role_scope_mentor of the launch).
+    mentees: tuple[str, ...] = ()
+    # The launch's roles claim, for the page of a role the tool does not serve.
+    lti_roles: tuple[str, ...] = ()
 
     @property
     def is_staff(self) -> bool:
         """Instructor or administrator in this context."""
-        return self.role in (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+        return self.role in COURSE_STAFF
 
 
 def current_viewer() -> Viewer:
@@ -51,18 +56,36 @@ def current_viewer() -> Viewer:
     user, platform, context, resource_link = row
     g.viewer = Viewer(user=user, platform=platform, context=context,
                       resource_link=resource_link,
-                      role=ToolRole(session.get("role", ToolRole.GUEST)))
+                      role=ToolRole(session.get("role", ToolRole.GUEST)),
+                      mentees=tuple(session.get("mentees") or ()),
+                      lti_roles=tuple(session.get("lti_roles") or ()))
     return g.viewer
 
 
+# Why a role is refused a page, said to the person (issue 9: a clear page, not a bare 403).
+REFUSALS = {
+    ToolRole.MENTOR: _l("As an observer or mentor you can read, without changing anything, only "
+                        "the portfolios of the learners you follow. Course lists, exports, "
+                        "verification and grades are for the course's teachers."),
+    ToolRole.DESIGNER: _l("As a course designer you can add the tool to the course, but the tool "
+                          "shows designers no student data. Ask a teacher of the course if you "
+                          "need it."),
+    ToolRole.GUEST: _l("Your role in this course is not one the tool serves. Ask your course "
+                       "administrator to give you a student or teacher role if you need it."),
+    ToolRole.LEARNER: _l("This page is for the course's teachers."),
+    ToolRole.INSTRUCTOR: _l("This page is for administrators of the platform."),
+}
+
+
 def roles_required(*roles: ToolRole):
-    """Decorator: the view needs a launch with one of `roles`."""
+    """Decorator: the view needs a launch with one of `roles` (403 saying why otherwise)."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if current_viewer().role not in roles:
-                raise Forbidden()
+            role = current_viewer().role
+            if role not in roles:
+                raise Forbidden(REFUSALS.get(role))
             return view(*args, **kwargs)
 
         return wrapper

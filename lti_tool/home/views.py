@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, url_for
 
 from ..auth import current_viewer
-from ..lti.roles import ToolRole
+from ..db import get_db
+from ..lti.roles import ToolRole, short_name
 from ..ops.health import check_database, check_redis
+from ..portfolio.access import mentee_portfolios
 
 bp = Blueprint("home", __name__)
 
@@ -14,6 +16,8 @@ TEMPLATES = {
     ToolRole.LEARNER: "home/learner.html",
     ToolRole.INSTRUCTOR: "home/instructor.html",
     ToolRole.ADMIN: "home/admin.html",
+    ToolRole.MENTOR: "home/mentor.html",
+    ToolRole.DESIGNER: "home/designer.html",
     ToolRole.GUEST: "home/guest.html",
 }
 
@@ -23,8 +27,14 @@ def index():
     """Home for the launched role: who, which course, and what they can do here."""
     viewer = current_viewer()
     if viewer.resource_link is not None and viewer.resource_link.placement == "teachhub":
-        return redirect(url_for("teachhub.launch"), code=303)
-    return render_template(TEMPLATES[viewer.role], viewer=viewer)
+        return redirect(url_for("teachhub.launch"), code=303)  # says itself who takes part
+    if viewer.role == ToolRole.GUEST:
+        # Not served: say so (which roles came, which are served, what to do), as a refusal.
+        return render_template(TEMPLATES[viewer.role], viewer=viewer,
+                               roles=[short_name(r) for r in viewer.lti_roles]), 403
+    mentees = (mentee_portfolios(get_db(), viewer.platform.id, viewer.mentees)
+               if viewer.mentees else [])
+    return render_template(TEMPLATES[viewer.role], viewer=viewer, mentees=mentees)
 
 
 @bp.route("/about")

@@ -22,6 +22,8 @@ class Claim(StrEnum):
     DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
     AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
     NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+    # The users a Mentor follows, as the platform's `sub` values (LTI 1.3 Core §5.4.5).
+    ROLE_SCOPE_MENTOR = "https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"
 
 
 class MessageType(StrEnum):
@@ -64,3 +66,12 @@ class RoleUri(StrEnum):
     # System roles.
     SYSTEM_ADMINISTRATOR = LIS + "system/person#Administrator"
     SYSTEM_SYSADMIN = LIS + "system/person#SysAdmin"
+
+
+class SubRolePrefix(StrEnum):
+    """Prefixes of context sub-roles (LTI 1.3 Core §A.2.3.1): `membership/<Principal>#<Sub>`."""
+
+    INSTRUCTOR = LIS + "membership/Instructor#"
+    LEARNER = LIS + "membership/Learner#"
+    MENTOR = LIS + "membership/Mentor#"
+    CONTENT_DEVELOPER = LIS + "membership/ContentDeveloper#"

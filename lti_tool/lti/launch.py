@@ -31,7 +31,7 @@ from .keysets import PlatformKeySets
 from .login import STATE_COOKIE_PREFIX
 from .models import LoginState, Platform
 from .registry import DatabaseToolConf, PlatformCache, PlatformInfo, origin
-from .roles import ToolRole, tool_role
+from .roles import ToolRole, is_mentor, tool_role
 from .states import LoginStates
 
 DATABASE_STATES = LoginStates()
@@ -68,6 +68,13 @@ class Launch:
     def roles(self) -> list[str]:
         """The roles claim as sent."""
         return list(self.claims.get(Claim.ROLES, []))
+
+    @property
+    def mentees(self) -> list[str]:
+        """The `sub`s a Mentor may read (role_scope_mentor), only when the roles say Mentor."""
+        if not is_mentor(self.roles):
+            return []
+        return list(dict.fromkeys(self.claims.get(Claim.ROLE_SCOPE_MENTOR) or []))
 
     def claim(self, name: str, default: Any = None) -> Any:
         """One claim's value."""
@@ -371,6 +378,7 @@ _OBJECT_CLAIMS = (Claim.RESOURCE_LINK, Claim.CONTEXT, Claim.CUSTOM, Claim.LAUNCH
                   Claim.DEEP_LINKING_SETTINGS, Claim.AGS_ENDPOINT, Claim.NRPS, Claim.LIS,
                   Claim.TOOL_PLATFORM)
 _STRING_CLAIMS = ("sub", "name", "given_name", "family_name", "email", Claim.TARGET_LINK_URI)
+MAX_MENTEES = 200  # an observer or advisor follows a handful of learners, not a course
 
 
 def _check_types(body: dict) -> None:
@@ -378,6 +386,11 @@ def _check_types(body: dict) -> None:
     bad += [name for name in _STRING_CLAIMS if name in body and not isinstance(body[name], str)]
     if not _is_string_list(body.get(Claim.ROLES, [])):
         bad.append(Claim.ROLES)
+    # The mentor's scope is kept in the session: a list of short ids, bounded.
+    mentees = body.get(Claim.ROLE_SCOPE_MENTOR)
+    if mentees is not None and not (_is_string_list(mentees) and len(mentees) <= MAX_MENTEES
+                                    and all(0 < len(sub) <= 255 for sub in mentees)):
+        bad.append(Claim.ROLE_SCOPE_MENTOR)
     # Service endpoints are stored and called later: their shape is checked now.
     for claim, fields, lists in (
         (Claim.AGS_ENDPOINT, ("lineitems", "lineitem"), ("scope",)),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template,
+from flask import (Blueprint, current_app, g, jsonify, redirect, render_template,
                    request, session, url_for)
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from .. import csrf
 from ..db import get_db
-from ..errors import LaunchError, NotSignedIn
+from ..errors import Forbidden, LaunchError, NotSignedIn
 from ..ops import metrics
 from . import deep_linking, registration
 from .constants import Claim, MessageType
@@ -20,7 +20,7 @@ from .login import STATE_COOKIE_PREFIX, begin_login
 from .models import Platform
 from .records import launch_locale, record_launch
 from .registry import DatabaseToolConf, origin
-from .roles import ToolRole
+from .roles import PLACERS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("lti", __name__)
@@ -118,6 +118,10 @@ def launch():
         "resource_link_id": record.resource_link_id,
         "placement": record.placement,
         "role": result.role.value,
+        # Least privilege: a mentor reads only these learners (role_scope_mentor `sub`s); the
+        # roles themselves are named on the page of a role the tool does not serve.
+        "mentees": result.mentees,
+        "lti_roles": [str(role)[:255] for role in result.roles[:20]],
         "locale": launch_locale(result.claims),
         "deployment_id": result.deployment_id,
         "message_type": result.message_type,
@@ -201,8 +205,9 @@ def deep_link():
     settings = session.get("deep_linking")
     if not settings:
         raise NotSignedIn()
-    if session.get("role") not in (ToolRole.INSTRUCTOR, ToolRole.ADMIN):
-        abort(403)
+    if session.get("role") not in PLACERS:
+        raise Forbidden(_("Only teachers, course designers and administrators can add the tool "
+                          "to a course."))
     choices = deep_linking.placement_choices(get_db(), session["platform_id"])
     form = deep_linking.PlacementForm(choices)
     if request.method == "POST" and form.validate_on_submit():

@@ -28,7 +28,7 @@ from ..evidence.storage import delete_evidence, store_upload
 from ..gradebook.outbox import enqueue_score
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
-from .access import ACTIVE, Actor, NotFound, require_owner
+from .access import ACTIVE, Actor, NotFound, require_owner, review_courses
 from .access import may_review as access_may_review
 from .entries import EntryInput
 from .models import (
@@ -380,7 +380,7 @@ def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action
         select(Entry).where(Entry.id.in_(ids)).options(
             selectinload(Entry.portfolio), selectinload(Entry.decisions)))}
     reviewable: dict[int, bool] = {}
-    touched: dict[int, tuple[Portfolio, int]] = {}
+    touched: dict[int, tuple[Portfolio, int, set[int] | None]] = {}
     for entry_id, seen_version in targets:
         entry = entries.get(entry_id)
         if entry is None or entry.status == DRAFT:
@@ -399,15 +399,16 @@ def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action
             report.skipped.append((entry_id, "status"))
             continue
         if portfolio.id not in touched:
-            touched[portfolio.id] = (portfolio, verified_total(db, portfolio.id))
+            touched[portfolio.id] = (portfolio, verified_total(db, portfolio.id),
+                                     review_courses(db, actor, portfolio))
         points = entry.claimed_points if to_status == VERIFIED else None
         _decide(db, entry, actor, action, to_status, comment, points)
         entry.verified_points = points
         entry.decided_at = utcnow()
         report.done.append(entry)
     db.flush()
-    for portfolio, before in touched.values():
-        _after_verified_change(db, portfolio, before, settings)
+    for portfolio, before, courses in touched.values():
+        _after_verified_change(db, portfolio, before, settings, courses=courses)
     return report
 
 
@@ -447,7 +448,8 @@ def set_tutor_mark(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubr
         mark.points, mark.tutor_id, mark.tutor_name = points, actor.user_id, actor.name
         mark.updated_at = utcnow()
     db.flush()
-    _after_verified_change(db, portfolio, before, settings)
+    _after_verified_change(db, portfolio, before, settings,
+                           courses=review_courses(db, actor, portfolio))
     return mark
 
 
@@ -565,20 +567,28 @@ def score_for(total: int, grade: Mapping) -> tuple[float, float]:
     return float(total), maximum
 
 
-def portfolio_placements(db: Session, user_id: int) -> list[ResourceLink]:
-    """Graded portfolio placements in the courses where the user is an Active learner."""
-    return list(db.scalars(
-        select(ResourceLink)
-        .join(Membership, Membership.context_id == ResourceLink.context_id)
-        .where(Membership.user_id == user_id, Membership.role == ToolRole.LEARNER.value,
-               Membership.status == ACTIVE, ResourceLink.placement == PLACEMENT,
-               ResourceLink.lineitem_url.is_not(None))
-        .order_by(ResourceLink.id)))
+def portfolio_placements(db: Session, user_id: int,
+                         courses: set[int] | None = None) -> list[ResourceLink]:
+    """Graded portfolio placements in the courses where the user is an Active learner (only
+    those of `courses` when given)."""
+    query = (select(ResourceLink)
+             .join(Membership, Membership.context_id == ResourceLink.context_id)
+             .where(Membership.user_id == user_id, Membership.role == ToolRole.LEARNER.value,
+                    Membership.status == ACTIVE, ResourceLink.placement == PLACEMENT,
+                    ResourceLink.lineitem_url.is_not(None)))
+    if courses is not None:
+        query = query.where(ResourceLink.context_id.in_(courses or [-1]))
+    return list(db.scalars(query.order_by(ResourceLink.id)))
 
 
 def _after_verified_change(db: Session, portfolio: Portfolio, before: int,
-                           settings: dict | None) -> None:
-    """Queue the new verified total for every graded placement when it changed."""
+                           settings: dict | None, *, courses: set[int] | None = None) -> None:
+    """Queue the new verified total for the graded placements when it changed.
+
+    A tutor's decision changes only the gradebooks of the courses where they teach the student
+    (`courses`): no grade of one course is changed from another (issue 9). The owner's own
+    changes and an administrator's (`courses` None) go to every graded placement.
+    """
     if settings is None:
         return
     grade = grade_settings(settings)
@@ -589,7 +599,7 @@ def _after_verified_change(db: Session, portfolio: Portfolio, before: int,
         return
     given, maximum = score_for(after, grade)
     user = portfolio.user
-    for link in portfolio_placements(db, user.id):
+    for link in portfolio_placements(db, user.id, courses):
         enqueue_score(db, resource_link=link, user=user, score_given=given, score_maximum=maximum,
                       activity_progress="Submitted", grading_progress="FullyGraded",
                       source=PLACEMENT, comment=f"{after}")

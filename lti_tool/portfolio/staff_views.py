@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from ..auth import current_viewer, roles_required
 from ..db import get_db
 from ..errors import Forbidden, ToolError
-from ..lti.roles import ToolRole
+from ..lti.roles import COURSE_STAFF, ToolRole
 from . import access, course, service
 from .charts import Bar, bar_chart
 from .exports import course_table, to_csv, to_xlsx
@@ -39,7 +39,7 @@ from .web import (
 )
 
 bp = Blueprint("portfolio_staff", __name__, url_prefix="/portfolio")
-STAFF = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+STAFF = COURSE_STAFF
 PAGE_SIZE = 100
 
 
@@ -47,6 +47,11 @@ def _course_context():
     viewer = current_viewer()
     if viewer.context is None:
         raise Forbidden(_("Open this page from a course."))
+    # Staff rights follow the placement: a course without the portfolio shows no portfolios.
+    if not access.course_has_portfolio(get_db(), viewer.context.id):
+        raise Forbidden(_("The student portfolio is not placed in this course, so the tool "
+                          "shows none of its students' portfolios here. Open it from a course "
+                          "where the portfolio is placed."))
     return viewer
 
 
@@ -289,8 +294,9 @@ def summary(summary_id: int):
 
 @bp.route("/summaries/<int:summary_id>.pdf")
 def summary_as_pdf(summary_id: int):
-    """A summary as PDF, with signature lines."""
-    _viewer, _db, _actor, found, portfolio = _visible_summary(summary_id)
+    """A summary as PDF, with signature lines (not for a mentor: they read on screen)."""
+    _viewer, db, actor, found, portfolio = _visible_summary(summary_id)
+    access.exportable_portfolio(db, actor, portfolio.id)
     body = summary_pdf(found, portfolio, settings=settings(),
                        level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
                                     **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}})

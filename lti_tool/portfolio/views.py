@@ -487,7 +487,7 @@ def export_json(portfolio_id: int):
 
     viewer = current_viewer()
     db = get_db()
-    portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
+    portfolio = access.exportable_portfolio(db, actor_of(viewer), portfolio_id)
     page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id,
                      with_decisions=True)
     body = portfolio_json(portfolio, page.entries, page.marks, page.summaries, page.totals,
@@ -503,7 +503,7 @@ def export_pdf(portfolio_id: int):
     """The portfolio as a PDF."""
     viewer = current_viewer()
     db = get_db()
-    portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
+    portfolio = access.exportable_portfolio(db, actor_of(viewer), portfolio_id)
     page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id)
     body = portfolio_pdf(portfolio, page.entries, page.totals, rubric(), page.summaries,
                          settings=settings(), locale=locale(),

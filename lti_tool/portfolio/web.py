@@ -51,7 +51,7 @@ def actor_of(viewer: Viewer) -> Actor:
     return Actor(user_id=viewer.user.id, platform_id=viewer.platform.id,
                  name=viewer.user.display_name, is_admin=viewer.role == ToolRole.ADMIN,
                  context_id=viewer.context.id if viewer.context else None,
-                 is_staff=viewer.is_staff)
+                 is_staff=viewer.is_staff, mentees=frozenset(viewer.mentees))
 
 
 def grading_policy():

@@ -5,6 +5,7 @@
   A coordinator sees every module of their own platform.
 - A facilitator is a person the module card names; they see only the modules they facilitate.
 - A participant sees only their own cards. Nobody sees another platform's data.
+- A launch as a mentor, a designer or a role the tool does not serve gives no staff rights.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from ..lti.models import Membership
 from ..lti.roles import ToolRole, normalise
 from .models import Coordinator, Module, ModuleFacilitator, Participant
 from .status import COORDINATOR, FACILITATOR
+
+
+# Rights follow the launch (issue 9): someone launched as an observer or mentor, a course
+# designer or in a role the tool does not serve holds no TeachHub staff rights in that session,
+# even when named on a card or the coordinators page; only `teachhub.coordinator_roles`, the
+# institution's explicit choice, still counts.
+LIMITED_ROLES = (ToolRole.MENTOR, ToolRole.DESIGNER, ToolRole.GUEST)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ def is_coordinator(db: Session, *, user_id: int, platform_id: int, tool_role: To
         return True
     if coordinator_roles and {normalise(r) for r in launch_roles} & coordinator_roles:
         return True
+    if tool_role in LIMITED_ROLES:
+        return False
     return db.get(Coordinator, (platform_id, user_id)) is not None
 
 
@@ -74,7 +84,7 @@ def load_actor(db: Session, *, user_id: int, platform_id: int, tool_role: ToolRo
         membership = db.scalars(select(Membership).where(
             Membership.user_id == user_id, Membership.context_id == context_id)).first()
         launch_roles = list(membership.roles or []) if membership else []
-    facilitates = frozenset(db.scalars(
+    facilitates = frozenset() if tool_role in LIMITED_ROLES else frozenset(db.scalars(
         select(ModuleFacilitator.module_id).join(Module, Module.id == ModuleFacilitator.module_id)
         .where(ModuleFacilitator.user_id == user_id, Module.platform_id == platform_id)))
     return Actor(user_id=user_id, platform_id=platform_id, tool_role=tool_role,

@@ -126,3 +126,32 @@ def test_an_upgrade_from_the_previous_schema_keeps_every_row(tmp_path):
         width = len(rows[0]) if rows else 0
         # Columns a revision adds come after the old ones; the old values must be unchanged.
         assert [row[:width] for row in after[name]] == rows, f"{name} changed"
+
+
+def test_observers_and_designers_kept_as_instructors_are_mapped_again(tmp_path):
+    """Issue 9: migration 0010 takes course staff rights from stored Mentor and
+    ContentDeveloper memberships at once (not at their next launch or roster pull)."""
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+    url = database_url_for(str(tmp_path))
+    upgrade(url, "0006")
+    engine = make_engine(url)
+    meta = MetaData()
+    meta.reflect(engine)
+    tables = meta.tables
+    cases = [([lis + "Mentor"], "mentor"), ([lis + "ContentDeveloper"], "designer"),
+             ([lis + "Instructor", lis + "Mentor"], "instructor"),
+             ([lis + "Learner", lis + "Mentor"], "learner"), ([], "instructor")]
+    with engine.begin() as connection:
+        platform = _insert(connection, tables["platforms"], 0)
+        context = _insert(connection, tables["contexts"], 0, platform_id=platform)
+        for n, (roles, _expected) in enumerate(cases):
+            user = _insert(connection, tables["users"], n, platform_id=platform)
+            _insert(connection, tables["memberships"], n, user_id=user, context_id=context,
+                    roles=roles, role="instructor")
+    upgrade(url)
+    with engine.connect() as connection:
+        memberships = tables["memberships"]
+        roles = list(connection.scalars(select(memberships.c.role)
+                                        .order_by(memberships.c.id)))
+    engine.dispose()
+    assert roles == [expected for _roles, expected in cases]

@@ -230,6 +230,45 @@ def test_access_rules(db, world):
         access.viewable_portfolio(db, w["tutor_actor"], portfolio.id)
 
 
+def test_staff_rights_follow_the_placement(db, world, rubric):
+    """Issue 9: staff of a course where the portfolio is placed, from a launch or the roster;
+    a shared course without it gives nothing; a mentor membership is never staff."""
+    w = world
+    portfolio, student = w["portfolio"], w["student"]
+    teachhub = Context(platform_id=w["platform"].id, context_id="C7", title="TeachHub only")
+    graded = Context(platform_id=w["platform"].id, context_id="C8", title="Physiology")
+    db.add_all([teachhub, graded])
+    db.flush()
+    shared = _user(db, w["platform"], "t7", "Shared Course")
+    roster_ta = _user(db, w["platform"], "t8", "Roster Assistant")
+    observer = _user(db, w["platform"], "m1", "Parent")
+    db.add_all([
+        Membership(user_id=student.id, context_id=teachhub.id, role="learner", roles=[]),
+        Membership(user_id=shared.id, context_id=teachhub.id, role="instructor", roles=[]),
+        ResourceLink(context_id=teachhub.id, resource_link_id="th", placement="teachhub"),
+        Membership(user_id=student.id, context_id=graded.id, role="learner", roles=[]),
+        Membership(user_id=roster_ta.id, context_id=graded.id, role="instructor", roles=[],
+                   source="roster"),
+        Membership(user_id=observer.id, context_id=graded.id, role="mentor", roles=[]),
+        ResourceLink(context_id=graded.id, resource_link_id="r8", placement="",
+                     lineitem_url=None),
+    ])
+    db.flush()
+    assert not access.teaches(db, shared.id, student.id)
+    assert access.teaching_courses(db, roster_ta.id, student.id) == {graded.id}
+    assert access.teaching_courses(db, w["tutor"].id, student.id) == {w["course"].id}
+    assert not access.teaches(db, observer.id, student.id)
+    parent = access.Actor(observer.id, w["platform"].id, "Parent", mentees=frozenset({"s1"}))
+    assert access.may_view(db, parent, portfolio) and not access.may_review(db, parent, portfolio)
+    with pytest.raises(Forbidden):
+        access.exportable_portfolio(db, parent, portfolio.id)
+    stranger = access.Actor(observer.id, w["platform"].id, "Parent", mentees=frozenset({"x"}))
+    with pytest.raises(Forbidden):
+        access.viewable_portfolio(db, stranger, portfolio.id)
+    assert access.course_has_portfolio(db, graded.id)
+    assert not access.course_has_portfolio(db, teachhub.id)
+
+
 def test_design_mark_bounds_and_score(db, world, rubric):
     w = world
     with pytest.raises(ToolError):
