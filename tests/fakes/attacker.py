@@ -23,6 +23,7 @@ class Attacker:
         self.drip_interval = drip_interval
         self.documents: dict[str, Any] = {}
         self.hits: list[str] = []
+        self.authorizations: list[str | None] = []
         self.huge_bytes_sent = 0
         self._lock = threading.Lock()
         self.server = LoopbackServer(self)
@@ -45,6 +46,7 @@ class Attacker:
         request = Request(environ)
         with self._lock:
             self.hits.append(request.path)
+            self.authorizations.append(request.headers.get("Authorization"))
         return self._answer(request)(environ, start_response)
 
     def _answer(self, request: Request) -> Response:
