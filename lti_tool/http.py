@@ -187,7 +187,7 @@ class _GuardedConnectionMixin:
         except socket.gaierror as err:
             raise NameResolutionError(self.host, self, err) from err
         last: Exception | None = None
-        for family, _type, _proto, _name, address in infos:
+        for _family, _type, _proto, _name, address in infos:
             try:
                 # An address literal: create_connection does no DNS lookup of its own.
                 sock = urllib3_connection.create_connection(
@@ -249,7 +249,8 @@ class GuardedAdapter(HTTPAdapter):
                 # (best effort: the proxy resolves again; configure it to refuse internal ones).
                 parts = urlsplit(request.url)
                 try:
-                    self.policy.resolve(parts.hostname or "", parts.port or 443)
+                    self.policy.resolve(parts.hostname or "", parts.port
+                                        or (443 if parts.scheme == "https" else 80))
                 except socket.gaierror as err:
                     raise requests.ConnectionError(f"cannot resolve {parts.hostname}",
                                                    request=request) from err
@@ -297,8 +298,8 @@ class GuardedSession(requests.Session):
             return self._follow(call, method, url, follow, max_bytes, kwargs)
         except requests.RequestException as err:
             if call.expired:
-                raise DeadlineExceeded(f"{method} {_where(url)}: no complete answer within "
-                                       f"{total:g} s") from err
+                raise DeadlineExceeded(f"{method} {_where(url)}: no complete answer before "
+                                       f"the deadline") from err
             raise
         finally:
             timer.cancel()
