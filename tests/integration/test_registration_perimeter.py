@@ -221,3 +221,28 @@ def test_gunicorn_answers_health_checks_during_12_slow_registrations(tmp_path):
             assert 504 in statuses
         finally:
             served.stop()
+
+
+def test_one_invite_serves_one_registration_at_a_time(guarded, attacker):
+    url = guarded.invite()
+    drip = {"openid_configuration": f"http://localhost:{attacker.server.port}/drip"}
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(requests.get, url, params=drip, headers=JSON, timeout=15)
+        time.sleep(0.5)
+        second = requests.get(url, params=drip, headers=JSON, timeout=15)
+        assert second.status_code == 409 and second.json()["error"] == "invite_in_use"
+        assert slow.result().status_code == 504
+    assert attacker.hits == ["/drip"]
+
+
+def test_a_failed_registration_gives_the_invite_back(tool):
+    from lti_platform import Platform
+
+    with Platform("moodle") as lms:
+        url = tool.invite()
+        refused = requests.get(url, headers=JSON, timeout=10, params={
+            "openid_configuration": lms.openid_configuration_url,
+            "registration_token": "forged"})
+        assert refused.status_code == 502
+        retried = requests.get(lms.registration_initiation_url(url), timeout=10)
+        assert retried.status_code == 200, retried.text[:300]
