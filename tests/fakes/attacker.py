@@ -19,14 +19,14 @@ SECRET = "internal-secret-4f1c9a"
 class Attacker:
     """A WSGI app with a few hostile answers; `documents` maps a path to a JSON answer."""
 
-    def __init__(self, drip_interval: float = 4.0):
+    def __init__(self, drip_interval: float = 4.0, host: str = "127.0.0.1"):
         self.drip_interval = drip_interval
         self.documents: dict[str, Any] = {}
         self.hits: list[str] = []
         self.authorizations: list[str | None] = []
         self.huge_bytes_sent = 0
         self._lock = threading.Lock()
-        self.server = LoopbackServer(self)
+        self.server = LoopbackServer(self, host=host)
 
     def __enter__(self) -> Attacker:
         self.server.start()

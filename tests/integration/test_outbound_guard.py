@@ -15,7 +15,10 @@ import requests
 from fakes.attacker import SECRET, Attacker
 
 from lti_tool.errors import LaunchError
+from lti_tool.gradebook.lms import ServiceError
+from lti_tool.gradebook.sync import Services
 from lti_tool.http import BlockedAddress, DeadlineExceeded, ResponseTooLarge, make_session
+from lti_tool.lti.registry import find_platform
 
 PUBLIC_TOOL = {"base_url": "https://tool.example.edu"}
 
@@ -117,3 +120,23 @@ def test_every_outbound_kind_uses_the_one_guarded_session(tool, attacker):
         keysets.key(attacker.url("/secret"), "kid")
     assert refused.value.code == "keyset_unavailable"
     assert attacker.hits == []
+
+
+def test_ags_and_nrps_urls_from_launch_claims_are_guarded(tool, moodle):
+    """A launch claim naming an internal service URL: the call is refused, nothing shown."""
+    lineitem_scope = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+    # The platform (127.0.0.1) is the allowlisted intranet LMS; 127.0.0.2 is not.
+    with Attacker(host="127.0.0.2") as internal:
+        guarded = make_session({"tool": PUBLIC_TOOL,
+                                "http": {"allowed_private_hosts": ["127.0.0.1"]}})
+        with tool.app.extensions["db"].new_session() as db:
+            platform_id = find_platform(db, moodle.issuer, moodle.client_id).id
+            client = Services(guarded, tool.app.extensions["keyring"]).client(
+                db, platform_id, granted=[lineitem_scope])
+        with pytest.raises(ServiceError) as refused:
+            client.get_json(internal.url("/secret"), [lineitem_scope], accept="application/json")
+        assert "BlockedAddress" in str(refused.value)
+        assert SECRET not in str(refused.value)
+        assert internal.hits == []
+        # The token came from the platform itself: the allowlist admitted it.
+        assert moodle.issued_tokens
