@@ -8,6 +8,7 @@ last test shows each of them holds the app's one session.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -98,6 +99,36 @@ def test_a_drip_is_cut_at_the_total_deadline(attacker):
     with pytest.raises(DeadlineExceeded):
         session.get(attacker.url("/drip"))
     assert time.monotonic() - started < 2.5
+
+
+def test_headers_dripped_byte_by_byte_are_cut_at_the_deadline():
+    """http.client reads headers itself; the watchdog shuts the socket at the deadline."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip_headers():
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not stop.wait(0.5):
+                try:
+                    connection.sendall(b"a")
+                except OSError:
+                    return
+
+    server = threading.Thread(target=drip_headers, daemon=True)
+    server.start()
+    session = _session(allowed_private_hosts=["127.0.0.1"], read_timeout_seconds=20,
+                       total_timeout_seconds=2, retries=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeadlineExceeded):
+            session.get(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+        assert time.monotonic() - started < 2.5
+    finally:
+        stop.set()
+        listener.close()
+        server.join(timeout=5)
 
 
 def test_a_huge_body_is_refused_at_the_cap(attacker):
