@@ -154,6 +154,12 @@ class _Call:
             if self.expired:
                 self._shut()
 
+    def detach(self) -> bool:
+        """Forget the socket before it goes back to the pool; False if the deadline passed."""
+        with self._lock:
+            self.sock = None
+            return not self.expired
+
     def expire(self) -> None:
         with self._lock:
             self.expired = True
@@ -380,7 +386,8 @@ def _read_body(response: requests.Response, call: _Call, max_bytes: int) -> None
         response.close()
         raise requests.ConnectionError(f"reading the answer failed: {err.__class__.__name__}",
                                        response=response) from err
-    if call.expired:
+    # A watchdog firing from now on must not shut a socket that serves the next call.
+    if not call.detach():
         response.close()
         raise DeadlineExceeded("deadline passed while reading the answer")
     response._content = b"".join(chunks)
