@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -49,6 +50,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     http = make_session(settings)
     app.extensions["http"] = http
+    # Dynamic registrations calling an LMS at once, per process (lti/registration.py).
+    app.extensions["registration_slots"] = threading.BoundedSemaphore(
+        max(1, int(settings.get("registration", {}).get("max_in_flight", 2))))
     app.extensions["keyring"] = keyring_from_settings(settings)
     # Redis (redis.url / REDIS_URL), when set, is shared by every process and host.
     shared = shared_cache(settings)

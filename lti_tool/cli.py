@@ -10,9 +10,10 @@ from sqlalchemy import select
 from . import create_app
 from .gradebook.worker import ScoreWorker, WorkerPolicy, start_in_process
 from .lti.models import Platform
+from .lti.invites import IssuedInvite, issue_invite, parse_duration
 from .lti.registry import add_platform, find_platform
 from .migrate import upgrade
-from .settings import SettingsError, env_secret
+from .settings import SettingsError, env_secret, is_production
 
 
 @click.group()
@@ -33,17 +34,36 @@ def _app():
     return app
 
 
-def print_urls(base_url: str) -> None:
+def print_urls(base_url: str, invite: IssuedInvite | None = None) -> None:
     """What an LMS administrator pastes into Moodle or Canvas."""
+    if invite is None:
+        registration = (f"{base_url}/lti/register?invite=...  "
+                        f"(`lti-tool platform invite` prints one)")
+    else:
+        registration = (f"{invite.url}\n"
+                        f"  {'':44}(single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC)")
     click.echo(f"""
   Tool URL / target link URI (Moodle, Canvas) : {base_url}/lti/launch
   Initiate login URL / OIDC login URL         : {base_url}/lti/login
   Redirection URI(s)                          : {base_url}/lti/launch
   Public keyset URL (JWKS)                    : {base_url}/.well-known/jwks.json
-  Moodle dynamic registration ("Tool URL")    : {base_url}/lti/register
+  Dynamic registration (Moodle "Tool URL",
+    Canvas "Dynamic Registration")            : {registration}
   Canvas developer key, "Enter URL"           : {base_url}/lti/canvas.json
   Health check                                : {base_url}/healthz
 """)
+
+
+def _issue_invite(app, expires: str | None, name: str = "",
+                  update_platform_id: int | None = None) -> IssuedInvite:
+    text = expires or app.config["SETTINGS"].get("registration", {}).get("invite_expires", "7d")
+    try:
+        expires_in = parse_duration(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--expires") from None
+    with app.extensions["db"].new_session() as session:
+        return issue_invite(session, base_url=app.config["BASE_URL"], expires_in=expires_in,
+                            name=name, update_platform_id=update_platform_id)
 
 
 @main.command()
@@ -61,7 +81,10 @@ def serve(host: str, port: int | None) -> None:
     base_url = app.config["BASE_URL"]
     port = port or urlsplit(base_url).port or 5000
     click.echo(f"Serving the LTI tool at {base_url}")
-    print_urls(base_url)
+    # Development (make run): a fresh registration URL to paste into a test LMS. Not in
+    # production, where the console is usually collected into logs.
+    print_urls(base_url, None if is_production(app.config["SETTINGS"])
+               else _issue_invite(app, None, name="lti-tool serve"))
     if app.config["SETTINGS"].get("gradebook", {}).get("worker", {}).get("in_process", True):
         start_in_process(app)
         click.echo("Score worker: running in this process (gradebook.worker.in_process)")
@@ -299,6 +322,35 @@ def platform_remove(ident: str, client_id: str | None, yes: bool) -> None:
         # After the commit: a failed removal must not leave rows pointing at deleted files.
         removed = unlink_stored(app.config["SETTINGS"], files)
         click.echo(f"removed platform {ident} and {removed} stored files of its users")
+
+
+@platform.command("invite")
+@click.option("--expires", default=None, metavar="DURATION",
+              help="how long the URL stays valid: 7d, 12h, 30m (default: registration.invite_expires)")
+@click.option("--name", default="", help="a note for yourself: which LMS this is for")
+@click.option("--update", "update", default=None, metavar="PLATFORM",
+              help="re-register this existing platform (id, or issuer with --client-id): the "
+                   "registration may replace its URLs and add deployments")
+@click.option("--client-id", default=None, help="with --update, when the issuer has several clients")
+def platform_invite(expires: str | None, name: str, update: str | None,
+                    client_id: str | None) -> None:
+    """Print a single-use, expiring dynamic registration URL for an LMS administrator.
+
+    Paste it into Moodle (Manage tools > Tool URL > Add LTI Advantage) or Canvas
+    (Developer Keys > + LTI Registration). Only its hash is stored: it is shown once.
+    """
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    update_id = None
+    if update:
+        with app.extensions["db"].new_session() as session:
+            update_id = _find(session, update, client_id).id
+    invite = _issue_invite(app, expires, name=name, update_platform_id=update_id)
+    click.echo(invite.url)
+    note = f"single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC"
+    if update_id is not None:
+        note += f", may re-register platform {update_id}"
+    click.echo(f"({note})", err=True)
 
 
 @platform.command("activate")

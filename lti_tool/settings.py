@@ -25,9 +25,10 @@ ENVIRONMENT = {
     "LOG_LEVEL": ("logging", "level"),
     "TRUSTED_PROXIES": ("proxy", "trusted"),
     "METRICS_NETWORKS": ("metrics", "networks"),
+    "HTTP_ALLOWED_PRIVATE_HOSTS": ("http", "allowed_private_hosts"),
 }
 # Variables holding a comma-separated list.
-LIST_VARIABLES = {"TRUSTED_PROXIES", "METRICS_NETWORKS"}
+LIST_VARIABLES = {"TRUSTED_PROXIES", "METRICS_NETWORKS", "HTTP_ALLOWED_PRIVATE_HOSTS"}
 # Variables that may instead name a file holding the value (NAME_FILE: Docker and systemd
 # secrets), so a password never has to sit in the environment of every child process.
 FILE_VARIABLES = ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "CREDENTIALS_KEY", "REDIS_URL",
@@ -184,6 +185,10 @@ def _check(settings: dict) -> None:
                     ip_network(value, strict=False)
             except ValueError:
                 raise SettingsError(f"{section}.{key}: not an address or network: {value!r}") from None
+    allowed = settings.get("http", {}).get("allowed_private_hosts", [])
+    if not isinstance(allowed, list) or not all(isinstance(v, str) and v.strip() for v in allowed):
+        raise SettingsError("http.allowed_private_hosts must be a list of host names, "
+                            "addresses or networks")
 
 
 def secret_key(settings: dict, environ: dict[str, str] | None = None) -> str:

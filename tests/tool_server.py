@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -10,6 +11,7 @@ from lti_platform import LoopbackServer, Platform
 from servers import database_url_for
 
 from lti_tool import create_app
+from lti_tool.lti.invites import issue_invite
 from lti_tool.lti.registry import add_platform
 from lti_tool.migrate import upgrade
 
@@ -49,6 +51,12 @@ class ServedTool:
         self.app.extensions["frame_ancestors"].invalidate()
         self.app.extensions["platforms"].invalidate()
         platform.set_tool(self.login_url, self.launch_url, self.jwks_url)
+
+    def invite(self, expires_in: timedelta = timedelta(days=7), **options: Any) -> str:
+        """A registration URL (`lti-tool platform invite` does the same)."""
+        with self.app.extensions["db"].new_session() as db:
+            return issue_invite(db, base_url=self.base_url, expires_in=expires_in,
+                                **options).url
 
     def stop(self) -> None:
         """Stop serving and release the database."""

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import ToolError, UpstreamError
+from ..http import body_digest
 from ..lti.models import Context, Membership, User
 from ..lti.roles import ToolRole
 from .connector_models import Connector, ExternalCourseGrade
@@ -98,7 +99,8 @@ def _request_json(http: requests.Session, method: str, url: str, what: str,
         raise ConnectorError(f"{what}: {err.__class__.__name__}") from err
     status = response.status_code
     content_type = response.headers.get("Content-Type", "")
-    snippet = body[:160].decode("utf-8", "replace").replace("\n", " ")
+    # Never the body itself: it is shown to staff and kept in logs (a digest identifies it).
+    snippet = body_digest(body)
     if status in (401, 403):
         raise ConnectorError(f"{what}: the LMS refused the token (HTTP {status}): {snippet}",
                              fatal=True)
@@ -108,7 +110,7 @@ def _request_json(http: requests.Session, method: str, url: str, what: str,
         raise ConnectorError(f"{what}: HTTP {status}: {snippet}", fatal=status >= 500)
     if "json" not in content_type.lower():
         raise ConnectorError(f"{what}: expected JSON, got {content_type or 'no content type'}: "
-                             f"{snippet!r}")
+                             f"{snippet}")
     try:
         return json.loads(body), response
     except (ValueError, RecursionError) as err:

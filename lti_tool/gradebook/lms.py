@@ -21,6 +21,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from ..cache import Cache, CacheError
 from ..db import utcnow
+from ..http import body_digest
 
 MAX_BODY_BYTES = 16 << 20  # a roster page of ~50,000 members; anything bigger is not an LMS
 
@@ -209,7 +210,8 @@ def check_status(response: requests.Response, what: str) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
-    snippet = response.text[:200].replace("\n", " ")
+    # Never the body itself: it is shown to staff and logged (a digest identifies it).
+    snippet = body_digest(response.content)
     retryable = status in (401, 408, 409, 425, 429) or status >= 500
     raise ServiceError(f"{what}: HTTP {status}: {snippet}", status=status, retryable=retryable,
                        retry_after=retry_after_seconds(response))
@@ -220,7 +222,8 @@ def parse_json(response: requests.Response, what: str) -> object:
     content_type = response.headers.get("Content-Type", "")
     if "json" not in content_type:
         raise ServiceError(f"{what}: expected JSON, got {content_type or 'no content type'}: "
-                           f"{response.text[:120]!r}", status=response.status_code)
+                           f"{body_digest(response.content)}",
+                           status=response.status_code)
     try:
         return json.loads(response.content)
     except (ValueError, RecursionError) as err:

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import utcnow
+from ..http import body_digest
 from ..lti.models import Context, ResourceLink
 from ..ops import metrics
 from . import ags
@@ -194,9 +195,10 @@ class ScoreWorker:
         except ServiceError as err:
             return _Outcome(row.id, "retry", str(err))
         status = response.status_code
-        snippet = f"HTTP {status}: {response.text[:200]}".replace("\n", " ")
         if 200 <= status < 300:
             return _Outcome(row.id, "sent")
+        # Never the body: staff see this, and the log keeps it.
+        snippet = f"HTTP {status}: {body_digest(response.content)}"
         if status == 409:
             return _Outcome(row.id, "retry", snippet, delay=1.1)
         if status == 404:

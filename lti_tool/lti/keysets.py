@@ -19,6 +19,8 @@ from ..errors import LaunchError
 from .models import PlatformKeySet
 
 log = logging.getLogger(__name__)
+# A key set holds a few keys; a bigger answer is not one (the guarded session stops reading).
+MAX_KEY_SET_BYTES = 1 << 20
 
 
 @dataclass
@@ -136,7 +138,8 @@ class PlatformKeySets:
 
     def _fetch(self, url: str) -> _Entry:
         try:
-            response = self.http.get(url, headers={"Accept": "application/json"})
+            response = self.http.get(url, headers={"Accept": "application/json"},
+                                     max_bytes=MAX_KEY_SET_BYTES)
             response.raise_for_status()
             document = response.json()
             keys = parse_jwks(document)

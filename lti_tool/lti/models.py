@@ -50,6 +50,31 @@ class Deployment(Base):
     platform: Mapped[Platform] = relationship(back_populates="deployments")
 
 
+class RegistrationInvite(Base):
+    """A single-use, expiring dynamic registration URL issued by the tool's administrator.
+
+    Only the sha256 of the invite token is kept: the database (or a backup) read by someone
+    else does not hand out registration URLs.
+    """
+
+    __tablename__ = "registration_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set while a registration runs (claimed) and kept once it succeeded (used).
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The platform the registration created (or updated).
+    platform_id: Mapped[int | None] = mapped_column(
+        ForeignKey("platforms.id", ondelete="SET NULL"))
+    # Re-registration: this invite may replace the URLs of this one existing platform.
+    update_platform_id: Mapped[int | None] = mapped_column(
+        ForeignKey("platforms.id", ondelete="CASCADE"))
+
+
 class PlatformKeySet(Base):
     """The last key set fetched from a platform's key set URL."""
 

@@ -184,15 +184,23 @@ def canvas_config():
 
 @bp.route("/lti/register")
 def register():
-    """LTI Dynamic Registration 1.0: the LMS opens this in a window with its config URL."""
+    """LTI Dynamic Registration 1.0, only through an invite URL the tool's administrator issued.
+
+    The LMS opens the pasted URL (`?invite=...`) with its `openid_configuration` and
+    `registration_token` appended to the query string.
+    """
+    # Rate limiting per client address is added here by the limits work (Flask-Limiter).
     g.no_session_in_urls = True
-    openid_configuration = request.args.get("openid_configuration", "")
-    registration_token = request.args.get("registration_token")
+    settings = _settings()["registration"]
     platform = registration.register_with_platform(
         get_db(), current_app.extensions["http"],
-        openid_configuration_url=openid_configuration, registration_token=registration_token,
+        invite_token=request.args.get("invite"),
+        openid_configuration_url=request.args.get("openid_configuration", ""),
+        registration_token=request.args.get("registration_token"),
         base_url=current_app.config["BASE_URL"], tool_name=_settings()["tool"]["name"],
-        auto_activate=bool(_settings()["registration"]["auto_activate"]),
+        auto_activate=bool(settings["auto_activate"]),
+        slots=current_app.extensions["registration_slots"],
+        deadline_seconds=float(settings.get("deadline_seconds", 15)),
     )
     current_app.extensions["frame_ancestors"].invalidate()
     current_app.extensions["platforms"].invalidate()

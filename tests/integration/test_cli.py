@@ -78,3 +78,15 @@ def test_urls_print_what_an_admin_pastes(run):
                 "https://tool.example.edu/.well-known/jwks.json",
                 "https://tool.example.edu/lti/register", "https://tool.example.edu/lti/canvas.json"):
         assert url in out
+
+
+def test_platform_invite_prints_a_single_use_url(run):
+    done = run("platform", "invite", "--expires", "2h", "--name", "Moodle of KazNU")
+    (url,) = done.stdout.split()
+    assert url.startswith("https://tool.example.edu/lti/register?invite=")
+    assert "single use, expires" in done.stderr
+    assert run("platform", "invite", "--expires", "soon", ok=False).returncode != 0
+    run("platform", "add", *MOODLE, "--deployment-id", "1")
+    update = run("platform", "invite", "--update", "https://moodle.example.edu")
+    assert "may re-register platform 1" in update.stderr
+    assert run("platform", "invite", "--update", "999", ok=False).returncode == 1

@@ -25,6 +25,8 @@ def run(tmp_path):
     """Run `lti-tool ARGS` in-process (CliRunner) with its own database and data directory."""
     env = {"DATA_DIR": str(tmp_path / "var"), "KEYS_DIR": str(tmp_path / "keys"),
            "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "BASE_URL": "https://tool.example.edu",
+           # The fake Moodle stands for an LMS on the university's intranet (loopback here).
+           "HTTP_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
            "CREDENTIALS_KEY": None, "SECRET_KEY": None}
     runner = CliRunner()
 

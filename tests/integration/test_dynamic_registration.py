@@ -1,4 +1,4 @@
-"""LTI Dynamic Registration: an LMS admin pastes one URL, the tool registers itself and launches."""
+"""LTI Dynamic Registration: an LMS admin pastes the invite URL, the tool registers and launches."""
 
 import pytest
 from lti_platform import TOOL_CONFIGURATION, DriverError, LaunchDriver, Platform
@@ -17,7 +17,8 @@ def _rows(tool, issuer):
                                              ("canvas", "{base_url}")])
 def test_registration_then_launch(tool, profile, issuer):
     with Platform(profile, issuer=issuer) as platform, LaunchDriver() as browser:
-        page = browser.get(platform.registration_initiation_url(tool.base_url + "/lti/register"))
+        # Moodle and Canvas append their parameters to the pasted URL's own query string.
+        page = browser.get(platform.registration_initiation_url(tool.invite()))
         assert page.status_code == 200, page.text[:500]
         assert "registration_close.js" in page.text  # posts org.imsglobal.lti.close
         (sent,) = platform.registrations
@@ -39,7 +40,7 @@ def test_registration_then_launch(tool, profile, issuer):
 def test_issuer_must_match_the_configuration_address(tool):
     with Platform("moodle", issuer="https://moodle.elsewhere.example") as platform, \
             LaunchDriver() as browser:
-        page = browser.get(platform.registration_initiation_url(tool.base_url + "/lti/register"),
+        page = browser.get(platform.registration_initiation_url(tool.invite()),
                            headers={"Accept": "application/json"})
         assert page.status_code == 400
         assert page.json()["error"] == "registration_failed"
@@ -49,8 +50,8 @@ def test_issuer_must_match_the_configuration_address(tool):
 
 def test_refused_registration_token_is_reported(tool):
     with Platform("moodle") as platform, LaunchDriver() as browser:
-        url = tool.base_url + "/lti/register?" + \
-            f"openid_configuration={platform.openid_configuration_url}&registration_token=forged"
+        url = tool.invite() + \
+            f"&openid_configuration={platform.openid_configuration_url}&registration_token=forged"
         page = browser.get(url, headers={"Accept-Language": "en"})
         assert page.status_code == 502
         assert "refused the registration" in page.text
@@ -58,13 +59,13 @@ def test_refused_registration_token_is_reported(tool):
 
 
 def test_missing_or_unreachable_configuration(tool, browser):
-    missing = browser.get(tool.base_url + "/lti/register", headers={"Accept": "application/json"})
+    missing = browser.get(tool.invite(), headers={"Accept": "application/json"})
     assert missing.status_code == 400
     assert missing.json()["error"] == "missing_openid_configuration"
     # A port nobody listens on: the tool answers at once with a clear error, never a 500.
     with Platform("moodle") as gone:
         url = gone.openid_configuration_url
-    unreachable = browser.get(tool.base_url + "/lti/register",
+    unreachable = browser.get(tool.invite(),
                               params={"openid_configuration": url, "registration_token": "x"},
                               headers={"Accept": "application/json"})
     assert unreachable.status_code == 502
@@ -75,7 +76,7 @@ def test_without_auto_activation_the_platform_waits(tmp_path):
     locked = start_tool(str(tmp_path), {"registration": {"auto_activate": False}})
     try:
         with Platform("moodle") as platform, LaunchDriver() as browser:
-            page = browser.get(platform.registration_initiation_url(locked.base_url + "/lti/register"),
+            page = browser.get(platform.registration_initiation_url(locked.invite()),
                                headers={"Accept-Language": "en"})
             assert page.status_code == 200
             assert "activates this platform" in page.text
