@@ -115,7 +115,7 @@ class DatabaseSessionInterface(SessionInterface):
                 session = ServerSession(json.loads(row.data), token=token,
                                         created_at=row.created_at)
                 session.touch_due = (_expiry(app, row.created_at, now) - row.expires_at
-                                     >= TOUCH_EVERY)
+                                     >= min(TOUCH_EVERY, app.config["SESSION_IDLE"] / 2))
                 return session
         return ServerSession(new=True)
 
