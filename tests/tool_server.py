@@ -50,6 +50,20 @@ class ServedTool:
         self.app.extensions["platforms"].invalidate()
         platform.set_tool(self.login_url, self.launch_url, self.jwks_url)
 
+    def allow_unbound_launches(self, platform: Platform, allowed: bool = True) -> None:
+        """Accept `platform`'s launches that no cookie or storage binds to the browser (as
+        `lti-tool platform unbound` does): an institution that accepts the login CSRF risk."""
+        from sqlalchemy import update
+
+        from lti_tool.lti.models import Platform as PlatformRow
+
+        with self.app.extensions["db"].new_session() as db:
+            db.execute(update(PlatformRow).where(PlatformRow.issuer == platform.issuer,
+                                                 PlatformRow.client_id == platform.client_id)
+                       .values(allow_unbound_launch=allowed))
+            db.commit()
+        self.app.extensions["platforms"].invalidate()
+
     def stop(self) -> None:
         """Stop serving and release the database."""
         self.server.stop()
