@@ -242,17 +242,17 @@ def test_finding6_sign_out_ends_the_session(tool, moodle, browser):
 
 
 def test_finding6_an_idle_session_ends_before_its_lifetime(tmp_path):
-    served = start_tool(str(tmp_path), overrides={"session": {"idle_minutes": 0.02}})  # 1.2 s
+    served = start_tool(str(tmp_path), overrides={"session": {"idle_minutes": 0.05}})  # 3 s
     try:
         with Platform("moodle") as moodle, LaunchDriver() as browser:
             served.register(moodle)
             home = browser.launch(moodle.plan("student"))
             assert home.status_code == 200
             # Used within the idle time: still there, and its expiry moves on.
-            for _ in range(3):
-                time.sleep(0.7)
+            for _ in range(4):  # 3.2 s in all: past the idle time of the launch
+                time.sleep(0.8)
                 assert browser.get(home.url).status_code == 200
-            time.sleep(1.5)
+            time.sleep(3.5)
             assert browser.get(home.url).status_code == 401
     finally:
         served.stop()
