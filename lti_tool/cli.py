@@ -304,7 +304,8 @@ def platform_list() -> None:
         for row in rows:
             deployments = ",".join(d.deployment_id for d in row.deployments) or "-"
             click.echo(f"{row.id}\t{row.status}\t{row.issuer}\tclient_id={row.client_id}\t"
-                       f"deployments={deployments}\tlogin={row.auth_login_url}")
+                       f"deployments={deployments}\tlogin={row.auth_login_url}\t"
+                       f"unbound={'yes' if row.allow_unbound_launch else 'no'}")
 
 
 def _find(session, ident: str, client_id: str | None) -> Platform:

@@ -35,7 +35,8 @@ def init_app(app: Flask) -> None:
         headers_enabled=True, enabled=bool(limits.get("enabled", True)),
     )
     for endpoint, (name, default) in LIMITED.items():
-        view = app.view_functions.get(endpoint)
-        if view is not None:
-            app.view_functions[endpoint] = limiter.limit(str(limits.get(name, default)))(view)
+        if endpoint not in app.view_functions:  # renamed: fail at start, never run unlimited
+            raise RuntimeError(f"rate limit on a view that does not exist: {endpoint}")
+        app.view_functions[endpoint] = limiter.limit(str(limits.get(name, default)))(
+            app.view_functions[endpoint])
     app.extensions["rate_limiter"] = limiter
