@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -290,7 +291,7 @@ def test_finding6_the_embedded_server_logs_no_token(tmp_path):
                             DATABASE_URL=database_url, BASE_URL=base_url)
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "lti-tool"), "serve"],
+        process = subprocess.Popen([sys.executable, "-m", "lti_tool.cli", "serve"],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_http(base_url + "/healthz", process=process)
