@@ -70,6 +70,10 @@ forwarded_allow_ips = ",".join(
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                       str(Path(_settings["tool"]["data_dir"]) / "prometheus"))
 
+# Files the workers write (the SQLite database, evidence, metrics) are the tool user's alone.
+# (gunicorn's own `umask` setting covers only its sockets; workers inherit the master's.)
+os.umask(0o077)
+
 accesslog = "-"
 errorlog = "-"
 # The path is the route pattern (/s/<token>), never the raw path or query string: session

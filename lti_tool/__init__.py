@@ -21,7 +21,7 @@ from .lti.keysets import PlatformKeySets
 from .lti.records import RecordCache
 from .lti.registry import PlatformCache
 from .lti.states import LoginStates, RedisLoginStates
-from .ops import health, logs, metrics, proxy, score_queue
+from .ops import health, limits, logs, metrics, proxy, score_queue
 
 csrf = CSRFProtect()
 
@@ -31,6 +31,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = settings_module.load(overrides)
     app = Flask(__name__, template_folder=str(settings_module.PROJECT_ROOT / "templates"),
                 static_folder=str(settings_module.PROJECT_ROOT / "static"))
+    settings_module.private_data_dir(settings)  # 0700 before anything is written there
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings_module.secret_key(settings),
@@ -39,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         LOCALES=settings["i18n"]["locales"],
         BABEL_DEFAULT_LOCALE=settings["i18n"]["default_locale"],
         SESSION_LIFETIME_HOURS=settings["session"]["lifetime_hours"],
+        SESSION_IDLE_MINUTES=settings["session"].get("idle_minutes", 60),
         # Launch forms carry a JWT; nothing legitimate is bigger (uploads set their own limit).
         MAX_CONTENT_LENGTH=int(settings.get("uploads", {}).get("max_request_bytes", 1 << 20)),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
@@ -107,4 +109,5 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(portfolio_staff_bp)
     app.register_blueprint(showcase_bp)
     app.register_blueprint(teachhub_bp)
+    limits.init_app(app)  # wraps the anonymous views: after the blueprints
     return app

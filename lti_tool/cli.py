@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -75,6 +76,7 @@ def serve(host: str, port: int | None) -> None:
 
     from werkzeug.serving import run_simple
 
+    os.umask(0o077)  # whatever this server writes (database, evidence, metrics) is its own
     app = _app()
     app.extensions["keyring"].ensure()
     upgrade(app.config["DATABASE_URL"])
@@ -89,7 +91,41 @@ def serve(host: str, port: int | None) -> None:
         start_in_process(app)
         click.echo("Score worker: running in this process (gradebook.worker.in_process)")
     # Threaded: Moodle's token endpoint fetches our JWKS while our token request waits.
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False,
+               request_handler=_redacted_request_handler())
+
+
+def _redacted_request_handler():
+    """werkzeug's request handler, logging route patterns instead of paths and queries.
+
+    Session tokens travel in query strings (?ls=) and showcase tokens in paths (/s/<token>):
+    neither may reach the log (the same rule as gunicorn's access log, config/gunicorn.conf.py).
+    """
+    import re
+
+    from werkzeug.serving import WSGIRequestHandler
+
+    from .ops.logs import REQUEST_ID_ENVIRON_KEY, ROUTE_ENVIRON_KEY
+
+    secrets_in_uri = re.compile(r"(\?[^\s'\"]*)|(/s/[^\s'\"?/]+)")
+
+    def redact(value):
+        if not isinstance(value, str):
+            return value
+        return secrets_in_uri.sub(lambda m: "?..." if m.group(1) else "/s/<token>", value)
+
+    class RedactedRequestHandler(WSGIRequestHandler):
+        def log_request(self, code="-", size="-"):
+            environ = getattr(self, "environ", None) or {}
+            self.log("info", '"%s %s" %s %s request_id=%s', getattr(self, "command", "-"),
+                     environ.get(ROUTE_ENVIRON_KEY) or "(no route)", code, size,
+                     environ.get(REQUEST_ID_ENVIRON_KEY, "-"))
+
+        def log_error(self, format, *args):
+            # http.server names the raw request line in its complaints (a malformed request).
+            self.log("error", redact(format), *map(redact, args))
+
+    return RedactedRequestHandler
 
 
 def _share_metrics_with_gunicorn(app) -> None:
@@ -109,6 +145,7 @@ def worker() -> None:
     import signal
     import threading
 
+    os.umask(0o077)  # whatever the worker writes is the tool's own
     app = _app()
     _share_metrics_with_gunicorn(app)
     upgrade(app.config["DATABASE_URL"])
@@ -290,7 +327,8 @@ def platform_list() -> None:
         for row in rows:
             deployments = ",".join(d.deployment_id for d in row.deployments) or "-"
             click.echo(f"{row.id}\t{row.status}\t{row.issuer}\tclient_id={row.client_id}\t"
-                       f"deployments={deployments}\tlogin={row.auth_login_url}")
+                       f"deployments={deployments}\tlogin={row.auth_login_url}\t"
+                       f"unbound={'yes' if row.allow_unbound_launch else 'no'}")
 
 
 def _find(session, ident: str, client_id: str | None) -> Platform:
@@ -365,6 +403,26 @@ def platform_activate(ident: str, client_id: str | None) -> None:
         session.commit()
         app.extensions["platforms"].invalidate()
         click.echo(f"platform {row.id} is active")
+
+
+@platform.command("unbound")
+@click.argument("ident")
+@click.option("--client-id", default=None)
+@click.option("--off", is_flag=True, help="require the browser binding again (the default)")
+def platform_unbound(ident: str, client_id: str | None, off: bool) -> None:
+    """Accept this platform's launches that no cookie or storage binds to the browser.
+
+    Such a launch is open to login CSRF (README "Iframes and cookies"): for an institution that
+    accepts that risk, e.g. Moodle in browsers that keep no cookie in frames nor in windows.
+    """
+    app = _app()
+    with app.extensions["db"].new_session() as session:
+        row = _find(session, ident, client_id)
+        row.allow_unbound_launch = not off
+        session.commit()
+        app.extensions["platforms"].invalidate()
+        click.echo(f"platform {row.id}: unbound launches "
+                   f"{'refused' if off else 'accepted (login CSRF risk accepted)'}")
 
 
 @main.group()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -51,11 +53,32 @@ def load_models() -> None:
             importlib.import_module(module.name)
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None (in memory)."""
+    name = make_url(url).database
+    return Path(name) if name and name != ":memory:" and not name.startswith("file:") else None
+
+
+def _make_private(path: Path, *, create: bool = True) -> None:
+    """0600 on a database file (made so when missing): it holds personal data and tokens."""
+    # A missing directory is left missing: the database is then reported unavailable.
+    if create and not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except FileNotFoundError:
+        pass
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the pragmas SQLite needs to behave like a server database."""
     # hide_parameters: an error message (logged) must not carry the values of a statement,
     # which hold personal data and token hashes.
     if url.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path is not None:
+            _make_private(path)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                hide_parameters=True)
 
@@ -66,6 +89,10 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            if path is not None:
+                # SQLite makes -wal and -shm with the database's mode; older ones are fixed here.
+                for suffix in ("-wal", "-shm"):
+                    _make_private(path.with_name(path.name + suffix), create=False)
 
         return engine
     # pre_ping: a connection broken by a database restart is replaced, not handed out.

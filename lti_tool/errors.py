@@ -122,6 +122,8 @@ HTTP_MESSAGES = {
     404: (_l("This page does not exist."), "not_found"),
     405: (_l("This page cannot be used this way."), "method_not_allowed"),
     413: (_l("What you sent is too large."), "too_large"),
+    429: (_l("Too many requests from your address. Please wait a little and try again."),
+          "too_many_requests"),
 }
 
 

@@ -191,14 +191,22 @@ def _check(settings: dict) -> None:
                             "addresses or networks")
 
 
+def private_data_dir(settings: dict) -> Path:
+    """The data directory, made (or made again) 0700: it holds personal data and secrets."""
+    path = Path(settings["tool"]["data_dir"])
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)  # an installation made before this rule (var/ was 0755)
+    return path
+
+
 def secret_key(settings: dict, environ: dict[str, str] | None = None) -> str:
     """SECRET_KEY (or SECRET_KEY_FILE), else one generated once into the data dir (0600)."""
     configured = env_secret("SECRET_KEY", environ)
     if configured:
         return configured
-    path = Path(settings["tool"]["data_dir"]) / "secret_key"
+    path = private_data_dir(settings) / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))

@@ -3,7 +3,9 @@
 Inside an LMS iframe the browser may refuse every cookie of ours, so the session token also
 travels in the URL (`?ls=...`, added to every url_for by a url_defaults hook) and in a
 partitioned cookie (CHIPS) where the browser allows one. The token is random, stored only
-hashed, rotated at each launch, and expires. Referrer-Policy keeps it from leaking to others.
+hashed, rotated at each launch, and expires: after the lifetime since the launch, or sooner
+after the idle time without a request (expires_at holds the earlier of the two, moved on by
+requests at most once a minute). Referrer-Policy keeps it from leaking to others.
 """
 
 from __future__ import annotations
@@ -48,17 +50,23 @@ def _hash(token: str) -> str:
 # parameters, built and compiled once (the ORM's per-statement work cost more than the
 # statements themselves; bench/launch.py).
 _TABLE = WebSession.__table__
-_SELECT = select(_TABLE.c.data, _TABLE.c.expires_at).where(
+_SELECT = select(_TABLE.c.data, _TABLE.c.created_at, _TABLE.c.expires_at).where(
     _TABLE.c.token_hash == bindparam("key"))
 _INSERT = insert(_TABLE)
 _UPDATE = update(_TABLE).where(_TABLE.c.token_hash == bindparam("key")).values(
     data=bindparam("data"), expires_at=bindparam("expires"))
+_TOUCH = update(_TABLE).where(_TABLE.c.token_hash == bindparam("key")).values(
+    expires_at=bindparam("expires"))
+_DELETE = delete(_TABLE).where(_TABLE.c.token_hash == bindparam("key"))
+# An idle session's expiry is moved on at most this often (not a write on every request).
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 class ServerSession(CallbackDict, SessionMixin):
     """A dict that knows its token and whether it changed."""
 
-    def __init__(self, initial=None, token: str | None = None, new: bool = False):
+    def __init__(self, initial=None, token: str | None = None, new: bool = False,
+                 created_at: datetime | None = None):
         def on_update(this):
             this.modified = True
 
@@ -66,6 +74,9 @@ class ServerSession(CallbackDict, SessionMixin):
         self.token = token
         self.new = new
         self.modified = False
+        self.created_at = created_at or utcnow()
+        self.touch_due = False  # the idle expiry should move on (saved after the request)
+        self.ended = False  # signed out: the cookie is removed
 
     def start(self, data: dict) -> None:
         """Begin a new signed-in session (at a launch): new token, only `data` kept.
@@ -77,6 +88,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.token = secrets.token_urlsafe(32)
         self.new = True
         self.modified = True
+        self.created_at = utcnow()
 
 
 class DatabaseSessionInterface(SessionInterface):
@@ -98,14 +110,28 @@ class DatabaseSessionInterface(SessionInterface):
                 # session is closed at teardown).
                 request.environ[DATABASE_UNAVAILABLE] = True
                 return ServerSession(new=True)
-            if row is not None and row.expires_at > utcnow():
-                return ServerSession(json.loads(row.data), token=token)
+            now = utcnow()
+            if row is not None and row.expires_at > now:
+                session = ServerSession(json.loads(row.data), token=token,
+                                        created_at=row.created_at)
+                session.touch_due = (_expiry(app, row.created_at, now) - row.expires_at
+                                     >= min(TOUCH_EVERY, app.config["SESSION_IDLE"] / 2))
+                return session
         return ServerSession(new=True)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
+        if session.ended:
+            response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True,
+                                   samesite="None", partitioned=True)
+            return
         if session.modified and (session.token or dict(session)):
             with app.extensions["db"].new_session() as db:
                 self.write(app, db, session)
+                db.commit()
+        elif session.touch_due and session.token:
+            with app.extensions["db"].new_session() as db:
+                db.connection().execute(_TOUCH, {"key": _hash(session.token), "expires": _expiry(
+                    app, session.created_at, utcnow())})
                 db.commit()
         self._set_cookie(app, session, response)
 
@@ -115,7 +141,7 @@ class DatabaseSessionInterface(SessionInterface):
         if not session.token:
             session.token = secrets.token_urlsafe(32)
         values = {"key": _hash(session.token), "data": json.dumps(dict(session)),
-                  "expires": utcnow() + app.permanent_session_lifetime}
+                  "expires": _expiry(app, session.created_at, utcnow())}
         connection = db.connection()
         # A token made in this request has no row yet: no need to look for one.
         if session.new or connection.execute(_UPDATE, values).rowcount == 0:
@@ -124,7 +150,8 @@ class DatabaseSessionInterface(SessionInterface):
                 self._last_sweep = time.monotonic()
                 connection.execute(delete(_TABLE).where(_TABLE.c.expires_at < utcnow()))
             connection.execute(_INSERT, {"token_hash": values["key"], "data": values["data"],
-                                         "created_at": utcnow(), "expires_at": values["expires"]})
+                                         "created_at": session.created_at,
+                                         "expires_at": values["expires"]})
         session.modified = False
 
     @staticmethod
@@ -139,10 +166,45 @@ class DatabaseSessionInterface(SessionInterface):
         )
 
 
+def _expiry(app: Flask, created_at: datetime, now: datetime) -> datetime:
+    """When a session used at `now` ends: idle time from now, never past its lifetime."""
+    return min(created_at + app.permanent_session_lifetime, now + app.config["SESSION_IDLE"])
+
+
+def end(db: Session, session: ServerSession) -> None:
+    """Sign out: the session's row goes (the caller commits); its cookie goes with the answer."""
+    if session.token:
+        db.connection().execute(_DELETE, {"key": _hash(session.token)})
+    session.clear()
+    session.token = None
+    session.modified = False
+    session.ended = True
+
+
+def end_if_someone_else(db: Session, token: str | None, platform_id: int,
+                        user_id: int | None) -> bool:
+    """At a launch: end the session this browser already has when it is another person's.
+
+    Two courses of one person in two tabs keep their sessions; a shared computer where the
+    next student launches does not keep the previous one signed in. The caller commits.
+    """
+    if not token or len(token) > 128:
+        return False
+    row = db.connection().execute(_SELECT, {"key": _hash(token)}).first()
+    if row is None:
+        return False
+    data = json.loads(row.data)
+    if data.get("platform_id") == platform_id and data.get("user_id") == user_id:
+        return False
+    db.connection().execute(_DELETE, {"key": _hash(token)})
+    return True
+
+
 def init_app(app: Flask) -> None:
     """Install the session interface and carry the token in every URL we build."""
     app.session_interface = DatabaseSessionInterface()
     app.permanent_session_lifetime = timedelta(hours=float(app.config["SESSION_LIFETIME_HOURS"]))
+    app.config["SESSION_IDLE"] = timedelta(minutes=float(app.config["SESSION_IDLE_MINUTES"]))
 
     @app.url_defaults
     def _carry_token(endpoint: str, values: dict) -> None:

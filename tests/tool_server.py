@@ -58,6 +58,20 @@ class ServedTool:
             return issue_invite(db, base_url=self.base_url, expires_in=expires_in,
                                 **options).url
 
+    def allow_unbound_launches(self, platform: Platform, allowed: bool = True) -> None:
+        """Accept `platform`'s launches that no cookie or storage binds to the browser (as
+        `lti-tool platform unbound` does): an institution that accepts the login CSRF risk."""
+        from sqlalchemy import update
+
+        from lti_tool.lti.models import Platform as PlatformRow
+
+        with self.app.extensions["db"].new_session() as db:
+            db.execute(update(PlatformRow).where(PlatformRow.issuer == platform.issuer,
+                                                 PlatformRow.client_id == platform.client_id)
+                       .values(allow_unbound_launch=allowed))
+            db.commit()
+        self.app.extensions["platforms"].invalidate()
+
     def stop(self) -> None:
         """Stop serving and release the database."""
         self.server.stop()
@@ -77,6 +91,8 @@ def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
         "tool": {"base_url": base_url, "data_dir": data_dir,
                  "database_url": database_url_for(data_dir)},
         "keys": {"dir": f"{data_dir}/keys"},
+        # The suite launches hundreds of times from 127.0.0.1: limits only a test sets low.
+        "rate_limits": {"login": "100000 per minute", "register": "100000 per minute"},
     }
     for section, values in (overrides or {}).items():
         settings.setdefault(section, {}).update(values)

@@ -113,7 +113,8 @@ def store_upload(db: Session, *, settings: dict, file: FileStorage | None, owner
     temp = directory / f".{storage_name}.part"
     digest, size, head = hashlib.sha256(), 0, b""
     try:
-        with temp.open("wb") as out:
+        # 0600: evidence is personal data; only the tool's own user reads it.
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             while chunk := file.stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
@@ -178,6 +179,7 @@ def _make_thumbnail(path: Path, directory: Path, storage_name: str, options: dic
                 else:
                     name = f"{storage_name}.thumb.jpg"
                     image.convert("RGB").save(directory / name, "JPEG", quality=82)
+                (directory / name).chmod(0o600)
                 return name
     except UploadError:
         raise

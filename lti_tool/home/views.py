@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, url_for
+from flask import (Blueprint, current_app, g, jsonify, redirect, render_template, request,
+                   session, url_for)
 
+from .. import web_session
 from ..auth import current_viewer
 from ..db import get_db
 from ..lti.roles import ToolRole, short_name
@@ -41,6 +43,18 @@ def index():
 def about():
     """A second page inside the tool: the session must carry over without cookies."""
     return render_template("home/about.html", viewer=current_viewer())
+
+
+@bp.route("/signout", methods=["GET", "POST"])
+def sign_out():
+    """Sign out (a shared computer): GET asks, POST (with its CSRF token) ends the session."""
+    if request.method == "GET":
+        return render_template("home/sign_out.html", signed_in=bool(session.get("user_id")))
+    db = get_db()
+    web_session.end(db, session)
+    db.commit()
+    g.no_session_in_urls = True
+    return render_template("home/signed_out.html")
 
 
 @bp.route("/healthz")

@@ -28,7 +28,7 @@ from ..db import utcnow
 from ..errors import LaunchError
 from .constants import LTI_VERSION, Claim, MessageType
 from .keysets import PlatformKeySets
-from .login import STATE_COOKIE_PREFIX
+from .login import NEW_WINDOW_PARAM, STATE_COOKIE_PREFIX
 from .models import LoginState, Platform
 from .registry import DatabaseToolConf, PlatformCache, PlatformInfo, origin
 from .roles import ToolRole, is_mentor, tool_role
@@ -44,7 +44,7 @@ class LaunchPolicy:
     base_url: str
     max_token_bytes: int = 65536
     leeway: int = 10
-    require_browser_bound_state: bool = False
+    require_browser_bound_state: bool = True
 
 
 @dataclass
@@ -260,7 +260,15 @@ class ToolMessageLaunch(MessageLaunch):
                 raise LaunchError(_l("The launch state does not match this browser."),
                                   code="state_mismatch")
             self.state_binding = "storage"
-        elif self.policy.require_browser_bound_state:
+        elif self.policy.require_browser_bound_state and not self.platform.allow_unbound_launch:
+            # Unbound, anyone's id_token + state could be posted here from another browser
+            # (login CSRF). The browser is offered the tool's own window instead, where cookies
+            # are first-party; if even there none is kept, it is told to allow them.
+            if (login_state.login_params or {}).get(NEW_WINDOW_PARAM):
+                raise LaunchError(_l("Your browser blocks the cookies this tool needs, even in "
+                                     "its own window. Allow cookies for this site, then open "
+                                     "the tool again from your course."),
+                                  code="cookies_disabled")
             raise LaunchError(_l("Your browser blocked the cookie this launch needs."),
                               code="cookies_blocked")
         self.login_state = login_state

@@ -19,8 +19,11 @@ from .registry import PlatformCache, origin
 from .states import LoginStates
 
 STATE_COOKIE_PREFIX = "lti_state_"
+# Marks a login started again in the tool's own window (lti/new_window.html): if the browser
+# keeps no cookie even there, the launch says so instead of offering yet another window.
+NEW_WINDOW_PARAM = "lti_new_window"
 RELAUNCH_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
-                   "lti_deployment_id")
+                   "lti_deployment_id", NEW_WINDOW_PARAM)
 
 
 _last_sweep = [float("-inf")]
@@ -44,9 +47,25 @@ class LoginStart:
     auth_origin: str
 
 
+def check_sizes(params: dict[str, str], *, max_param_bytes: int, max_total_bytes: int) -> None:
+    """Refuse login parameters larger than any LMS sends: each is stored and echoed."""
+    total = 0
+    for name, value in params.items():
+        size = len(name.encode()) + len(value.encode())
+        if size > max_param_bytes:
+            raise LaunchError(_l("A login parameter (%(name)s) is too large.", name=name[:40]),
+                              code="parameter_too_large", detail=f"{size} bytes")
+        total += size
+    if total > max_total_bytes:
+        raise LaunchError(_l("The login request is too large."), code="request_too_large",
+                          detail=f"{total} bytes")
+
+
 def begin_login(db: Session, params: dict[str, str], *, platforms: PlatformCache, base_url: str,
-                launch_url: str, state_ttl: int, states: LoginStates | None = None) -> LoginStart:
+                launch_url: str, state_ttl: int, states: LoginStates | None = None,
+                max_param_bytes: int = 4096, max_total_bytes: int = 16384) -> LoginStart:
     """Check a login initiation request and store a fresh state + nonce for it."""
+    check_sizes(params, max_param_bytes=max_param_bytes, max_total_bytes=max_total_bytes)
     issuer = params.get("iss", "").strip()
     if not issuer:
         raise LaunchError(_l("The login request does not name the platform (iss)."),

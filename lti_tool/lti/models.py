@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UtcDateTime, utcnow
@@ -31,6 +31,11 @@ class Platform(Base):
     # frames from each school's own domain). Grows from validated launches' return_url.
     frame_origins: Mapped[list] = mapped_column(JSON, default=list)
     product_family: Mapped[str] = mapped_column(String(64), default="")
+    # True: a launch whose login state no browser binding (cookie, platform storage) carries is
+    # still accepted. Off by default: such a launch is open to login CSRF (README "Iframes and
+    # cookies"); an institution that accepts the risk turns it on (`lti-tool platform unbound`).
+    allow_unbound_launch: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     deployments: Mapped[list[Deployment]] = relationship(

@@ -177,6 +177,10 @@ def _learn_frame_origin(db: Session, platform_id: int, claims: dict) -> bool:
     if not frame_origin:
         return False
     platform = db.get(Platform, platform_id)
+    # Read now, not from the registration cache: a platform set back to pending (by another
+    # process, within the cache's lifetime) must not widen frame-ancestors.
+    if platform is None or platform.status != "active":
+        return False
     origins = list(platform.frame_origins or [])
     if frame_origin in origins or len(origins) >= MAX_LEARNED_FRAME_ORIGINS:
         return False

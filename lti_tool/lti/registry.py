@@ -37,6 +37,7 @@ class PlatformInfo:
     auth_audience: str | None
     status: str
     deployment_ids: frozenset[str]
+    allow_unbound_launch: bool = False
 
 
 def find_platform(db: Session, issuer: str, client_id: str | None) -> Platform | None:
@@ -57,6 +58,7 @@ def platform_info(platform: Platform) -> PlatformInfo:
         key_set_url=platform.key_set_url, auth_audience=platform.auth_audience,
         status=platform.status,
         deployment_ids=frozenset(d.deployment_id for d in platform.deployments),
+        allow_unbound_launch=bool(platform.allow_unbound_launch),
     )
 
 

@@ -9,7 +9,7 @@ from flask import (Blueprint, current_app, g, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from .. import csrf
+from .. import csrf, web_session
 from ..db import get_db
 from ..errors import Forbidden, LaunchError, NotSignedIn
 from ..ops import metrics
@@ -49,11 +49,17 @@ def launch_url() -> str:
 def login():
     """OIDC third-party initiated login: remember state + nonce, send the browser to the LMS."""
     g.no_session_in_urls = True
+    settings = _settings()["lti"]
+    max_total = int(settings["max_login_request_bytes"])
+    # Checked before the form is parsed: an oversized body is not even read.
+    if (request.content_length or 0) > max_total or len(request.query_string) > max_total:
+        raise LaunchError(_("The login request is too large."), code="request_too_large")
     start = begin_login(
         get_db(), _params(), platforms=current_app.extensions["platforms"],
         base_url=current_app.config["BASE_URL"], launch_url=launch_url(),
-        state_ttl=int(_settings()["lti"]["state_ttl_seconds"]),
+        state_ttl=int(settings["state_ttl_seconds"]),
         states=current_app.extensions["login_states"],
+        max_param_bytes=int(settings["max_login_param_bytes"]), max_total_bytes=max_total,
     )
     if start.storage_target:
         # Canvas: keep the state in the platform window too, in case cookies are blocked.
@@ -131,6 +137,9 @@ def launch():
     }
     if result.message_type == MessageType.DEEP_LINKING:
         data["deep_linking"] = result.claims[Claim.DEEP_LINKING_SETTINGS]
+    # A shared computer: the next person's launch signs the previous one out in this browser.
+    web_session.end_if_someone_else(db, request.cookies.get(web_session.COOKIE_NAME),
+                                    result.platform.id, record.user_id)
     session.start(data)
     # One commit for the whole launch: the consumed state, the records and the new session.
     current_app.session_interface.write(current_app, db, session)

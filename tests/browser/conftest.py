@@ -36,7 +36,8 @@ class CookieMode:
     id: str
     preferences: dict[str, Any]
     third_party_cookies_blocked: bool
-    all_cookies_blocked: bool = False
+    all_cookies_blocked: bool = False  # no cookie in the cross-site frame
+    first_party_cookies: bool = True  # cookies kept in the tool's own window
 
     @property
     def kept_probe_cookies(self) -> set[str]:
@@ -57,9 +58,18 @@ MODES = [
     CookieMode(
         "all-cookies-blocked",
         {"profile": {"cookie_controls_mode": 1, "default_content_setting_values": {"cookies": 2}}},
-        True, all_cookies_blocked=True,
+        True, all_cookies_blocked=True, first_party_cookies=False,
     ),
 ]
+# No cookie in frames, but cookies for localhost as a top-level site (the pattern pair is
+# cookie host, top-level host): Safari's behaviour, where the tool's own window keeps cookies.
+FRAME_COOKIES_BLOCKED = CookieMode(
+    "frame-cookies-blocked",
+    {"profile": {"cookie_controls_mode": 1, "default_content_setting_values": {"cookies": 2},
+                 "content_settings": {"exceptions": {"cookies": {
+                     "localhost,localhost": {"setting": 1}}}}}},
+    True, all_cookies_blocked=True, first_party_cookies=True,
+)
 
 
 def _missing(what: str) -> str:
@@ -112,13 +122,19 @@ def _check_cookie_mode(context: BrowserContext, mode: CookieMode) -> None:
         try:
             page.goto(f"{top.base_url}/top?port={framed.port}", wait_until="load")
             kept = {c["name"] for c in context.cookies() if c["domain"] == "localhost"}
+            context.clear_cookies()
+            # The same page as a top-level site (the tool's own window).
+            page.goto(f"{framed.base_url.replace('127.0.0.1', 'localhost')}/set",
+                      wait_until="load")
+            first_party = bool([c for c in context.cookies() if c["domain"] == "localhost"])
         finally:
             page.close()
             context.clear_cookies()
-    if kept != mode.kept_probe_cookies:
+    if kept != mode.kept_probe_cookies or first_party != mode.first_party_cookies:
         pytest.fail(
             f"chromium ignored the cookie mode {mode.id} ({mode.preferences}): a cross-site "
-            f"frame kept {sorted(kept)}, expected {sorted(mode.kept_probe_cookies)}",
+            f"frame kept {sorted(kept)}, expected {sorted(mode.kept_probe_cookies)}; "
+            f"first-party cookies kept: {first_party}, expected {mode.first_party_cookies}",
             pytrace=False)
 
 
@@ -133,7 +149,11 @@ class Chromium:
 @pytest.fixture(scope="module", params=MODES, ids=[m.id for m in MODES])
 def chromium(request, playwright, tmp_path_factory) -> Iterator[Chromium]:
     """Chromium in each cookie mode, launched once per mode and module (about 1 s a launch)."""
-    mode: CookieMode = request.param
+    yield from run_chromium(request.param, playwright, tmp_path_factory)
+
+
+def run_chromium(mode: CookieMode, playwright, tmp_path_factory) -> Iterator[Chromium]:
+    """Launch chromium in `mode`, check the mode took, yield it, close it."""
     profile = tmp_path_factory.mktemp(f"chromium-{mode.id}")
     (profile / "Default").mkdir()
     (profile / "Default" / "Preferences").write_text(json.dumps(mode.preferences))

@@ -10,8 +10,12 @@ What binds the login state to the browser, as observed in chromium:
   keeps it even with third-party cookies blocked -> binding "cookie" for Moodle and Canvas.
   Canvas still gets the state put into platform storage at login, but the launch never needs
   to read it back.
-- no cookie at all: Canvas's launch reads the state back from platform storage -> "storage";
-  Moodle offers no storage -> "server" (accepted while lti.require_browser_bound_state is false).
+- no cookie in the frame (all cookies blocked; or, Safari-like, only in frames): Canvas's launch
+  reads the state back from platform storage -> "storage"; Moodle offers no storage, so its
+  launch is unbound: refused with "open in a new window" (test_unbound_moodle_launch_...), where
+  the tool's own window keeps the state cookie when the browser allows first-party cookies, and
+  says that cookies are off when it does not. Accepted as "server" only for a platform allowed
+  unbound launches (`lti-tool platform unbound`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import urllib.request
 import pytest
 from flask import Blueprint, Flask
 from lti_platform import LoopbackServer, Platform
+
+from conftest import FRAME_COOKIES_BLOCKED, MODES, run_chromium
 
 from lti_tool.lti.models import LoginState
 from lti_tool.lti.registry import allowed_frame_origins
@@ -44,6 +50,13 @@ LAUNCHES = [
     pytest.param("canvas", "student", "learner", id="canvas-student"),
     pytest.param("canvas", "teacher", "instructor", id="canvas-teacher"),
 ]
+
+
+@pytest.fixture(scope="module", params=[*MODES, FRAME_COOKIES_BLOCKED],
+                ids=[m.id for m in [*MODES, FRAME_COOKIES_BLOCKED]])
+def chromium(request, playwright, tmp_path_factory):
+    """conftest's chromium, plus the Safari-like mode (no cookie in frames only)."""
+    yield from run_chromium(request.param, playwright, tmp_path_factory)
 
 
 def expected_binding(profile: str, all_cookies_blocked: bool) -> str:
@@ -88,6 +101,11 @@ def test_launch_in_lms_iframe_keeps_session_on_the_next_page(
     caplog.set_level(logging.INFO, logger=VIEWS_LOGGER)
     plan = platform.plan(user, locale="en")
     page = browser_page.page
+    if profile == "moodle" and mode.all_cookies_blocked:
+        # Nothing can bind Moodle's launch in this frame: only an institution that accepts
+        # the login CSRF risk lands here (the refusal is test_unbound_moodle_launch_...).
+        tool.allow_unbound_launches(platform)
+        request.addfinalizer(lambda: tool.allow_unbound_launches(platform, False))
 
     page.goto(platform.course_url(plan))
     assert page.url.startswith(platform.base_url + "/course/")  # the LMS is the top page
@@ -151,6 +169,39 @@ def test_launch_in_lms_iframe_keeps_session_on_the_next_page(
     wait_for_console(browser_page, "probe from the tool frame")
     assert csp_lines(browser_page) == []
     assert unexpected_console(browser_page, platform) == []
+    assert browser_page.page_errors == []
+
+
+def test_unbound_moodle_launch_finishes_in_the_tools_own_window(
+        tool, moodle, chromium, browser_page, caplog):
+    """Moodle in a frame that keeps no cookie: the launch is refused with a button that
+    finishes it in a window of the tool's own, where the state cookie is first-party."""
+    mode = chromium.mode
+    if not mode.all_cookies_blocked:
+        pytest.skip("the frame keeps the partitioned state cookie: the launch lands in it")
+    caplog.set_level(logging.INFO, logger=VIEWS_LOGGER)
+    plan = moodle.plan("student", locale="en")
+    page = browser_page.page
+    page.goto(moodle.course_url(plan))
+    tool_frame = page.frame_locator("iframe[name=tool]")
+    expect(tool_frame.locator("h1")).to_have_text(
+        "Your browser blocked the cookie this launch needs.")
+    assert launch_log(caplog) == []
+
+    with chromium.context.expect_page() as opened:
+        tool_frame.get_by_role("button", name="Open in a new window").click()
+    window = opened.value
+    if mode.first_party_cookies:
+        expect(window.locator("[data-role]")).to_have_attribute("data-role", "learner")
+        expect(window.locator("section.identity h1")).to_have_text(f"Hello, {plan.user.name}")
+        assert window.url.startswith(tool.base_url + "/?ls="), window.url
+        assert [(x["role"], x["binding"]) for x in launch_log(caplog)] == [("learner", "cookie")]
+    else:
+        # Chromium with every cookie blocked keeps none even in the tool's own window.
+        expect(window.locator("code")).to_have_text("cookies_disabled")
+        expect(window.locator("h1")).to_contain_text("Allow cookies for this site")
+        assert launch_log(caplog) == []
+    window.close()
     assert browser_page.page_errors == []
 
 

@@ -52,6 +52,16 @@ def test_platform_add_list_remove(run):
     assert run("platform", "remove", "999", "--yes", ok=False).returncode == 1
 
 
+def test_platform_unbound_is_an_explicit_per_platform_choice(run):
+    run("platform", "add", *MOODLE, "--deployment-id", "1")
+    assert "unbound=no" in run("platform", "list").stdout  # the default: binding required
+    accepted = run("platform", "unbound", "https://moodle.example.edu").stdout
+    assert "accepted" in accepted and "login CSRF" in accepted
+    assert "unbound=yes" in run("platform", "list").stdout
+    run("platform", "unbound", "https://moodle.example.edu", "--off")
+    assert "unbound=no" in run("platform", "list").stdout
+
+
 def test_platform_add_refuses_a_non_url(run):
     bad = run("platform", "add", *MOODLE[:-2], "--key-set-url", "certs.php",
               "--deployment-id", "1", ok=False)

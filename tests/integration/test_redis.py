@@ -256,3 +256,26 @@ def test_logins_and_launches_go_on_while_redis_is_down(hosts, redis_server):
 
 def test_without_redis_the_health_check_does_not_name_it(tool):
     assert "redis" not in requests.get(tool.base_url + "/healthz", timeout=5).json()
+
+
+def test_login_rate_limit_is_counted_once_for_every_host(tmp_path, redis_server):
+    """With Redis, two hosts share one count per client address (issue 9, finding 7)."""
+    shared = {"tool": {"database_url": database_url_for(str(tmp_path))},
+              "keys": {"dir": str(tmp_path / "keys")}, "redis": {"url": redis_server.url},
+              "gradebook": {"worker": {"in_process": False}},
+              "rate_limits": {"login": "2 per minute"}}
+    a = start_tool(str(tmp_path / "a"), shared)
+    b = start_tool(str(tmp_path / "b"), {**shared, "tool": {**shared["tool"],
+                                                            "base_url": a.base_url}})
+    try:
+        with Platform("moodle") as lms:
+            a.register(lms)
+            params = dict(lms.plan("student").login_params)
+            statuses = [requests.post(host.base_url + "/lti/login", data=params, timeout=10,
+                                      allow_redirects=False).status_code for host in (a, b, b)]
+        assert statuses == [302, 302, 429]
+        keys = redis.Redis.from_url(redis_server.url).keys("*")
+        assert [k for k in keys if b"rate-limit" in k], keys
+    finally:
+        a.stop()
+        b.stop()
