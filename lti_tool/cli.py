@@ -150,7 +150,11 @@ def worker() -> None:
     _share_metrics_with_gunicorn(app)
     upgrade(app.config["DATABASE_URL"])
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # The handler runs in the main thread, which may be inside stop.wait() holding the event's
+    # lock at that very moment: setting the event from the handler could deadlock on that lock.
+    # Another thread sets it instead.
+    signal.signal(signal.SIGTERM,
+                  lambda *_: threading.Thread(target=stop.set, name="sigterm").start())
     runner = ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
                          WorkerPolicy.from_settings(app.config["SETTINGS"]))
     queue = app.extensions.get("score_queue")
