@@ -1,0 +1,236 @@
+"""Simultaneous decisions over real HTTP (issue 10, findings 1-4): one wins, the other gets a
+409 page that says what changed; never two decisions for one change, never a 500, and the LMS
+ends on the tool's total. Runs on SQLite and on PostgreSQL (--db=postgresql)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select, update
+from test_portfolio_flow import CSRF, add_entry, db_session, launch
+
+from lti_tool.gradebook.models import ScoreOutbox
+from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
+from lti_tool.db import utcnow
+from lti_tool.portfolio import service
+from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion
+
+SECOND_TUTOR = {"role": "teacher", "id": "77", "given_name": "Tina", "family_name": "Tutor"}
+ROUNDS = 4  # each race is run a few times: the threads start together, the order varies
+
+
+def at_once(*calls):
+    """Run the calls in threads released together; their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def csrf(client) -> str:
+    """The CSRF token of a client's session (fetched before the race, not inside it)."""
+    match = CSRF.search(client.get("/portfolio/showcase").text)
+    assert match
+    return match.group(1)
+
+
+def post(client, token: str, path: str, data: dict):
+    """A form POST without following the redirect (303 = done)."""
+    return client.browser.post(client.url(path), data={"csrf_token": token, **data},
+                               follow_redirects=False)
+
+
+def park_leftovers(tool) -> None:
+    """Scores queued by earlier tests go to platforms that have stopped: keep them out."""
+    with db_session(tool) as db:
+        db.execute(update(ScoreOutbox).where(ScoreOutbox.status == "pending")
+                   .values(status="parked"))
+        db.commit()
+
+
+def drain(tool, timeout: float = 30.0) -> None:
+    """Run the score worker until nothing is pending (waiting for retries that are due later)."""
+    worker = ScoreWorker(tool.app.extensions["db"].sessionmaker,
+                         tool.app.extensions["gradebook"], WorkerPolicy(max_attempts=20))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            worker.run_once()
+            with db_session(tool) as db:
+                due = next_due(db)
+            if due is None:
+                return
+            time.sleep(min(1.0, max(0.05, (due - utcnow()).total_seconds())))
+        raise AssertionError("the score outbox did not drain")
+    finally:
+        worker.close()
+
+
+def lms_and_tool_totals(tool, platform, user_id: int) -> tuple[float | None, int]:
+    """(the points the LMS holds for the student's portfolio, the tool's verified total)."""
+    with db_session(tool) as db:
+        portfolio = db.scalar(select(Portfolio).where(Portfolio.user_id == user_id))
+        total = service.verified_total(db, portfolio.id)
+        row = db.scalars(select(ScoreOutbox).where(ScoreOutbox.user_id == user_id)
+                         .order_by(ScoreOutbox.id.desc())).first()
+        if row is None:
+            return None, total
+        stored = platform.scores(row.line_item_url).get(row.user_sub)
+    if not stored:
+        return None, total
+    # The gradebook keeps the score on its line item's scale: back to the tool's points.
+    return round(stored["scoreGiven"] * row.score_maximum / stored["scoreMaximum"], 2), total
+
+
+def history(tool, entry_id: int) -> list[str]:
+    with db_session(tool) as db:
+        return [d.action for d in db.get(Entry, entry_id).decisions]
+
+
+def entry_portfolio(tool, entry_id: int) -> int:
+    with db_session(tool) as db:
+        return db.get(Entry, entry_id).portfolio_id
+
+
+def version_of(tool, entry_id: int) -> int:
+    with db_session(tool) as db:
+        return db.get(Entry, entry_id).version
+
+
+# ---- finding 1 -------------------------------------------------------------------------------
+
+
+def test_two_tutors_verify_one_entry_at_once(tool, moodle):
+    student = launch(tool, moodle)
+    first, second = launch(tool, moodle, "teacher"), launch(tool, moodle, SECOND_TUTOR)
+    tokens = csrf(first), csrf(second)
+    for _round in range(ROUNDS):
+        entry_id = add_entry(student)
+        seen = {"action": "verify", "version": str(version_of(tool, entry_id))}
+        path = f"/portfolio/entries/{entry_id}/decide"
+        answers = at_once(lambda: post(first, tokens[0], path, seen),
+                          lambda: post(second, tokens[1], path, seen))
+        assert sorted(a.status_code for a in answers) == [303, 409]
+        assert history(tool, entry_id) == ["submit", "verify"]
+        refused = next(a for a in answers if a.status_code == 409)
+        # The loser sees who decided, and can decide again on the current version.
+        assert "Changed since you looked" in refused.text
+        assert re.search(r"verified — (Terry Teacher|Tina Tutor)", refused.text)
+        assert f'name="version" value="{version_of(tool, entry_id)}"' in refused.text
+
+
+# ---- finding 2 -------------------------------------------------------------------------------
+
+
+def test_a_verify_of_the_version_before_the_students_edit_is_refused(tool, moodle):
+    student = launch(tool, moodle)
+    tutor = launch(tool, moodle, "teacher")
+    entry_id = add_entry(student)  # republic, first place: 100 points
+    seen = version_of(tool, entry_id)
+    edit = student.post(f"/portfolio/entries/{entry_id}/edit", {
+        "list": "olympiads", "course_year": "2", "item": "olympiad", "level": "international",
+        "result": "first", "f_title": "Anatomy olympiad", "action": "submit",
+        "version": str(seen)})
+    assert edit.status_code == 200
+    answer = post(tutor, csrf(tutor), f"/portfolio/entries/{entry_id}/decide",
+                  {"action": "verify", "version": str(seen), "seen_points": "100",
+                   "comment": "Checked the diploma"})
+    assert answer.status_code == 409
+    assert "when you looked: 100" in answer.text and ">150" in answer.text
+    assert "Checked the diploma</textarea>" in answer.text  # what the tutor typed is kept
+    with db_session(tool) as db:
+        entry = db.get(Entry, entry_id)
+        assert entry.status == "submitted" and entry.verified_points is None
+    # One click on the 409 page: verify the version now shown.
+    again = post(tutor, csrf(tutor), f"/portfolio/entries/{entry_id}/decide",
+                 {"action": "verify", "version": str(version_of(tool, entry_id))})
+    assert again.status_code == 303
+    with db_session(tool) as db:
+        assert db.get(Entry, entry_id).verified_points == 150
+
+
+def test_student_edits_while_the_tutor_verifies(tool, moodle):
+    student = launch(tool, moodle)
+    tutor = launch(tool, moodle, "teacher")
+    tokens = csrf(student), csrf(tutor)
+    for _round in range(ROUNDS):
+        entry_id = add_entry(student)
+        seen = str(version_of(tool, entry_id))
+        edit = {"list": "olympiads", "course_year": "2", "item": "olympiad",
+                "level": "international", "result": "first", "f_title": "Anatomy olympiad",
+                "action": "submit", "version": seen}
+        edited, verified = at_once(
+            lambda: post(student, tokens[0], f"/portfolio/entries/{entry_id}/edit", edit),
+            lambda: post(tutor, tokens[1], f"/portfolio/entries/{entry_id}/decide",
+                         {"action": "verify", "version": seen}))
+        # Exactly one wins; the tutor never verifies content they did not see.
+        assert sorted((edited.status_code, verified.status_code)) == [303, 409]
+        with db_session(tool) as db:
+            entry = db.get(Entry, entry_id)
+            if verified.status_code == 303:
+                assert (entry.status, entry.claimed_points, entry.verified_points) == (
+                    "verified", 100, 100)
+            else:
+                assert (entry.status, entry.claimed_points, entry.verified_points) == (
+                    "submitted", 150, None)
+
+
+# ---- finding 3 -------------------------------------------------------------------------------
+
+
+def test_verification_and_design_mark_at_once_the_lms_ends_on_the_tools_total(tool, moodle):
+    student = launch(tool, moodle)
+    first, second = launch(tool, moodle, "teacher"), launch(tool, moodle, SECOND_TUTOR)
+    tokens = csrf(first), csrf(second)
+    park_leftovers(tool)
+    entry_ids = [add_entry(student) for _ in range(4)]
+    with db_session(tool) as db:
+        portfolio = db.get(Entry, entry_ids[0]).portfolio
+        portfolio_id, user_id = portfolio.id, portfolio.user_id
+    for entry_id, points in zip(entry_ids, ("15", "30", "20", "25")):
+        version = str(version_of(tool, entry_id))
+        answers = at_once(
+            lambda: post(first, tokens[0], f"/portfolio/entries/{entry_id}/decide",
+                         {"action": "verify", "version": version}),
+            lambda: post(second, tokens[1], f"/portfolio/{portfolio_id}/marks",
+                         {"mark": "design", "year": "2", "points": points}))
+        assert [a.status_code for a in answers] == [303, 303]
+    drain(tool)
+    lms, total = lms_and_tool_totals(tool, moodle, user_id)
+    assert total == 4 * 100 + 25
+    assert lms == total
+
+
+# ---- finding 4 -------------------------------------------------------------------------------
+
+
+def test_two_saves_of_the_same_section_i_page(tool, moodle):
+    student = launch(tool, moodle)
+    other_tab = launch(tool, moodle, browser=student.browser)
+    tokens = csrf(student), csrf(other_tab)
+    portfolio_id = entry_portfolio(tool, add_entry(student))
+    for n in range(ROUNDS):
+        with db_session(tool) as db:
+            seen = db.get(Portfolio, portfolio_id).essay_version
+        answers = at_once(*(
+            lambda client=client, token=token, text=text: post(
+                client, token, "/portfolio/portrait/essay",
+                {"essay": text, "version": str(seen)})
+            for client, token, text in ((student, tokens[0], f"first tab {n}"),
+                                        (other_tab, tokens[1], f"second tab {n}"))))
+        assert sorted(a.status_code for a in answers) == [303, 409]
+        refused = next(a for a in answers if a.status_code == 409)
+        assert "The newer saved version" in refused.text
+        with db_session(tool) as db:
+            numbers = db.scalars(select(PortraitVersion.number).where(
+                PortraitVersion.portfolio_id == portfolio_id,
+                PortraitVersion.page == "essay")).all()
+        assert sorted(numbers) == list(range(1, seen + 2))
+
