@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..db import insert_ignore, utcnow
@@ -396,7 +396,9 @@ def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action
             selectinload(Entry.portfolio), selectinload(Entry.decisions)))}
     reviewable: dict[int, bool] = {}
     touched: dict[int, tuple[Portfolio, int]] = {}
-    for entry_id, seen_version in targets:
+    # In id order: two bulk decisions on overlapping entries take their rows in the same order
+    # (PostgreSQL would otherwise find a deadlock and fail one of them).
+    for entry_id, seen_version in sorted(targets):
         entry = entries.get(entry_id)
         if entry is None or entry.status == DRAFT:
             report.skipped.append((entry_id, "not_found"))
@@ -479,24 +481,23 @@ def set_tutor_mark(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubr
         raise ToolError(_l("The mark must be from %(low)s to %(high)s.", low=spec.min,
                            high=spec.max), code="mark_out_of_range")
     before = verified_total(db, portfolio.id)
-    mark = db.scalar(select(TutorMark).where(TutorMark.portfolio_id == portfolio.id,
-                                             TutorMark.mark_key == mark_key,
-                                             TutorMark.course_year == course_year))
+    # A mark is a value, not a step of a state machine: the latest tutor's word stands. Written
+    # with statements keyed on (portfolio, mark, year), not an object loaded earlier, so two
+    # tutors setting and clearing it at the same moment cannot fail each other (issue 10).
+    key = (TutorMark.portfolio_id == portfolio.id, TutorMark.mark_key == mark_key,
+           TutorMark.course_year == course_year)
     if points is None:
-        if mark is not None:
-            db.delete(mark)
-        mark = None
+        db.execute(delete(TutorMark).where(*key))
     else:
-        if mark is None:
-            # Two tutors giving the first mark at once: one row, the later write wins.
+        values = {"points": points, "tutor_id": actor.user_id, "tutor_name": actor.name,
+                  "updated_at": utcnow()}
+        for _attempt in range(2):  # a clear committed between the two statements: once more
             insert_ignore(db, TutorMark, portfolio_id=portfolio.id, mark_key=mark_key,
-                          course_year=course_year, points=points, tutor_name="",
-                          updated_at=utcnow())
-            mark = db.scalar(select(TutorMark).where(TutorMark.portfolio_id == portfolio.id,
-                                                     TutorMark.mark_key == mark_key,
-                                                     TutorMark.course_year == course_year))
-        mark.points, mark.tutor_id, mark.tutor_name = points, actor.user_id, actor.name
-        mark.updated_at = utcnow()
+                          course_year=course_year, **values)
+            if db.execute(update(TutorMark).where(*key).values(**values)).rowcount:
+                break
+    mark = db.scalar(select(TutorMark).where(*key)
+                     .execution_options(populate_existing=True))  # as written just now
     db.flush()
     _after_verified_change(db, portfolio, before, settings)
     return mark

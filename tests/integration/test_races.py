@@ -8,8 +8,14 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 from sqlalchemy import select, update
+from teachhub_helpers import card_of, participant, published_module
+from teachhub_helpers import db as th_db
+from teachhub_helpers import launch as th_launch
+from teachhub_helpers import move as th_move
+from teachhub_helpers import today as th_today
 from test_portfolio_flow import CSRF, add_entry, db_session, launch
 
 from lti_tool.gradebook.models import ScoreOutbox
@@ -17,8 +23,10 @@ from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
 from lti_tool.db import utcnow
 from lti_tool.portfolio import service
 from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion
+from lti_tool.teachhub.models import Participant, StatusChange
 
 SECOND_TUTOR = {"role": "teacher", "id": "77", "given_name": "Tina", "family_name": "Tutor"}
+SECOND_COORDINATOR = {"role": "admin", "id": "88", "given_name": "Dana", "family_name": "Coord"}
 ROUNDS = 4  # each race is run a few times: the threads start together, the order varies
 
 
@@ -234,3 +242,81 @@ def test_two_saves_of_the_same_section_i_page(tool, moodle):
                 PortraitVersion.page == "essay")).all()
         assert sorted(numbers) == list(range(1, seen + 2))
 
+
+
+# ---- TeachHub: one participant card, several people at once ----------------------------------
+
+
+def _card(tool, card_id: int):
+    with th_db(tool) as session:
+        card = session.get(Participant, card_id)
+        log = [c.to_status for c in session.scalars(select(StatusChange).where(
+            StatusChange.participant_id == card_id).order_by(StatusChange.id))]
+        return card, log
+
+
+def _th_post(person, card_id: int, action: str, data: dict, revision: int):
+    """A card form posted as the page showed it (its revision), without following redirects."""
+    return person.post(f"/teachhub/cards/{card_id}/{action}",
+                       {**data, "revision": str(revision)}, follow_redirects=False)
+
+
+def test_teachhub_moves_marks_and_hours_on_one_card_at_once(tool, moodle):
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        learner = participant(tool, moodle, stack, setup)
+        card_id = card_of(tool, setup.module_id, learner.user_id).id
+        other_tab = th_launch(tool, moodle, stack, "teacher")  # the same facilitator, twice
+        for person in (setup.facilitator, other_tab):
+            assert person._csrf  # fetched now, outside the race
+        # Two moves to "in progress" from the same page: one move, one log line.
+        seen = _card(tool, card_id)[0].revision
+        answers = at_once(*(lambda p=p: _th_post(p, card_id, "status", {"status": "in_progress"},
+                                                 seen) for p in (setup.facilitator, other_tab)))
+        assert sorted(a.status_code for a in answers) == [303, 409]
+        assert _card(tool, card_id)[1] == ["registered", "in_progress"]
+        # A mark and hours typed on the same page: one is saved, the other is shown again.
+        seen = _card(tool, card_id)[0].revision
+        mark, hours = at_once(
+            lambda: _th_post(setup.facilitator, card_id, "mark",
+                             {"mark": "88", "mark_comment": "Good"}, seen),
+            lambda: _th_post(other_tab, card_id, "hours",
+                             {"contact_hours": "24", "self_study_hours": "6"}, seen))
+        assert sorted((mark.status_code, hours.status_code)) == [303, 409]
+        card, _log = _card(tool, card_id)
+        refused = mark if mark.status_code == 409 else hours
+        assert "Changed since you looked" in refused.text
+        if mark.status_code == 409:
+            assert card.mark is None and 'name="mark" value="88"' in refused.text
+        else:
+            assert card.total_hours == 0 and 'name="contact_hours" value="24"' in refused.text
+        assert f'name="revision" value="{card.revision}"' in refused.text
+
+
+def test_two_coordinators_record_recognition_at_once(tool, moodle):
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        learner = participant(tool, moodle, stack, setup)
+        card_id = card_of(tool, setup.module_id, learner.user_id).id
+        fac, coord = setup.facilitator, setup.coordinator
+        second = th_launch(tool, moodle, stack, SECOND_COORDINATOR)
+        assert th_move(fac, card_id, "in_progress").status_code == 303
+        assert th_move(fac, card_id, "completed").status_code == 303
+        fac.post(f"/teachhub/cards/{card_id}/hours", {"contact_hours": "30"})
+        coord.post(f"/teachhub/cards/{card_id}/verify", {"note": "checked"})
+        assert th_move(coord, card_id, "submitted").status_code == 303
+        assert second._csrf
+        seen = _card(tool, card_id)[0].revision
+        day = th_today().isoformat()
+        answers = at_once(*(
+            lambda p=p, n=n: _th_post(p, card_id, "status", {
+                "status": "recognized", "commission_number": n, "commission_date": day}, seen)
+            for p, n in ((coord, "17"), (second, "18"))))
+        assert sorted(a.status_code for a in answers) == [303, 409]
+        card, log = _card(tool, card_id)
+        assert log.count("recognized") == 1
+        winner = "17" if answers[0].status_code == 303 else "18"
+        assert card.commission_number == winner
+        refused = next(a for a in answers if a.status_code == 409)
+        assert "Changed since you looked" in refused.text
+        assert f"Commission record No. {winner} of {day}" in refused.text
