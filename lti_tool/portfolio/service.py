@@ -439,9 +439,10 @@ class Conflict:
 
     entry_id: int
     seen_version: int
-    entry: Entry | None  # None: the student deleted it
+    entry: Entry | None  # None: the student deleted it, or took it back to draft (withdrawn)
     since: list[Decision] = field(default_factory=list)  # decisions after the version seen
     content_changed: bool = False  # an edit without a decision (the student changed content)
+    withdrawn: bool = False  # back to draft: the student's own again, not shown to staff
 
 
 def conflicts(db: Session, targets: Sequence[tuple[int, int]]) -> list[Conflict]:
@@ -450,8 +451,8 @@ def conflicts(db: Session, targets: Sequence[tuple[int, int]]) -> list[Conflict]
     out = []
     for entry_id, seen in targets:
         entry = db.get(Entry, entry_id)
-        if entry is None:
-            out.append(Conflict(entry_id, seen, None))
+        if entry is None or entry.status == DRAFT:
+            out.append(Conflict(entry_id, seen, None, withdrawn=entry is not None))
             continue
         since = [d for d in entry.decisions if d.version is not None and d.version > seen]
         decided = {d.version for d in since}

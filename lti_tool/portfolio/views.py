@@ -302,7 +302,13 @@ def _owner_action(entry_id: int, action):
     found = service.owned_entry(db, actor, entry_id)
     try:
         action(db, actor, found, parse_version(request.form.get("version")))
-    except (service.NotAllowed, service.StaleEdit) as err:
+    except service.StaleEdit:
+        # Changed in another tab or decided by the tutor meanwhile: the entry as it is now.
+        db.rollback()
+        flash(_("This entry changed after you opened it (in another tab, or by the tutor). "
+                "It is shown as it is now."), "error")
+        return entry(entry_id), 409
+    except service.NotAllowed as err:
         db.rollback()
         flash(str(err.message), "error")
     else:
@@ -425,8 +431,15 @@ def decide(entry_id: int):
     viewer = current_viewer()
     db = get_db()
     actor = actor_of(viewer)
-    found, portfolio = _visible_entry(db, actor, entry_id)
     action = request.form.get("action", "")
+    withdrawn = db.get(Entry, entry_id)
+    if action in service.STAFF_ACTIONS and withdrawn is not None \
+            and withdrawn.status == "draft" and access.may_review(db, actor, withdrawn.portfolio):
+        # Taken back to draft while the tutor looked: say so (a draft's content stays private).
+        return decision_conflict(db, [(entry_id, parse_version(request.form.get("version")))],
+                                 action, request.form.get("comment", ""),
+                                 url_for(".decide", entry_id=entry_id), single=True)
+    found, portfolio = _visible_entry(db, actor, entry_id)
     if action == "comment":
         access.reviewable_portfolio(db, actor, portfolio.id)
         try:

@@ -190,6 +190,25 @@ def test_student_edits_while_the_tutor_verifies(tool, moodle):
                     "submitted", 150, None)
 
 
+def test_student_withdraws_while_the_tutor_verifies(tool, moodle):
+    student = launch(tool, moodle)
+    tutor = launch(tool, moodle, "teacher")
+    tokens = csrf(student), csrf(tutor)
+    for _round in range(ROUNDS):
+        entry_id = add_entry(student)
+        seen = {"version": str(version_of(tool, entry_id))}
+        withdrawn, verified = at_once(
+            lambda: post(student, tokens[0], f"/portfolio/entries/{entry_id}/withdraw", seen),
+            lambda: post(tutor, tokens[1], f"/portfolio/entries/{entry_id}/decide",
+                         {"action": "verify", **seen}))
+        assert sorted((withdrawn.status_code, verified.status_code)) == [303, 409]
+        if history(tool, entry_id) == ["submit", "withdraw"]:
+            assert "The student took this entry back to draft." in verified.text
+        else:
+            assert history(tool, entry_id) == ["submit", "verify"]
+            assert withdrawn.status_code == 409  # the entry page, as the tutor left it
+
+
 # ---- finding 3 -------------------------------------------------------------------------------
 
 
