@@ -129,7 +129,15 @@ def save_summary(db: Session, actor: Actor, portfolio: Portfolio, values: Mappin
     summary.updated_at = utcnow()
     try:
         db.flush()
-    except IntegrityError:  # another tutor created this year's summary at the same moment
+    except IntegrityError as err:
+        if not _duplicate(err):
+            raise
+        # Another tutor created this year's summary at the same moment.
         raise StaleEdit(_l("A summary for this academic year already exists: open it "
                            "from the list and change it there.")) from None
     return summary
+
+
+def _duplicate(err: IntegrityError) -> bool:
+    """A unique key violated (PostgreSQL's SQLSTATE 23505, SQLite's message), not NOT NULL."""
+    return getattr(err.orig, "sqlstate", None) == "23505" or "UNIQUE" in str(err.orig)

@@ -22,7 +22,7 @@ from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
 from lti_tool.db import utcnow
 from lti_tool.portfolio import service
-from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion
+from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion, Summary
 from lti_tool.teachhub.models import Participant, StatusChange
 
 SECOND_TUTOR = {"role": "teacher", "id": "77", "given_name": "Tina", "family_name": "Tutor"}
@@ -261,6 +261,37 @@ def test_two_saves_of_the_same_section_i_page(tool, moodle):
                 PortraitVersion.page == "essay")).all()
         assert sorted(numbers) == list(range(1, seen + 2))
 
+
+
+def test_two_tutors_save_one_summary_at_once(tool, moodle):
+    student = launch(tool, moodle)
+    first, second = launch(tool, moodle, "teacher"), launch(tool, moodle, SECOND_TUTOR)
+    tokens = csrf(first), csrf(second)
+    portfolio_id = entry_portfolio(tool, add_entry(student))
+    form = {"academic_year": "2025-2026", "course_year": "2", "points": "100",
+            "academic_level": "", "achievement_level": "low", "summary_date": "2026-06-20",
+            **{name: "" for name in ("group_name", "gpa", "activity", "self_development",
+                                     "competences", "remarks", "head_name", "department")}}
+    # Both write the year's first summary: one is saved, the other told it exists (no 500).
+    created = at_once(*(lambda c=c, t=t, n=n: post(
+        c, t, f"/portfolio/{portfolio_id}/summaries/new",
+        {**form, "version": "0", "tutor_name": n}) for c, t, n in (
+            (first, tokens[0], "Terry"), (second, tokens[1], "Tina"))))
+    assert sorted(a.status_code for a in created) == [303, 409]
+    with db_session(tool) as db:
+        summary = db.scalar(select(Summary).where(Summary.portfolio_id == portfolio_id))
+        summary_id, seen = summary.id, summary.version
+    # Both change it from the same version: one save, one 409 with the newer text shown.
+    edited = at_once(*(lambda c=c, t=t, n=n: post(
+        c, t, f"/portfolio/summaries/{summary_id}/edit",
+        {**form, "version": str(seen), "tutor_name": n, "remarks": f"by {n}"}) for c, t, n in (
+            (first, tokens[0], "Terry"), (second, tokens[1], "Tina"))))
+    assert sorted(a.status_code for a in edited) == [303, 409]
+    with db_session(tool) as db:
+        summary = db.get(Summary, summary_id)
+        assert summary.version == seen + 1
+    refused = next(a for a in edited if a.status_code == 409)
+    assert "The newer saved version" in refused.text and summary.remarks in refused.text
 
 
 # ---- TeachHub: one participant card, several people at once ----------------------------------
