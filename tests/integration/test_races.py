@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 from sqlalchemy import select, update
-from teachhub_helpers import card_of, participant, published_module
+from teachhub_helpers import PASSPORT, card_of, participant, published_module
 from teachhub_helpers import db as th_db
 from teachhub_helpers import launch as th_launch
 from teachhub_helpers import move as th_move
@@ -23,7 +23,7 @@ from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
 from lti_tool.db import utcnow
 from lti_tool.portfolio import service
 from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion, Summary
-from lti_tool.teachhub.models import Participant, StatusChange
+from lti_tool.teachhub.models import Module, Participant, StatusChange
 
 SECOND_TUTOR = {"role": "teacher", "id": "77", "given_name": "Tina", "family_name": "Tutor"}
 SECOND_COORDINATOR = {"role": "admin", "id": "88", "given_name": "Dana", "family_name": "Coord"}
@@ -370,3 +370,27 @@ def test_two_coordinators_record_recognition_at_once(tool, moodle):
         refused = next(a for a in answers if a.status_code == 409)
         assert "Changed since you looked" in refused.text
         assert f"Commission record No. {winner} of {day}" in refused.text
+
+
+def test_two_edits_of_one_module_card_at_once(tool, moodle):
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        coord, fac = setup.coordinator, setup.facilitator
+        assert coord._csrf and fac._csrf
+        with th_db(tool) as session:
+            seen = session.get(Module, setup.module_id).revision
+        path = f"/teachhub/modules/{setup.module_id}/edit"
+        answers = at_once(*(lambda p=p, goal=goal: p.post(path, {
+            **PASSPORT, "goal": goal, "revision": str(seen)}, follow_redirects=False)
+            for p, goal in ((coord, "Goal by the coordinator"),
+                            (fac, "Goal by the facilitator"))))
+        assert sorted(a.status_code for a in answers) == [303, 409]
+        with th_db(tool) as session:
+            module = session.get(Module, setup.module_id)
+            assert module.revision == seen + 1
+        refused = next(a for a in answers if a.status_code == 409)
+        # The saved goal is shown, the loser's own is still in the form.
+        assert module.goal in refused.text and "Changed since you looked" in refused.text
+        mine = "Goal by the facilitator" if module.goal.endswith("coordinator") else \
+            "Goal by the coordinator"
+        assert mine in refused.text
