@@ -78,6 +78,10 @@ class Person:
         if page.status_code != 200:
             raise SystemExit(f"launch failed: {page.status_code} {page.text[:300]}")
         self.token = parse_qs(urlsplit(page.url).query)["ls"][0]
+        # The background roster pull a first launch starts must not overwrite later members.
+        deadline = time.monotonic() + 10
+        while tool.app.extensions["roster_refresher"].busy() and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.csrf = CSRF.search(self.get("/portfolio/showcase").text).group(1)
 
     def url(self, path: str) -> str:

@@ -11,12 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 from sqlalchemy import select, update
-from teachhub_helpers import PASSPORT, card_of, participant, published_module
+from teachhub_helpers import PASSPORT, card_of, participant, published_module, settle
 from teachhub_helpers import db as th_db
 from teachhub_helpers import launch as th_launch
 from teachhub_helpers import move as th_move
 from teachhub_helpers import today as th_today
-from test_portfolio_flow import CSRF, add_entry, db_session, launch
+from test_portfolio_flow import CSRF, add_entry, db_session
+from test_portfolio_flow import launch as portfolio_launch
 
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
@@ -28,6 +29,14 @@ from lti_tool.teachhub.models import Module, Participant, StatusChange
 SECOND_TUTOR = {"role": "teacher", "id": "77", "given_name": "Tina", "family_name": "Tutor"}
 SECOND_COORDINATOR = {"role": "admin", "id": "88", "given_name": "Dana", "family_name": "Coord"}
 ROUNDS = 4  # each race is run a few times: the threads start together, the order varies
+
+
+def launch(tool, platform, *args, **kwargs):
+    """A launch, after which the background roster pull it may have started is finished: an
+    older roster snapshot must not mark a later launch's membership inactive."""
+    client = portfolio_launch(tool, platform, *args, **kwargs)
+    settle(tool)
+    return client
 
 
 def at_once(*calls):

@@ -14,12 +14,13 @@ import os
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from test_portfolio_flow import add_entry, db_session, launch
+from test_portfolio_flow import add_entry, db_session
 from test_races import (
     SECOND_TUTOR,
     at_once,
     csrf,
     drain,
+    launch,
     lms_and_tool_totals,
     park_leftovers,
     post,
