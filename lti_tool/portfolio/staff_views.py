@@ -19,7 +19,6 @@ from .forms import SummaryForm
 from .labels import SKIP_REASONS
 from .models import Portfolio, Summary
 from .pdf import summary_pdf
-from .views import decision_conflict
 from .summary import (
     ACADEMIC_LEVELS,
     ACHIEVEMENT_LEVELS,
@@ -27,6 +26,7 @@ from .summary import (
     save_summary,
     summary_defaults,
 )
+from .views import decision_conflict
 from .web import (
     Links,
     actor_of,

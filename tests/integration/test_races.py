@@ -19,9 +19,9 @@ from teachhub_helpers import today as th_today
 from test_portfolio_flow import CSRF, add_entry, db_session
 from test_portfolio_flow import launch as portfolio_launch
 
+from lti_tool.db import utcnow
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
-from lti_tool.db import utcnow
 from lti_tool.portfolio import service
 from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion, Summary
 from lti_tool.teachhub.models import Module, Participant, StatusChange

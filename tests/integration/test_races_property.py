@@ -42,7 +42,8 @@ tutor_op = st.one_of(
     st.tuples(st.just("mark"), st.integers(0, len(STUDENTS) - 1),
               st.sampled_from(["10", "20", "30", ""])))
 student_op = st.one_of(
-    st.tuples(st.just("edit"), st.integers(0, ENTRIES_PER_STUDENT - 1), st.sampled_from(sorted(LEVELS))),
+    st.tuples(st.just("edit"), st.integers(0, ENTRIES_PER_STUDENT - 1),
+              st.sampled_from(sorted(LEVELS))),
     st.tuples(st.just("submit"), st.integers(0, ENTRIES_PER_STUDENT - 1)))
 schedule = st.tuples(*(st.lists(tutor_op, min_size=1, max_size=3) for _ in range(2)),
                      *(st.lists(student_op, min_size=0, max_size=2) for _ in STUDENTS))
