@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/portfolio.py
 	$(BIN)/python bench/teachhub.py
+	$(BIN)/python bench/races.py
 
 # Extract new strings into the catalogues (then translate them in lti_tool/translations/*/LC_MESSAGES/messages.po).
 messages: $(STAMP)

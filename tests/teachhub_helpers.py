@@ -98,9 +98,17 @@ class Person:
         raise AssertionError("no page with a form for this person")
 
     def post(self, path: str, data: dict | None = None, *, json: bool = False, **kwargs):
-        """POST a form as this person (with a valid CSRF token)."""
+        """POST a form as this person (with a valid CSRF token).
+
+        Card and module forms carry the revision their page showed (issue 10): unless the
+        test names one, the card's current revision is sent, as a freshly opened page would.
+        """
         headers = {"Accept": "application/json"} if json else {}
         body = {"csrf_token": self._csrf, **(data or {})}
+        if "revision" not in body:
+            revision = current_revision(self.tool, path)
+            if revision is not None:
+                body["revision"] = str(revision)
         return self.driver.post(self.url(path), data=body, headers=headers, **kwargs)
 
     @property
@@ -142,6 +150,22 @@ def tool_platform_id(tool, platform) -> int:
         return session.scalars(select(ToolPlatform.id).where(
             ToolPlatform.issuer == platform.issuer,
             ToolPlatform.client_id == platform.client_id)).one()
+
+
+CARD_FORM = re.compile(r"^/teachhub/cards/(\d+)/(?:hours|mark|verify|record|status)$")
+MODULE_FORM = re.compile(r"^/teachhub/modules/(\d+)/(?:edit|publish)$")
+
+
+def current_revision(tool, path: str) -> int | None:
+    """The revision a card or module form would carry now (None: the path has no such form)."""
+    path = path.split("?", 1)[0]
+    for pattern, model in ((CARD_FORM, Participant), (MODULE_FORM, Module)):
+        found = pattern.match(path)
+        if found:
+            with tool.app.extensions["db"].new_session() as session:
+                row = session.get(model, int(found.group(1)))
+                return row.revision if row is not None else 0
+    return None
 
 
 def db(tool):

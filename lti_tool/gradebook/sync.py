@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 
 import requests
 from sqlalchemy import select
@@ -31,6 +33,10 @@ class Services:
         self.http = http
         self.keyring = keyring
         self.tokens = TokenCache()
+        # Per outbox source ("portfolio", "teachhub"): fn(db, row) -> the score's fields
+        # computed from committed state, or None to send the row as queued. Each domain
+        # registers its own at start-up; the worker calls it just before sending.
+        self.scorers: dict[str, Callable[[Session, Any], dict | None]] = {}
 
     def client(self, db: Session, platform_id: int,
                granted: list[str] | None = None) -> PlatformClient:

@@ -95,6 +95,7 @@ class ScoreWorker:
             if not rows:
                 return report
             rows = self._newest_only(db, rows, report)
+            stamps = self._score_now(db, rows)
             db.commit()  # nothing stays locked while the LMS answers below
             clients: dict[int, PlatformClient] = {}
             for row in rows:
@@ -104,8 +105,8 @@ class ScoreWorker:
                         db, row.platform_id, context.ags_scopes if context else None)
             sendable = self._resolve_line_items(db, rows, clients, report)
             db.commit()
-            outcomes = list(self._pool.map(lambda r: self._send(r, clients[r.platform_id]),
-                                           sendable))
+            outcomes = list(self._pool.map(
+                lambda r: self._send(r, clients[r.platform_id], stamps.get(r.id)), sendable))
             self._record(db, {r.id: r for r in sendable}, outcomes, report)
             db.commit()
         return report
@@ -138,6 +139,29 @@ class ScoreWorker:
                 report.superseded += 1
             newest[key] = row
         return list(newest.values())
+
+    def _score_now(self, db: Session, rows: list[ScoreOutbox]) -> dict[int, datetime]:
+        """Recompute each row's score from committed state; returns the time of each reading.
+
+        A change queues its score in its own transaction, which cannot see a concurrent one:
+        a verification and a design mark committed at the same moment would each queue a
+        total without the other (issue 10). Reading the state now, after both committed, and
+        stamping the score with the time of the reading makes the newest reading win on the
+        platform: any interleaving ends with the LMS holding the tool's final value.
+        """
+        stamps: dict[int, datetime] = {}
+        for row in rows:
+            scorer = self.services.scorers.get((row.source or "").partition(":")[0])
+            if scorer is None:
+                continue
+            stamp = utcnow()  # before reading: a later reading is stamped later
+            fresh = scorer(db, row)
+            if fresh is None:
+                continue
+            for name, value in fresh.items():
+                setattr(row, name, value)
+            stamps[row.id] = stamp
+        return stamps
 
     def _resolve_line_items(self, db: Session, rows: list[ScoreOutbox],
                             clients: dict[int, PlatformClient], report: BatchReport):
@@ -178,13 +202,15 @@ class ScoreWorker:
         link.lineitem_url = item.url
         return item.url
 
-    def _send(self, row: ScoreOutbox, client: PlatformClient) -> _Outcome:
+    def _send(self, row: ScoreOutbox, client: PlatformClient,
+              stamp: datetime | None = None) -> _Outcome:
         # The time of the change orders scores on the platform, so a slow older post that
         # lands late loses. A retried row is still the newest (older ones are superseded), so
         # it goes out stamped "now": an earlier attempt that landed unseen (a timeout after
         # the LMS stored it) or a score sent within the same second (Moodle keeps seconds and
         # answers 409 to one not strictly newer) must not make it look old.
-        timestamp = row.created_at if row.attempts == 0 else utcnow()
+        # A recomputed score carries the time its state was read (see _score_now).
+        timestamp = stamp or (row.created_at if row.attempts == 0 else utcnow())
         body = ags.score_body(user_sub=row.user_sub, score_given=row.score_given,
                               score_maximum=row.score_maximum,
                               activity_progress=row.activity_progress,

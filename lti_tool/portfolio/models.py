@@ -160,6 +160,8 @@ class Decision(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     points: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # The entry version this decision produced (a refused decision shows those made since).
+    version: Mapped[int | None] = mapped_column(Integer)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

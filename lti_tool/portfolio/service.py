@@ -18,16 +18,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..db import utcnow
+from ..db import insert_ignore, utcnow
 from ..errors import ToolError
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import delete_evidence, store_upload
 from ..gradebook.outbox import enqueue_score
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
+from ..versioning import claim
 from .access import ACTIVE, Actor, NotFound, require_owner, review_courses
 from .access import may_review as access_may_review
 from .entries import EntryInput
@@ -99,10 +100,12 @@ def save_page(db: Session, actor: Actor, portfolio: Portfolio, page: str,
     after.update({k: v for k, v in values.items() if k in names})
     if after == before:
         return None
+    # Two tabs saving the same page: the second finds the version moved (no duplicate number).
+    if not claim(db, portfolio, base_version, f"{page}_version"):
+        raise StaleEdit()
     for name, value in after.items():
         setattr(portfolio, name, value)
-    number = portfolio.page_version(page) + 1
-    setattr(portfolio, f"{page}_version", number)
+    number = base_version + 1
     portfolio.updated_at = utcnow()
     version = PortraitVersion(portfolio_id=portfolio.id, page=page, number=number, data=after,
                               author_id=actor.user_id)
@@ -187,7 +190,7 @@ def _decide(db: Session, entry: Entry, actor: Actor, action: str, to_status: str
             comment: str = "", points: int | None = None) -> Decision:
     decision = Decision(entry_id=entry.id, action=action, from_status=entry.status,
                         to_status=to_status, comment=comment, points=points,
-                        actor_id=actor.user_id, actor_name=actor.name)
+                        version=entry.version, actor_id=actor.user_id, actor_name=actor.name)
     entry.decisions.append(decision)
     entry.status = to_status
     return decision
@@ -249,8 +252,13 @@ def update_entry(db: Session, actor: Actor, entry: Entry, rubric: Rubric, data: 
     old = _content(entry)
     _apply(entry, rubric, data)
     changed = _content(entry) != old
+    if not changed and not (submit and entry.status in (DRAFT, RETURNED)):
+        return entry
+    # The version check and the bump in one statement: a tutor's decision on the version the
+    # student saw and this edit cannot both pass.
+    if not claim(db, entry, base_version):
+        raise StaleEdit()
     if changed:
-        entry.version += 1
         entry.updated_at = utcnow()
         portfolio.updated_at = utcnow()
         _log(db, portfolio, "entry_edited", {"entry": entry.id})
@@ -269,23 +277,30 @@ def update_entry(db: Session, actor: Actor, entry: Entry, rubric: Rubric, data: 
     return entry
 
 
-def submit_entry(db: Session, actor: Actor, entry: Entry) -> Entry:
+def submit_entry(db: Session, actor: Actor, entry: Entry, base_version: int) -> Entry:
     """The owner submits a draft or returned entry for verification; caller commits."""
     require_owner(actor, entry.portfolio)
+    if base_version != entry.version:
+        raise StaleEdit()
     if entry.status not in (DRAFT, RETURNED):
         raise NotAllowed()
+    if not claim(db, entry, base_version):
+        raise StaleEdit()
     entry.submitted_at = utcnow()
     _decide(db, entry, actor, "submit", SUBMITTED)
     return entry
 
 
-def withdraw_entry(db: Session, actor: Actor, entry: Entry) -> Entry:
+def withdraw_entry(db: Session, actor: Actor, entry: Entry, base_version: int) -> Entry:
     """The owner takes a submitted entry back to draft before the tutor decides."""
     require_owner(actor, entry.portfolio)
+    if base_version != entry.version:
+        raise StaleEdit()
     if entry.status != SUBMITTED:
         raise NotAllowed()
+    if not claim(db, entry, base_version):  # the tutor decided meanwhile
+        raise StaleEdit()
     _decide(db, entry, actor, "withdraw", DRAFT)
-    entry.version += 1
     return entry
 
 
@@ -381,7 +396,9 @@ def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action
             selectinload(Entry.portfolio), selectinload(Entry.decisions)))}
     reviewable: dict[int, bool] = {}
     touched: dict[int, tuple[Portfolio, int, set[int] | None]] = {}
-    for entry_id, seen_version in targets:
+    # In id order: two bulk decisions on overlapping entries take their rows in the same order
+    # (PostgreSQL would otherwise find a deadlock and fail one of them).
+    for entry_id, seen_version in sorted(targets):
         entry = entries.get(entry_id)
         if entry is None or entry.status == DRAFT:
             report.skipped.append((entry_id, "not_found"))
@@ -398,6 +415,11 @@ def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action
         if entry.status not in allowed_from:
             report.skipped.append((entry_id, "status"))
             continue
+        # One conditional UPDATE decides who wins: of two tutors on the same version, or a
+        # tutor and the student editing, exactly one passes; the other is told "stale".
+        if not claim(db, entry, seen_version):
+            report.skipped.append((entry_id, "stale"))
+            continue
         if portfolio.id not in touched:
             touched[portfolio.id] = (portfolio, verified_total(db, portfolio.id),
                                      review_courses(db, actor, portfolio))
@@ -410,6 +432,34 @@ def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action
     for portfolio, before, courses in touched.values():
         _after_verified_change(db, portfolio, before, settings, courses=courses)
     return report
+
+
+@dataclass
+class Conflict:
+    """A decision refused because the entry moved: what the tutor saw, and what happened since."""
+
+    entry_id: int
+    seen_version: int
+    entry: Entry | None  # None: the student deleted it, or took it back to draft (withdrawn)
+    since: list[Decision] = field(default_factory=list)  # decisions after the version seen
+    content_changed: bool = False  # an edit without a decision (the student changed content)
+    withdrawn: bool = False  # back to draft: the student's own again, not shown to staff
+
+
+def conflicts(db: Session, targets: Sequence[tuple[int, int]]) -> list[Conflict]:
+    """For refused (id, version seen) pairs: the entries as they are now, and what changed."""
+    db.expire_all()  # read what is committed now, not what this session loaded before
+    out = []
+    for entry_id, seen in targets:
+        entry = db.get(Entry, entry_id)
+        if entry is None or entry.status == DRAFT:
+            out.append(Conflict(entry_id, seen, None, withdrawn=entry is not None))
+            continue
+        since = [d for d in entry.decisions if d.version is not None and d.version > seen]
+        decided = {d.version for d in since}
+        edited = any(v not in decided for v in range(seen + 1, entry.version + 1))
+        out.append(Conflict(entry_id, seen, entry, since, edited))
+    return out
 
 
 def add_comment(db: Session, actor: Actor, entry: Entry, text: str) -> Decision:
@@ -433,20 +483,23 @@ def set_tutor_mark(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubr
         raise ToolError(_l("The mark must be from %(low)s to %(high)s.", low=spec.min,
                            high=spec.max), code="mark_out_of_range")
     before = verified_total(db, portfolio.id)
-    mark = db.scalar(select(TutorMark).where(TutorMark.portfolio_id == portfolio.id,
-                                             TutorMark.mark_key == mark_key,
-                                             TutorMark.course_year == course_year))
+    # A mark is a value, not a step of a state machine: the latest tutor's word stands. Written
+    # with statements keyed on (portfolio, mark, year), not an object loaded earlier, so two
+    # tutors setting and clearing it at the same moment cannot fail each other (issue 10).
+    key = (TutorMark.portfolio_id == portfolio.id, TutorMark.mark_key == mark_key,
+           TutorMark.course_year == course_year)
     if points is None:
-        if mark is not None:
-            db.delete(mark)
-        mark = None
+        db.execute(delete(TutorMark).where(*key))
     else:
-        if mark is None:
-            mark = TutorMark(portfolio_id=portfolio.id, mark_key=mark_key,
-                             course_year=course_year, points=points)
-            db.add(mark)
-        mark.points, mark.tutor_id, mark.tutor_name = points, actor.user_id, actor.name
-        mark.updated_at = utcnow()
+        values = {"points": points, "tutor_id": actor.user_id, "tutor_name": actor.name,
+                  "updated_at": utcnow()}
+        for _attempt in range(2):  # a clear committed between the two statements: once more
+            insert_ignore(db, TutorMark, portfolio_id=portfolio.id, mark_key=mark_key,
+                          course_year=course_year, **values)
+            if db.execute(update(TutorMark).where(*key).values(**values)).rowcount:
+                break
+    mark = db.scalar(select(TutorMark).where(*key)
+                     .execution_options(populate_existing=True))  # as written just now
     db.flush()
     _after_verified_change(db, portfolio, before, settings,
                            courses=review_courses(db, actor, portfolio))
@@ -603,6 +656,16 @@ def _after_verified_change(db: Session, portfolio: Portfolio, before: int,
         enqueue_score(db, resource_link=link, user=user, score_given=given, score_maximum=maximum,
                       activity_progress="Submitted", grading_progress="FullyGraded",
                       source=PLACEMENT, comment=f"{after}")
+
+
+def score_now(db: Session, row, settings: dict | None) -> dict | None:
+    """The score of an outbox row, from the verified total committed now (the worker asks)."""
+    portfolio_id = db.scalar(select(Portfolio.id).where(Portfolio.user_id == row.user_id))
+    if portfolio_id is None:
+        return None
+    total = verified_total(db, portfolio_id)
+    given, maximum = score_for(total, grade_settings(settings))
+    return {"score_given": given, "score_maximum": maximum, "comment": f"{total}"}
 
 
 def last_activity(db: Session, portfolio_ids: Iterable[int]) -> dict[int, datetime]:

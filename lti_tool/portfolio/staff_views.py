@@ -26,6 +26,7 @@ from .summary import (
     save_summary,
     summary_defaults,
 )
+from .views import decision_conflict
 from .web import (
     Links,
     actor_of,
@@ -104,8 +105,15 @@ def queue():
                 db.commit()
                 flash(_("%(n)s entries saved.", n=len(report.done)), "success")
                 for entry_id, reason in report.skipped:
-                    flash(_("Entry %(id)s was not changed: %(reason)s.", id=entry_id,
-                            reason=SKIP_REASONS[reason]), "error")
+                    if reason != "stale":
+                        flash(_("Entry %(id)s was not changed: %(reason)s.", id=entry_id,
+                                reason=SKIP_REASONS[reason]), "error")
+                seen = dict(targets)
+                stale = [(i, seen[i]) for i, reason in report.skipped if reason == "stale"]
+                if stale:
+                    return decision_conflict(db, stale, action, request.form.get("comment", ""),
+                                             url_for(".queue", **request.args),
+                                             done=len(report.done))
         return redirect(url_for(".queue", **request.args), code=303)
     filters = _filters()
     list_key = request.args.get("list", "")

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
+from ..versioning import claim
 from .access import Actor
 from .models import VERIFIED, Entry, Portfolio, Summary
 from .rubric import Rubric
@@ -116,14 +118,26 @@ def save_summary(db: Session, actor: Actor, portfolio: Portfolio, values: Mappin
         if exists is not None:
             raise StaleEdit(_l("A summary for this academic year already exists: open it "
                                "from the list and change it there."))
-        summary = Summary(portfolio_id=portfolio.id, version=0)
+        summary = Summary(portfolio_id=portfolio.id, version=1)
         db.add(summary)
-    elif base_version != summary.version:
+    elif base_version != summary.version or not claim(db, summary, base_version):
+        # claim: the check and the bump are one UPDATE, so two tutors cannot both pass.
         raise StaleEdit()
     for name, value in values.items():
         setattr(summary, name, value)
     summary.tutor_id = actor.user_id
-    summary.version = (summary.version or 0) + 1
     summary.updated_at = utcnow()
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError as err:
+        if not _duplicate(err):
+            raise
+        # Another tutor created this year's summary at the same moment.
+        raise StaleEdit(_l("A summary for this academic year already exists: open it "
+                           "from the list and change it there.")) from None
     return summary
+
+
+def _duplicate(err: IntegrityError) -> bool:
+    """A unique key violated (PostgreSQL's SQLSTATE 23505, SQLite's message), not NOT NULL."""
+    return getattr(err.orig, "sqlstate", None) == "23505" or "UNIQUE" in str(err.orig)

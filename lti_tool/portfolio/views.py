@@ -14,6 +14,7 @@ from ..db import get_db
 from ..errors import ToolError, render_error
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import evidence_settings, human_size, send_evidence
+from ..versioning import parse_version
 from . import access, service
 from .entries import check_entry
 from .forms import PAGE_FORMS
@@ -27,6 +28,7 @@ from .web import (
     entry_views,
     grade_labeller,
     init_rubric,
+    init_scores,
     load_page,
     locale,
     rubric,
@@ -40,6 +42,7 @@ UPLOAD_ENDPOINTS = {"portfolio.upload_evidence", "portfolio.upload_photo"}
 @bp.record_once
 def _load_rubric(state) -> None:
     init_rubric(state.app)
+    init_scores(state.app)
 
 
 @bp.url_value_preprocessor
@@ -297,11 +300,14 @@ def _owner_action(entry_id: int, action):
     db = get_db()
     actor = actor_of(viewer)
     found = service.owned_entry(db, actor, entry_id)
-    if request.form.get("version", type=int) != found.version:
-        flash(str(service.StaleEdit.message), "error")
-        return redirect(url_for(".entry", entry_id=found.id), code=303)
     try:
-        action(db, actor, found)
+        action(db, actor, found, parse_version(request.form.get("version")))
+    except service.StaleEdit:
+        # Changed in another tab or decided by the tutor meanwhile: the entry as it is now.
+        db.rollback()
+        flash(_("This entry changed after you opened it (in another tab, or by the tutor). "
+                "It is shown as it is now."), "error")
+        return entry(entry_id), 409
     except service.NotAllowed as err:
         db.rollback()
         flash(str(err.message), "error")
@@ -344,10 +350,15 @@ def submit_all():
     year = request.form.get("year", type=int)
     drafts = [e for e in portfolio.entries if e.status == "draft"
               and (year is None or e.course_year == year)]
+    sent = 0
     for draft in drafts:
-        service.submit_entry(db, actor, draft)
+        try:
+            service.submit_entry(db, actor, draft, draft.version)
+            sent += 1
+        except service.StaleEdit:
+            pass  # changed in another tab meanwhile: it stays as it is there
     db.commit()
-    flash(_("%(n)s entries were sent to the tutor.", n=len(drafts)), "success")
+    flash(_("%(n)s entries were sent to the tutor.", n=sent), "success")
     return redirect(url_for(".mine"), code=303)
 
 
@@ -420,8 +431,15 @@ def decide(entry_id: int):
     viewer = current_viewer()
     db = get_db()
     actor = actor_of(viewer)
-    found, portfolio = _visible_entry(db, actor, entry_id)
     action = request.form.get("action", "")
+    withdrawn = db.get(Entry, entry_id)
+    if action in service.STAFF_ACTIONS and withdrawn is not None \
+            and withdrawn.status == "draft" and access.may_review(db, actor, withdrawn.portfolio):
+        # Taken back to draft while the tutor looked: say so (a draft's content stays private).
+        return decision_conflict(db, [(entry_id, parse_version(request.form.get("version")))],
+                                 action, request.form.get("comment", ""),
+                                 url_for(".decide", entry_id=entry_id), single=True)
+    found, portfolio = _visible_entry(db, actor, entry_id)
     if action == "comment":
         access.reviewable_portfolio(db, actor, portfolio.id)
         try:
@@ -436,8 +454,9 @@ def decide(entry_id: int):
     if action not in service.STAFF_ACTIONS:
         abort(400)
     access.reviewable_portfolio(db, actor, portfolio.id)
+    seen = parse_version(request.form.get("version"))
     try:
-        report = service.decide(db, actor, [(entry_id, request.form.get("version", -1, type=int))],
+        report = service.decide(db, actor, [(entry_id, seen)],
                                 action, request.form.get("comment", ""), settings=settings(),
                                 may_review=access.may_review)
     except ToolError as err:
@@ -445,11 +464,27 @@ def decide(entry_id: int):
         flash(str(err.message), "error")
         return redirect(url_for(".entry", entry_id=entry_id), code=303)
     db.commit()
+    if report.skipped and report.skipped[0][1] == "stale":
+        return decision_conflict(db, [(entry_id, seen)], action,
+                                 request.form.get("comment", ""),
+                                 url_for(".decide", entry_id=entry_id),
+                                 seen_points=request.form.get("seen_points", ""), single=True)
     if report.skipped:
         flash(_("Not done: %(reason)s.", reason=SKIP_REASONS[report.skipped[0][1]]), "error")
     else:
         flash(_("Saved: %(status)s.", status=STATUS_NAMES[found.status]), "success")
     return redirect(url_for(".entry", entry_id=entry_id), code=303)
+
+
+def decision_conflict(db, targets, action: str, comment: str, post_to: str, *,
+                      seen_points: str = "", done: int = 0, single: bool = False):
+    """The 409 page: what changed since the tutor looked, their comment kept, decide again."""
+    return render_template(
+        "portfolio/decision_conflict.html", viewer=current_viewer(),
+        conflicts=service.conflicts(db, targets), action=action, comment=comment,
+        post_to=post_to, seen_points=seen_points[:12], done=done, single=single,
+        action_names=ACTION_NAMES, status_names=STATUS_NAMES,
+        title=_("Changed since you looked")), 409
 
 
 @bp.route("/<int:portfolio_id>/marks", methods=["POST"])

@@ -18,7 +18,7 @@ from ..lti.roles import ToolRole
 from .access import Actor
 from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
-from .service import Totals, totals_from_entries
+from .service import PLACEMENT, Totals, score_now, totals_from_entries
 from .summary import YearGpa, gpa_by_course_year
 
 EXTENSION = "portfolio_rubric"
@@ -29,6 +29,13 @@ def init_rubric(app) -> None:
     settings = app.config["SETTINGS"]
     app.extensions[EXTENSION] = load_rubric(settings.get("portfolio", {}).get(
         "rubric_file", "config/rubrics/kaznmu.yaml"))
+
+
+def init_scores(app) -> None:
+    """Let the score worker compute the portfolio's score from committed state when sending."""
+    settings = app.config["SETTINGS"]
+    app.extensions["gradebook"].scorers[PLACEMENT] = (
+        lambda db, row: score_now(db, row, settings))
 
 
 def rubric() -> Rubric:

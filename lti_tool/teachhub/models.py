@@ -70,6 +70,8 @@ class Module(PassportColumns, Base):
     has_unpublished_changes: Mapped[bool] = mapped_column(Boolean, default=False)
     # Archived: no new participants, not offered for placement; existing cards go on.
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # This row's version (not a published one): an edit names the one it saw (issue 10).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -150,6 +152,8 @@ class Participant(Base):
         ForeignKey("resource_links.id", ondelete="SET NULL"))
     enrolled_via: Mapped[str] = mapped_column(String(16), default="launch")  # launch | roster
     status: Mapped[str] = mapped_column(String(16), default=REGISTERED)
+    # Bumped by every change of the card: a move, mark or hours names the one it saw (issue 10).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     contact_hours: Mapped[Decimal] = mapped_column(Hundredths, default=Decimal(0))
     self_study_hours: Mapped[Decimal] = mapped_column(Hundredths, default=Decimal(0))
     mark: Mapped[Decimal | None] = mapped_column(Hundredths)

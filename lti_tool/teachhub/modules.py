@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
+from ..versioning import claim
 from .access import Actor, NotFound, managed_module, module_for, require_coordinator
 from .config import TeachHubConfig
-from .errors import InputError, Refused, ordered, parse_date
+from .errors import Changed, InputError, Refused, ordered, parse_date
 from .hours import HoursError, parse_hours
 from .models import (
     Coordinator,
@@ -148,8 +149,11 @@ def _clean(data: PassportInput, config: TeachHubConfig, eligible: set[int]) -> d
 
 
 def save_passport(db: Session, actor: Actor, module_id: int | None, data: PassportInput,
-                  config: TeachHubConfig) -> Module:
-    """Create a draft (coordinators) or change a working copy (coordinators, facilitators)."""
+                  config: TeachHubConfig, seen: int | None = None) -> Module:
+    """Create a draft (coordinators) or change a working copy (coordinators, facilitators).
+
+    A change names the revision its author saw (`seen`); Changed when it moved meanwhile.
+    """
     if module_id is None:
         require_coordinator(actor)
         module = Module(platform_id=actor.platform_id, created_by_id=actor.user_id)
@@ -161,6 +165,9 @@ def save_passport(db: Session, actor: Actor, module_id: int | None, data: Passpo
         set(current_facilitator_ids(db, module.id)) if module.id else set())
     values = _clean(replace(data, facilitator_ids=facilitator_ids), config, eligible)
     before = working_passport(db, module) if module.id else None
+    if module_id is not None and (seen != module.revision
+                                  or not claim(db, module, seen, "revision")):
+        raise Changed()
     for name, value in values.items():
         setattr(module, name, value)
     db.flush()
@@ -181,10 +188,15 @@ def current_facilitator_ids(db: Session, module_id: int) -> list[int]:
                            .where(ModuleFacilitator.module_id == module_id)))
 
 
-def publish(db: Session, actor: Actor, module_id: int) -> ModuleVersion:
-    """Freeze the working copy as the next version; refused with what is missing."""
+def publish(db: Session, actor: Actor, module_id: int, seen: int) -> ModuleVersion:
+    """Freeze the working copy as the next version; refused with what is missing.
+
+    `seen` is the revision the coordinator read: nobody publishes a passport they did not see.
+    """
     module = module_for(db, actor, module_id)
     require_coordinator(actor)
+    if seen != module.revision:
+        raise Changed()
     if module.archived_at is not None:
         raise Refused(_l("The module is archived. Bring it back from the archive before "
                          "publishing it."), code="archived")
@@ -197,6 +209,8 @@ def publish(db: Session, actor: Actor, module_id: int) -> ModuleVersion:
     if module.published_number and not module.has_unpublished_changes:
         raise Refused(_l("Nothing changed since version %(n)d.", n=module.published_number),
                       code="unchanged")
+    if not claim(db, module, seen, "revision"):  # two publishes at once: one version
+        raise Changed()
     number = (module.published_number or 0) + 1
     version = ModuleVersion(module_id=module.id, number=number,
                             facilitator_names=list(passport.facilitator_names),

@@ -19,9 +19,10 @@ from ..db import utcnow
 from ..errors import Forbidden
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
+from ..versioning import claim
 from .access import Actor, NotFound, card_for, managed_module
 from .config import TeachHubConfig
-from .errors import InputError, Refused, parse_date
+from .errors import Changed, InputError, Refused, parse_date
 from .hours import HoursError, parse_hours, parse_mark
 from .models import (
     Module,
@@ -230,6 +231,13 @@ def enrol(db: Session, actor: Actor, stream_id: int, *, context_id: int, user_id
 # -- the card -----------------------------------------------------------------------------------
 
 
+def _take(db: Session, card: Participant, seen: int) -> None:
+    """Compare-and-set on the card's revision: of two people acting on the same revision,
+    one passes, the other gets Changed (a 409 showing the card as it is now)."""
+    if seen != card.revision or not claim(db, card, seen, "revision"):
+        raise Changed()
+
+
 def _unlocked(card: Participant) -> None:
     if card.status in LOCKED:
         raise Refused(_l("The card was submitted for recognition: its hours and tasks no longer "
@@ -237,7 +245,7 @@ def _unlocked(card: Participant) -> None:
 
 
 def set_hours(db: Session, actor: Actor, card_id: int, *, contact: str | None,
-              self_study: str | None, config: TeachHubConfig) -> Participant:
+              self_study: str | None, config: TeachHubConfig, seen: int) -> Participant:
     """Contact hours (facilitators, coordinators) and self-study hours (also the participant)."""
     card, module = card_for(db, actor, card_id)
     manages = actor.manages(module)
@@ -262,6 +270,7 @@ def set_hours(db: Session, actor: Actor, card_id: int, *, contact: str | None,
         raise InputError({"self_study_hours": _l("Contact and self-study hours together are at "
                                                  "most %(maximum)s.", maximum=str(config.max_hours))})
     changed = any(getattr(card, n) != v for n, v in values.items())
+    _take(db, card, seen)
     for name, value in values.items():
         setattr(card, name, value)
     if changed and card.verified_at is not None:
@@ -272,7 +281,7 @@ def set_hours(db: Session, actor: Actor, card_id: int, *, contact: str | None,
 
 
 def set_mark(db: Session, actor: Actor, card_id: int, *, mark: str, comment: str,
-             config: TeachHubConfig) -> Participant:
+             config: TeachHubConfig, seen: int) -> Participant:
     """The facilitator's mark and comment; posted to the LMS gradebook."""
     card, module = card_for(db, actor, card_id)
     if FACILITATOR not in actor.roles_on(module.id):
@@ -285,6 +294,7 @@ def set_mark(db: Session, actor: Actor, card_id: int, *, mark: str, comment: str
     comment = (comment or "").strip()
     if len(comment) > NOTE_LIMIT:
         raise InputError({"mark_comment": _l("At most %(n)d characters.", n=NOTE_LIMIT)})
+    _take(db, card, seen)
     card.mark, card.mark_comment = value, comment
     card.marked_by_id, card.marked_at = actor.user_id, utcnow()
     post_card(db, card, config.gradebook, config.mark_maximum)
@@ -292,7 +302,7 @@ def set_mark(db: Session, actor: Actor, card_id: int, *, mark: str, comment: str
     return card
 
 
-def verify(db: Session, actor: Actor, card_id: int, *, note: str) -> Participant:
+def verify(db: Session, actor: Actor, card_id: int, *, note: str, seen: int) -> Participant:
     """Coordinator verification of a completed card's hours and evidence (seed 003, 7.1 (4))."""
     card, module = card_for(db, actor, card_id)
     if COORDINATOR not in actor.roles_on(module.id):
@@ -303,13 +313,14 @@ def verify(db: Session, actor: Actor, card_id: int, *, note: str) -> Participant
     note = (note or "").strip()
     if len(note) > NOTE_LIMIT:
         raise InputError({"verification_note": _l("At most %(n)d characters.", n=NOTE_LIMIT)})
+    _take(db, card, seen)
     card.verified_at, card.verified_by_id, card.verification_note = utcnow(), actor.user_id, note
     db.commit()
     return card
 
 
 def set_record(db: Session, actor: Actor, card_id: int, *, record_date: str,
-               record_number: str, today: date) -> Participant:
+               record_number: str, today: date, seen: int) -> Participant:
     """The date and number of the record in the individual work plan / information system."""
     card, module = card_for(db, actor, card_id)
     if COORDINATOR not in actor.roles_on(module.id):
@@ -322,16 +333,19 @@ def set_record(db: Session, actor: Actor, card_id: int, *, record_date: str,
         raise InputError({"record_number": _l("At most %(n)d characters.", n=NUMBER_LIMIT)})
     if bool(when) != bool(number):
         raise InputError({"record_number": _l("Give both the date and the number.")})
+    _take(db, card, seen)
     card.record_date, card.record_number = when, number
     db.commit()
     return card
 
 
 def move(db: Session, actor: Actor, card_id: int, target: str, *, today: date,
-         config: TeachHubConfig, note: str = "", commission_date: str = "",
+         config: TeachHubConfig, seen: int, note: str = "", commission_date: str = "",
          commission_number: str = "") -> Participant:
     """Move a card one status forward, if the rules and the actor's role allow; logged."""
     card, module = card_for(db, actor, card_id)
+    if seen != card.revision:
+        raise Changed()  # before the rules: the move was chosen on a card that is gone
     roles = actor.roles_on(module.id)
     refusal = check_move(card.status, target, roles)
     if refusal is not None:
@@ -364,6 +378,8 @@ def move(db: Session, actor: Actor, card_id: int, target: str, *, today: date,
         card.commission_date, card.commission_number = when, number
         note = note or str(_l("Commission record %(number)s of %(date)s.", number=number,
                               date=when.isoformat()))
+    # Two coordinators recording recognition at once: one record, one log line.
+    _take(db, card, seen)
     if target == COMPLETED:
         card.completed_on = today
     previous, card.status = card.status, target

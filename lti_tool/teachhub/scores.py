@@ -60,3 +60,16 @@ def post_card(db: Session, card: Participant, posting: GradebookPosting,
         grading_progress=post.grading_progress, comment=card.mark_comment or "",
         source=f"teachhub:{card.id}", line_item_tag="teachhub")
     return True
+
+
+def score_now(db: Session, row, posting: GradebookPosting, mark_maximum: Decimal) -> dict | None:
+    """The score of an outbox row from the card as committed now (the worker asks)."""
+    _source, _sep, card_id = (row.source or "").partition(":")
+    card = db.get(Participant, int(card_id)) if card_id.isascii() and card_id.isdigit() else None
+    if card is None:
+        return None
+    post = score_post(card.status, card.mark, posting, mark_maximum)
+    return {"score_given": float(post.score_given) if post.score_given is not None else None,
+            "score_maximum": float(post.score_maximum),
+            "activity_progress": post.activity_progress,
+            "grading_progress": post.grading_progress, "comment": card.mark_comment or ""}

@@ -24,14 +24,16 @@ from ..db import get_db
 from ..errors import Forbidden, wants_json
 from ..gradebook.sync import pull_roster
 from ..lti.roles import ToolRole
+from ..versioning import parse_version
 from . import coordinators as coordinator_service
 from . import evidence, exports, modules, participants, reports
 from .access import Actor, card_for, load_actor, managed_module, module_for
 from .config import TeachHubConfig, load_config
-from .errors import InputError, Refused
+from .errors import Changed, InputError, Refused
 from .hours import credit_units, format_hours
 from .passport import FIELDS, lines, missing_labels
 from .placement import card_id_of
+from .scores import score_now
 from .status import LOCKED, STATUSES, allowed_targets
 
 bp = Blueprint("teachhub", __name__, url_prefix="/teachhub")
@@ -41,7 +43,10 @@ STAFF_ROLES = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
 @bp.record_once
 def _load_config(state) -> None:
     # At registration, so a bad data file stops the tool at start-up.
-    state.app.extensions["teachhub"] = load_config(state.app.config["SETTINGS"])
+    config = state.app.extensions["teachhub"] = load_config(state.app.config["SETTINGS"])
+    # The score worker computes a card's score from the card as committed when it sends.
+    state.app.extensions["gradebook"].scorers["teachhub"] = (
+        lambda db, row: score_now(db, row, config.gradebook, config.mark_maximum))
 
 
 def _config() -> TeachHubConfig:
@@ -84,6 +89,16 @@ def back_to_page(endpoint: str, id_arg: str | None = None):
         def wrapper(*args, **kwargs):
             try:
                 return view(*args, **kwargs)
+            except Changed as err:
+                # Not a redirect: a 409 with the page as it is now and what was typed kept.
+                if wants_json():
+                    raise
+                get_db().rollback()
+                flash(str(err.message), "error")
+                if endpoint == ".card_page":
+                    return _card_page(kwargs["card_id"], 409, typed=request.form,
+                                      typed_for=request.endpoint)
+                return _module_page(kwargs["module_id"], 409)
             except (InputError, Refused) as err:
                 if wants_json():
                     raise
@@ -168,10 +183,12 @@ def _form_values(module) -> dict:
     return values
 
 
-def _render_form(module, values: dict, errors: dict, facilitator_ids: list[int], status: int):
+def _render_form(module, values: dict, errors: dict, facilitator_ids: list[int], status: int,
+                 conflict: dict | None = None):
     actor = _actor()
     return render_template(
         "teachhub/module_form.html", module=module, values=values, errors=errors,
+        conflict=conflict,
         staff=modules.eligible_facilitators(get_db(), actor.platform_id),
         facilitator_ids=set(facilitator_ids), actor=actor, labels={
             name: label for name, label, _item in FIELDS},
@@ -189,12 +206,20 @@ def edit_module(module_id: int | None = None):
         raise Forbidden(_("Only TeachHub coordinators create module cards."))
     if request.method == "POST":
         data = _passport_input(request.form)
+        seen = parse_version(request.form.get("revision")) if module else None
         try:
-            saved = modules.save_passport(db, actor, module_id, data, _config())
+            saved = modules.save_passport(db, actor, module_id, data, _config(), seen)
         except InputError as err:
             db.rollback()
             return _render_form(module, {**data.__dict__}, err.errors, data.facilitator_ids or [],
                                 400)
+        except Changed as err:
+            # Someone saved the card meanwhile: their version is shown, the typed one kept.
+            db.rollback()
+            db.refresh(module)
+            flash(str(err.message), "error")
+            return _render_form(module, {**data.__dict__}, {}, data.facilitator_ids or [],
+                                409, conflict=_form_values(module))
         flash(_("Saved."), "ok")
         return redirect(url_for(".module_page", module_id=saved.id), code=303)
     ids = modules.current_facilitator_ids(db, module.id) if module else [actor.user_id]
@@ -204,6 +229,10 @@ def edit_module(module_id: int | None = None):
 @bp.route("/modules/<int:module_id>")
 def module_page(module_id: int):
     """A module for its facilitators and coordinators: passport, versions, streams, people."""
+    return _module_page(module_id)
+
+
+def _module_page(module_id: int, status: int = 200):
     db = get_db()
     actor = _actor()
     module = managed_module(db, actor, module_id)
@@ -215,14 +244,15 @@ def module_page(module_id: int):
         streams=modules.streams_of(db, module.id),
         cards=participants.stream_cards(db, actor, module.id), actor=actor,
         can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES,
-        title=module.title or _("Untitled module"))
+        title=module.title or _("Untitled module")), status
 
 
 @bp.route("/modules/<int:module_id>/publish", methods=["POST"])
 @back_to_page(".module_page", "module_id")
 def publish(module_id: int):
     """Publish the working copy as a new version (refused with what is missing)."""
-    version = modules.publish(get_db(), _actor(), module_id)
+    version = modules.publish(get_db(), _actor(), module_id,
+                              parse_version(request.form.get("revision")))
     flash(_("Published as version %(n)d.", n=version.number), "ok")
     return redirect(url_for(".module_page", module_id=module_id), code=303)
 
@@ -327,16 +357,24 @@ def refresh_roster(stream_id: int):
 @bp.route("/cards/<int:card_id>")
 def card_page(card_id: int):
     """A participant card: for its participant, the module's facilitators, coordinators."""
+    return _card_page(card_id)
+
+
+def _card_page(card_id: int, status: int = 200, *, typed=None, typed_for: str = ""):
+    """The card page; after a refused change (409) the typed values refill their form."""
     actor = _actor()
     view = participants.card_view(get_db(), actor, card_id)
     roles = actor.roles_on(view.module.id)
+    conflict = None
+    if typed is not None:
+        conflict = {"form": typed_for.rpartition(".")[2], "typed": typed}
     return render_template(
         "teachhub/card.html", view=view, actor=actor, roles=roles,
         own=view.card.user_id == actor.user_id, targets=allowed_targets(view.card.status, roles),
         locked=view.card.status in LOCKED, statuses=STATUSES,
         evidence_on=evidence.available(), mark_maximum=_config().mark_maximum,
         files=evidence.files(get_db(), [i for ids in view.evidence.values() for i in ids]),
-        title=_("Participant card"))
+        conflict=conflict, title=_("Participant card")), status
 
 
 def _card_redirect(card_id: int, message: str):
@@ -349,7 +387,8 @@ def _card_redirect(card_id: int, message: str):
 def card_hours(card_id: int):
     """Contact and self-study hours."""
     participants.set_hours(get_db(), _actor(), card_id, contact=request.form.get("contact_hours"),
-                           self_study=request.form.get("self_study_hours"), config=_config())
+                           self_study=request.form.get("self_study_hours"), config=_config(),
+                           seen=parse_version(request.form.get("revision")))
     return _card_redirect(card_id, _("Hours saved."))
 
 
@@ -366,7 +405,8 @@ def card_department(card_id: int):
 def card_mark(card_id: int):
     """The facilitator's mark and comment."""
     participants.set_mark(get_db(), _actor(), card_id, mark=request.form.get("mark", ""),
-                          comment=request.form.get("mark_comment", ""), config=_config())
+                          comment=request.form.get("mark_comment", ""), config=_config(),
+                          seen=parse_version(request.form.get("revision")))
     return _card_redirect(card_id, _("Mark saved."))
 
 
@@ -374,7 +414,8 @@ def card_mark(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_verify(card_id: int):
     """Coordinator verification."""
-    participants.verify(get_db(), _actor(), card_id, note=request.form.get("note", ""))
+    participants.verify(get_db(), _actor(), card_id, note=request.form.get("note", ""),
+                        seen=parse_version(request.form.get("revision")))
     return _card_redirect(card_id, _("Card verified."))
 
 
@@ -385,7 +426,8 @@ def card_record(card_id: int):
     participants.set_record(get_db(), _actor(), card_id,
                             record_date=request.form.get("record_date", ""),
                             record_number=request.form.get("record_number", ""),
-                            today=_config().today())
+                            today=_config().today(),
+                            seen=parse_version(request.form.get("revision")))
     return _card_redirect(card_id, _("Record saved."))
 
 
@@ -395,7 +437,8 @@ def card_status(card_id: int):
     """Move the card's status one step (refused moves say why)."""
     card = participants.move(
         get_db(), _actor(), card_id, request.form.get("status", ""), today=_config().today(),
-        config=_config(), note=request.form.get("note", ""),
+        config=_config(), seen=parse_version(request.form.get("revision")),
+        note=request.form.get("note", ""),
         commission_date=request.form.get("commission_date", ""),
         commission_number=request.form.get("commission_number", ""))
     return _card_redirect(card_id, _("Status: %(status)s.", status=_config().status_name(

@@ -8,7 +8,7 @@ Downgrade leaves the rows as they are (the old code reads "mentor" and "designer
 staff, which is the safe side).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 10:00:00
 """
 from alembic import op
@@ -19,7 +19,7 @@ from lti_tool.lti.roles import tool_role
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -205,9 +205,14 @@ def test_tutor_sees_a_stale_queue_item_refused(tool, moodle):
     teacher = launch(tool, moodle, "teacher")
     answer = teacher.post("/portfolio/course/queue", {"entry": f"{entry_id}:{old}",
                                                      "action": "verify"})
-    assert "the student changed it after you opened the list" in answer.text
+    # The 409 page says what changed and offers the entry as it is now, checked.
+    assert answer.status_code == 409
+    assert "Changed since you looked" in answer.text
+    assert "The student changed the entry's content." in answer.text
     with db_session(tool) as db:
-        assert db.get(Entry, entry_id).status == "submitted"
+        entry = db.get(Entry, entry_id)
+        assert entry.status == "submitted"
+        assert f'value="{entry_id}:{entry.version}" checked' in answer.text
 
 
 def test_design_mark_is_the_tutors_and_checked(tool, moodle):

@@ -104,7 +104,7 @@ def test_full_cycle_with_decisions_totals_and_scores(db, world, rubric):
     totals = service.totals_for(db, [w["portfolio"].id])[w["portfolio"].id]
     assert totals.claimed_total == 0 and totals.drafts[("achievements", 2)] == 100
 
-    service.submit_entry(db, w["owner"], entry)
+    service.submit_entry(db, w["owner"], entry, entry.version)
     report = _decide(db, w, entry, "verify")
     assert [e.id for e in report.done] == [entry.id] and entry.status == "verified"
     assert entry.verified_points == 100
@@ -142,17 +142,17 @@ def test_return_reject_withdraw_and_wrong_transitions(db, world, rubric):
     _decide(db, w, entry, "return", "attach the diploma")
     assert entry.status == "returned" and entry.last_comment.comment == "attach the diploma"
     with pytest.raises(service.NotAllowed):
-        service.withdraw_entry(db, w["owner"], entry)
-    service.submit_entry(db, w["owner"], entry)
-    service.withdraw_entry(db, w["owner"], entry)
+        service.withdraw_entry(db, w["owner"], entry, entry.version)
+    service.submit_entry(db, w["owner"], entry, entry.version)
+    service.withdraw_entry(db, w["owner"], entry, entry.version)
     assert entry.status == "draft"
     with pytest.raises(service.NotAllowed):
-        service.withdraw_entry(db, w["owner"], entry)
-    service.submit_entry(db, w["owner"], entry)
+        service.withdraw_entry(db, w["owner"], entry, entry.version)
+    service.submit_entry(db, w["owner"], entry, entry.version)
     report = _decide(db, w, entry, "verify")
     assert report.done
     with pytest.raises(service.NotAllowed):
-        service.submit_entry(db, w["owner"], entry)
+        service.submit_entry(db, w["owner"], entry, entry.version)
     _decide(db, w, entry, "reject", "not an olympiad")
     assert entry.status == "rejected" and entry.verified_points is None
     # Verify of a rejected entry is skipped for its status.
@@ -204,7 +204,7 @@ def test_only_the_owner_changes_content(db, world, rubric):
         service.update_entry(db, w["owner"], entry, rubric, _olympiad(),
                              base_version=entry.version - 1)
     # The owner cannot verify their own entries.
-    service.submit_entry(db, w["owner"], entry)
+    service.submit_entry(db, w["owner"], entry, entry.version)
     report = service.decide(db, w["owner"], [(entry.id, entry.version)], "verify",
                             may_review=access.may_review)
     assert report.skipped == [(entry.id, "not_found")]
