@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
+from ..parsing import StrictIntegerField
 from .course_grading import CourseGradingChoice
 from .gpa import is_academic_year
 from .models import LineItem
@@ -20,7 +21,7 @@ class CourseGradingForm(FlaskForm):
     final_line_item = SelectField(_l("Final grade column"), coerce=int,
                                   validators=[InputRequired()])
     # Seed 001: a course carries a whole number of academic credits.
-    credits = IntegerField(_l("Credits"), validators=[
+    credits = StrictIntegerField(_l("Credits"), validators=[
         InputRequired(_l("Enter the course's credits.")),
         NumberRange(min=1, max=60, message=_l("Credits must be a whole number from 1 to 60."))])
     academic_year = StringField(_l("Academic year"), validators=[InputRequired()])

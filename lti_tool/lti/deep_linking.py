@@ -11,9 +11,10 @@ from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 from sqlalchemy.orm import Session
-from wtforms import BooleanField, IntegerField, RadioField, StringField
+from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..parsing import StrictIntegerField
 from .keys import Keyring
 from .models import Platform
 from .registry import DatabaseToolConf, platform_info
@@ -51,8 +52,8 @@ class PlacementForm(FlaskForm):
     kind = RadioField(_l("What to add"), validators=[DataRequired()])
     title = StringField(_l("Title on the course page"), validators=[Optional(), Length(max=200)])
     graded = BooleanField(_l("Create a gradebook column for it"))
-    score_maximum = IntegerField(_l("Maximum score"), default=100,
-                                 validators=[Optional(), NumberRange(min=1, max=10000)])
+    score_maximum = StrictIntegerField(_l("Maximum score"), default=100,
+                                       validators=[Optional(), NumberRange(min=1, max=10000)])
 
     def __init__(self, choices: list[Placeable], *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import ToolError, render_error
@@ -90,7 +91,7 @@ def _own():
 
 
 def _year_arg() -> int | None:
-    year = request.args.get("year", type=int)
+    year = parsing.arg_int(request.args, "year", maximum=parsing.MAX_PAGE)
     return year if year and 1 <= year <= rubric().course_years else None
 
 
@@ -163,7 +164,7 @@ def edit_page(page: str):
 def upload_photo():
     """Replace the photo (an image; a new version of the profile page)."""
     viewer, db, portfolio = _own()
-    version = request.form.get("version", type=int)
+    version = parsing.arg_int(request.form, "version", minimum=0)
     try:
         service.set_photo(db, actor_of(viewer), portfolio, settings=settings(),
                           file=request.files.get("file"), owner=viewer.user,
@@ -297,7 +298,7 @@ def _owner_action(entry_id: int, action):
     db = get_db()
     actor = actor_of(viewer)
     found = service.owned_entry(db, actor, entry_id)
-    if request.form.get("version", type=int) != found.version:
+    if parsing.arg_int(request.form, "version", minimum=0) != found.version:
         flash(str(service.StaleEdit.message), "error")
         return redirect(url_for(".entry", entry_id=found.id), code=303)
     try:
@@ -341,7 +342,7 @@ def submit_all():
     """Submit every draft of a course year at once."""
     viewer, db, portfolio = _own()
     actor = actor_of(viewer)
-    year = request.form.get("year", type=int)
+    year = parsing.arg_int(request.form, "year", maximum=parsing.MAX_PAGE)
     drafts = [e for e in portfolio.entries if e.status == "draft"
               and (year is None or e.course_year == year)]
     for draft in drafts:
@@ -459,12 +460,11 @@ def set_mark(portfolio_id: int):
     db = get_db()
     actor = actor_of(viewer)
     portfolio = access.reviewable_portfolio(db, actor, portfolio_id)
-    raw = (request.form.get("points") or "").strip()
-    year = request.form.get("year", type=int) or 0
+    year = parsing.arg_int(request.form, "year", 0, maximum=parsing.MAX_PAGE)
     try:
-        points = int(raw) if raw else None
-    except ValueError:
-        points = -1
+        points = parsing.arg_int(request.form, "points", minimum=0)
+    except parsing.BadNumber:
+        points = -1  # the service refuses it with its own message
     try:
         service.set_tutor_mark(db, actor, portfolio, rubric(), request.form.get("mark", "design"),
                                year, points, settings=settings())

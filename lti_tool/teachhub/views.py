@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import Forbidden, wants_json
@@ -155,7 +156,7 @@ def _passport_input(form) -> modules.PassportInput:
             "duration_days", "module_format")},
         competences=form.getlist("competences"), delivery_formats=form.getlist("delivery_formats"),
         integration=form.getlist("integration"),
-        facilitator_ids=[int(i) for i in ids if i.isdigit()] if "facilitators_shown" in form
+        facilitator_ids=parsing.ids(ids, "facilitator_ids") if "facilitators_shown" in form
         else None)
 
 
@@ -298,7 +299,7 @@ def enrol_page(stream_id: int):
 def enrol(stream_id: int):
     """Enrol the chosen course members (or every learner of the course)."""
     viewer = _course_staff()
-    ids = [int(i) for i in request.form.getlist("user_ids") if i.isdigit()]
+    ids = parsing.ids(request.form.getlist("user_ids"), "user_ids")
     count = participants.enrol(
         get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
         all_learners=request.form.get("all_learners") == "1",
@@ -494,9 +495,8 @@ def feedback(card_id: int):
 @bp.route("/modules/<int:module_id>/report")
 def module_report(module_id: int):
     """Participation, progress, hours and feedback of a module, per stream."""
-    stream = request.args.get("stream", "")
     report = reports.module_report(get_db(), _actor(), module_id,
-                                   int(stream) if stream.isdigit() else None, _config())
+                                   parsing.arg_int(request.args, "stream"), _config())
     return render_template("teachhub/report.html", report=report,
                            streams=modules.streams_of(get_db(), module_id),
                            minimum=_config().feedback_min_answers, statuses=STATUSES,
@@ -514,9 +514,8 @@ def _hr_filters():
 def hr_list():
     """The consolidated list for HR: implemented, submitted and recognized activities."""
     filters, errors = _hr_filters()
-    page = request.args.get("page", "1")
-    result = reports.hr_page(get_db(), _actor(), filters, int(page) if page.isdigit() else 1,
-                             _config())
+    page = parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE)
+    result = reports.hr_page(get_db(), _actor(), filters, page, _config())
     return render_template("teachhub/hr.html", result=result, errors=errors,
                            args=request.args, title=_("TeachHub: consolidated list for HR")), (
         400 if errors else 200)
@@ -562,13 +561,13 @@ def coordinators():
     db = get_db()
     actor = _actor()
     if request.method == "POST":
-        user_id = request.form.get("user_id", "")
+        # 0 (nobody) when missing: the service answers "choose a person".
+        user_id = parsing.arg_int(request.form, "user_id", 0)
         if request.form.get("remove") == "1":
-            coordinator_service.remove_coordinator(db, actor, int(user_id or 0))
+            coordinator_service.remove_coordinator(db, actor, user_id)
             flash(_("Removed from the coordinators."), "ok")
         else:
-            coordinator_service.add_coordinator(db, actor, int(user_id) if user_id.isdigit()
-                                                else 0)
+            coordinator_service.add_coordinator(db, actor, user_id)
             flash(_("Named a coordinator."), "ok")
         return redirect(url_for(".coordinators"), code=303)
     return render_template("teachhub/coordinators.html",
