@@ -14,7 +14,13 @@ from ..auth import current_viewer
 from ..db import get_db
 from ..errors import ToolError, render_error
 from ..evidence.models import EvidenceFile
-from ..evidence.storage import evidence_settings, human_size, send_evidence
+from ..evidence.storage import (
+    allow_upload,
+    evidence_settings,
+    human_size,
+    send_evidence,
+    usage_line,
+)
 from . import access, service
 from .entries import check_entry
 from .forms import PAGE_FORMS
@@ -48,14 +54,7 @@ def _upload_limit(endpoint, _values) -> None:
     # Runs before the app's before_request (CSRF reads the form, which enforces the limit):
     # uploads may be as large as [evidence] max_bytes, everything else keeps the global limit.
     if endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = int(evidence_settings(settings())["max_bytes"]) + 256 * 1024
-
-
-@bp.errorhandler(413)
-def _too_large(_err):
-    limit = human_size(int(evidence_settings(settings())["max_bytes"]))
-    return render_error(413, "file_too_large",
-                        _("The file is larger than the limit of %(limit)s.", limit=limit))
+        allow_upload(settings())
 
 
 _NAMES_BY_LOCALE: dict[str, dict] = {}
@@ -290,6 +289,7 @@ def entry(entry_id: int):
                            rubric=rubric(), locale=locale(),
                            max_bytes=int(evidence_settings(settings())["max_bytes"]),
                            max_size=human_size(int(evidence_settings(settings())["max_bytes"])),
+                           storage=usage_line(db, settings(), viewer.user) if own else None,
                            title=found.title)
 
 

@@ -45,6 +45,15 @@ def _load_config(state) -> None:
     state.app.extensions["teachhub"] = load_config(state.app.config["SETTINGS"])
 
 
+@bp.url_value_preprocessor
+def _upload_limit(endpoint, _values) -> None:
+    # Before CSRF reads the form: a task may carry an evidence file as large as the portfolio's.
+    if endpoint == "teachhub.add_task" and evidence.available():
+        from ..evidence.storage import allow_upload
+
+        allow_upload(current_app.config["SETTINGS"])
+
+
 def _config() -> TeachHubConfig:
     return current_app.extensions["teachhub"]
 
@@ -336,6 +345,9 @@ def card_page(card_id: int):
         own=view.card.user_id == actor.user_id, targets=allowed_targets(view.card.status, roles),
         locked=view.card.status in LOCKED, statuses=STATUSES,
         evidence_on=evidence.available(), mark_maximum=_config().mark_maximum,
+        storage=evidence.usage_line(get_db(), settings=current_app.config["SETTINGS"],
+                                    owner=current_viewer().user)
+        if view.card.user_id == actor.user_id else None,
         files=evidence.files(get_db(), [i for ids in view.evidence.values() for i in ids]),
         title=_("Participant card"))
 

@@ -116,6 +116,10 @@ class _Db:
     def delete(self, row):
         self.deleted.append(row)
 
+    def scalar(self, _query):
+        # The bytes already stored (quotas): what this fake has been given.
+        return sum(row.size for row in self.added)
+
 
 class _Owner:
     id, platform_id = 7, 3
