@@ -83,6 +83,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     proxy.init_app(app)
 
     @app.before_request
+    def _no_nul() -> None:
+        parsing.refuse_nul(request.path, [v for _k, v in request.args.items(multi=True)] + (
+            [v for _k, v in request.form.items(multi=True)] if request.method == "POST" else []))
+
+    @app.before_request
     def _remember_language() -> None:
         chosen = i18n.supported_locale(request.args.get("lang"), app.config["LOCALES"])
         if chosen and session.get("user_id"):

@@ -119,6 +119,23 @@ def id_pair(value: str, name: str) -> tuple[int, int]:
         raise BadNumber(detail=f"{name}: not id:version") from err
 
 
+class BadCharacter(ToolError):
+    """A NUL character in a URL or a form field: 400."""
+
+    code = "bad_character"
+    message = _l("The request contains a character that is not allowed.")
+
+
+def refuse_nul(path: str, values: Iterable[str]) -> None:
+    """BadCharacter when the path or a value holds NUL (\\x00).
+
+    PostgreSQL cannot store or even compare a text with NUL in it (the query fails: a 500), and
+    no one types one; file contents are not values here and may hold anything.
+    """
+    if "\x00" in path or any("\x00" in value for value in values):
+        raise BadCharacter(detail="NUL in the request")
+
+
 class StrictIntegerField(IntegerField):
     """WTForms' IntegerField with the strict parser: ASCII digits within the field's bounds.
 

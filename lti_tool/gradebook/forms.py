@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
+from ..forms import HtmlForm
 from ..parsing import StrictIntegerField
 from .course_grading import CourseGradingChoice
 from .gpa import is_academic_year
@@ -15,7 +15,7 @@ from .models import LineItem
 NO_LINE_ITEM = 0  # the select's "none" choice: the course does not count towards GPA yet
 
 
-class CourseGradingForm(FlaskForm):
+class CourseGradingForm(HtmlForm):
     """Which line item is the course's final grade, its credits and its academic year."""
 
     final_line_item = SelectField(_l("Final grade column"), coerce=int,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import jwt
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+
 from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..forms import HtmlForm
 from ..parsing import StrictIntegerField
 from .keys import Keyring
 from .models import Platform
@@ -46,7 +47,7 @@ def placement_choices(db: Session, platform_id: int) -> list[Placeable]:
     ] + placeable_cards(db, platform_id)
 
 
-class PlacementForm(FlaskForm):
+class PlacementForm(HtmlForm):
     """The instructor's choice: what, under which title, graded or not."""
 
     kind = RadioField(_l("What to add"), validators=[DataRequired()])

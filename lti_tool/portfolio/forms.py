@@ -7,7 +7,6 @@ from __future__ import annotations
 
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -27,6 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..forms import HtmlForm
 from ..parsing import StrictIntegerField, parse_int
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
 
@@ -42,7 +42,7 @@ def _year_range(low: int, high: int):
                        message=_l("Enter a year from %(low)s to %(high)s.", low=low, high=high))
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(HtmlForm):
     """A form that carries the version it was based on (two tabs must not overwrite)."""
 
     version = HiddenField(validators=[InputRequired()])
@@ -162,7 +162,7 @@ class SummaryForm(VersionedForm):
         return values
 
 
-class ShowcaseForm(FlaskForm):
+class ShowcaseForm(HtmlForm):
     """A new showcase link: what it shows and for how long."""
 
     title = StringField(_l("Name of the link (for you)"), validators=[Optional(), _length(200)])
