@@ -1,8 +1,8 @@
 """The one strict parser for numbers that come from outside (URLs, forms, LMS parameters).
 
-Python's own parsers are too lenient for input: `int()` takes "²"-free but other Unicode digits
-("٣", full-width "３"), underscores ("1_000") and numbers larger than any database column;
-`"²".isdigit()` is true but `int("²")` raises; `Decimal()` takes "1e100", "NaN" and "Infinity"
+Python's own parsers are too lenient for input: `int()` takes Unicode digits ("٣", full-width
+"３"), underscores ("1_000") and numbers larger than any database column; `"²".isdigit()` is
+true but `int("²")` raises; `Decimal()` takes "1e100", "NaN" and "Infinity"
 (and `quantize` then raises). Here a whole number is ASCII digits only, within bounds that fit
 the column, and a decimal is plain ASCII digits with at most `places` decimals (a comma is
 accepted as the decimal mark: Kazakh and Russian keyboards type one).

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
-from ..errors import ToolError, render_error
+from ..errors import ToolError
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import (
     allow_upload,

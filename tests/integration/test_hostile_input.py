@@ -6,8 +6,12 @@ forms on its pages, plus every name a view reads from request.args / request.for
 test's own first request to the route (the request class records them). A new route or a new
 field is attacked without a change here.
 
-The people launch for real through the test platform (one served tool); the attack itself uses
-Flask's test client in-process with their session tokens: it is about the app's answers.
+The people launch for real through the test platform (one served tool): a learner (on a module
+card, with a portfolio entry, a file, a showcase link and a task), a course instructor, the
+module's facilitator, a coordinator (named by the administrator), the administrator, and
+anonymous. The attack itself uses Flask's test client in-process with their session tokens: it
+is about the app's answers. Missing fields are the first request to each route; then each value
+in each place, a repeated field, 1 MiB in each field, JSON of the wrong types.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from lti_tool.evidence.models import EvidenceFile
 from lti_tool.portfolio.models import Entry, Showcase, Summary
 from lti_tool.teachhub.models import Participant, Task
 
-# Values a field, a query parameter or a path part gets, one at a time.
+# Values every path part gets alone, and every field and query parameter gets (in all of a
+# route's fields at once; the SHARP ones also alone in each field).
 HOSTILE = [
     "²",                                  # "²".isdigit() is True, int("²") raises
     "٣",                                  # an Arabic-Indic digit: int() takes it
