@@ -214,6 +214,12 @@ def store_upload(db: Session, *, settings: dict, file: FileStorage | None, owner
                    "not match. Convert it (for example, scan to PDF) and upload it again.",
                    name=clean_name(file.filename), kinds=allowed_description(allowed)),
                 code="file_type_refused", status=415)
+        # Two uploads of one person at once must not both fit: the owner's row stays locked
+        # from this second look at the sum until the caller commits (PostgreSQL; SQLite has
+        # one writer anyway).
+        db.execute(select(User.id).where(User.id == owner.id).with_for_update())
+        if size > person_usage(db, settings, owner).left:
+            raise over_person
         thumbnail_name = None
         if found.kind == "image":
             thumbnail_name = _make_thumbnail(temp, directory, storage_name, options)
