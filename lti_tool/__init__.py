@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request, session
 from flask_wtf.csrf import CSRFProtect
 
-from . import errors, i18n, security, settings as settings_module, web_session
+from . import errors, i18n, parsing, security, settings as settings_module, web_session
 from .cache import shared_cache
 from .db import Database
 from .gradebook.lms import TokenCache
@@ -46,6 +46,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
         WTF_CSRF_SSL_STRICT=False,  # Referer is withheld in cross-site iframes
     )
+    # Every <int:...> in a route is bounded to an id column (a larger number is a 404, not a 500).
+    app.url_map.converters["int"] = parsing.IdConverter
     logs.init_app(app)  # the request id middleware wraps Flask itself: every request has one
 
     db = Database()
@@ -85,6 +87,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     score_queue.init_app(app)
     proxy.init_app(app)
+
+    @app.before_request
+    def _no_nul() -> None:
+        parsing.refuse_nul(request.path, [v for _k, v in request.args.items(multi=True)] + (
+            [v for _k, v in request.form.items(multi=True)] if request.method == "POST" else []))
 
     @app.before_request
     def _remember_language() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -103,8 +104,9 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def render_error(status: int, code: str, message: str, detail: str | None = None):
-    """An error response in the client's preferred format."""
+def render_error(status: int, code: str, message: str, detail: str | None = None,
+                 back: str | None = None):
+    """An error response in the client's preferred format (`back`: a link to the form)."""
     if wants_json():
         body = {"error": code, "message": message}
         if detail:
@@ -112,7 +114,7 @@ def render_error(status: int, code: str, message: str, detail: str | None = None
         return jsonify(body), status
     try:
         return render_template("errors/error.html", status=status, code=code, message=message,
-                               detail=detail), status
+                               detail=detail, back=back), status
     except Exception:  # an error page must never fail: fall back to plain text
         log.exception("could not render the error page")
         return f"{message} ({code})", status, {"Content-Type": "text/plain; charset=utf-8"}
@@ -121,7 +123,6 @@ def render_error(status: int, code: str, message: str, detail: str | None = None
 HTTP_MESSAGES = {
     404: (_l("This page does not exist."), "not_found"),
     405: (_l("This page cannot be used this way."), "method_not_allowed"),
-    413: (_l("What you sent is too large."), "too_large"),
     429: (_l("Too many requests from your address. Please wait a little and try again."),
           "too_many_requests"),
 }
@@ -132,6 +133,15 @@ def unavailable():
     body, status = render_error(ServiceUnavailable.status, ServiceUnavailable.code,
                                 str(ServiceUnavailable.message))
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def _same_site_referrer() -> str | None:
+    """The page the request came from, when it is one of ours (a link back to the form)."""
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if parts.scheme in ("http", "https") and parts.netloc == request.host:
+        return referrer
+    return None
 
 
 def _route() -> str:
@@ -148,6 +158,22 @@ def init_app(app: Flask) -> None:
         if isinstance(err, LaunchError):
             metrics.launch_refused(err.code)
         return render_error(err.status, err.code, str(err.message), err.detail)
+
+    @app.errorhandler(413)
+    def _too_large(_err):
+        # The tool's own page, not the server's bare 413: the limit, and the way back.
+        from .evidence.storage import format_size
+
+        if g.get("upload_limit"):
+            code, message = "file_too_large", _l(
+                "The file is larger than the limit of %(limit)s.",
+                limit=format_size(g.upload_limit))
+        else:
+            code, message = "too_large", _l(
+                "What you sent is larger than the limit of %(limit)s.",
+                limit=format_size(request.max_content_length or 0))
+        log.warning("refused %s %s: %s", request.method, _route(), code)
+        return render_error(413, code, str(message), back=_same_site_referrer())
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .errors import ToolError
+from .parsing import NumberError, parse_int
 
 
 class BadVersion(ToolError):
@@ -28,14 +29,11 @@ class BadVersion(ToolError):
 
 
 def parse_version(raw: object) -> int:
-    """The version named by a form: ASCII digits only (`"²".isdigit()` is true), bounded.
-
-    Local and tiny on purpose: the shared strict number parser (issue 10) replaces it.
-    """
-    text = raw.strip() if isinstance(raw, str) else ""
-    if not text or len(text) > 9 or not (text.isascii() and text.isdigit()):
-        raise BadVersion()
-    return int(text)
+    """The version named by a form, by the shared strict number parser; BadVersion (400) else."""
+    try:
+        return parse_int(raw, minimum=0)
+    except NumberError:
+        raise BadVersion() from None
 
 
 def claim(db: Session, obj, seen: int, column: str = "version") -> bool:

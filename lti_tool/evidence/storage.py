@@ -12,12 +12,13 @@ import re
 import secrets
 import unicodedata
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Response, send_file
+from flask import Response, g, request, send_file
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
@@ -29,6 +30,8 @@ from .sniff import HEAD_BYTES, Sniffed, sniff
 
 DEFAULT_ALLOWED = frozenset({"pdf", "image", "audio", "video"})
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_PERSON_QUOTA = 200 * 1024 * 1024
+DEFAULT_PLATFORM_QUOTA = 50 * 1024 * 1024 * 1024
 CHUNK = 1 << 16
 
 KIND_NAMES = {
@@ -53,7 +56,17 @@ def evidence_settings(settings: dict) -> dict:
     section.setdefault("thumbnail_px", 320)
     section.setdefault("max_image_pixels", 50_000_000)
     section.setdefault("dir", "")
+    section.setdefault("quota_bytes_per_person", DEFAULT_PERSON_QUOTA)
+    section.setdefault("quota_bytes_per_platform", DEFAULT_PLATFORM_QUOTA)
     return section
+
+
+def allow_upload(settings: dict) -> None:
+    """Let this request carry one evidence file: the request limit becomes the file limit plus
+    room for the form's other fields (the 413 page then names the file limit)."""
+    max_bytes = int(evidence_settings(settings)["max_bytes"])
+    request.max_content_length = max_bytes + 256 * 1024
+    g.upload_limit = max_bytes
 
 
 def evidence_dir(settings: dict) -> Path:
@@ -70,6 +83,55 @@ def human_size(size: int) -> str:
         return f"{size / (1024 * 1024):.0f} MB" if size % (1024 * 1024) == 0 else \
             f"{size / (1024 * 1024):.1f} MB"
     return f"{max(1, size // 1024)} KB"
+
+
+def format_size(size: int) -> str:
+    """A byte count in megabytes for the reader's locale: "12 MB", "0,4 MB" (kk, ru)."""
+    from flask_babel import format_decimal
+    from flask_babel import gettext as _
+
+    megabytes = size / (1024 * 1024)
+    number = format_decimal(round(megabytes, 1 if megabytes < 10 else 0), format="#,##0.#")
+    return _("%(n)s MB", n=number)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How much evidence a person has stored, and their quota (bytes)."""
+
+    used: int
+    quota: int
+
+    @property
+    def left(self) -> int:
+        """Bytes still free (never below 0)."""
+        return max(0, self.quota - self.used)
+
+
+def _stored_bytes(db: Session, *conditions) -> int:
+    return int(db.scalar(select(func.coalesce(func.sum(EvidenceFile.size), 0))
+                         .where(*conditions)) or 0)
+
+
+def person_usage(db: Session, settings: dict, owner: User) -> Usage:
+    """The evidence `owner` has stored (portfolio and TeachHub alike) against their quota."""
+    quota = int(evidence_settings(settings)["quota_bytes_per_person"])
+    return Usage(_stored_bytes(db, EvidenceFile.owner_user_id == owner.id), quota)
+
+
+def platform_usage(db: Session, settings: dict, platform_id: int) -> Usage:
+    """The evidence stored through one platform against the platform's quota."""
+    quota = int(evidence_settings(settings)["quota_bytes_per_platform"])
+    return Usage(_stored_bytes(db, EvidenceFile.platform_id == platform_id), quota)
+
+
+def usage_line(db: Session, settings: dict, owner: User) -> str:
+    """What the person sees by an upload form: "12 MB of 200 MB used"."""
+    from flask_babel import gettext as _
+
+    usage = person_usage(db, settings, owner)
+    return _("%(used)s of %(quota)s used", used=format_size(usage.used),
+             quota=format_size(usage.quota))
 
 
 def allowed_description(allowed: set[str] | frozenset[str]) -> str:
@@ -108,6 +170,21 @@ def store_upload(db: Session, *, settings: dict, file: FileStorage | None, owner
     max_bytes = int(options["max_bytes"])
     if file is None or not (file.filename or "").strip():
         raise UploadError(_l("Choose a file to upload."), code="no_file")
+    # Quotas: refused before anything is kept (a file that would pass one is stopped while it
+    # streams in, and its temporary copy removed).
+    person = person_usage(db, settings, owner)
+    platform = platform_usage(db, settings, owner.platform_id)
+    over_person = UploadError(
+        _l("This file does not fit in your storage: %(used)s of %(quota)s used. Remove files "
+           "you no longer need and try again.", used=format_size(person.used),
+           quota=format_size(person.quota)), code="quota_exceeded", status=413)
+    over_platform = UploadError(
+        _l("The file storage of your institution is full. Please tell your LMS administrator."),
+        code="platform_quota_exceeded", status=413)
+    if platform.left <= 0:
+        raise over_platform
+    if person.left <= 0:
+        raise over_person
     directory = evidence_dir(settings)
     storage_name = secrets.token_hex(16)
     temp = directory / f".{storage_name}.part"
@@ -121,6 +198,10 @@ def store_upload(db: Session, *, settings: dict, file: FileStorage | None, owner
                     raise UploadError(
                         _l("The file is larger than the limit of %(limit)s.",
                            limit=human_size(max_bytes)), code="file_too_large", status=413)
+                if size > person.left:
+                    raise over_person
+                if size > platform.left:
+                    raise over_platform
                 if len(head) < HEAD_BYTES:
                     head += chunk[:HEAD_BYTES - len(head)]
                 digest.update(chunk)
@@ -134,6 +215,12 @@ def store_upload(db: Session, *, settings: dict, file: FileStorage | None, owner
                    "not match. Convert it (for example, scan to PDF) and upload it again.",
                    name=clean_name(file.filename), kinds=allowed_description(allowed)),
                 code="file_type_refused", status=415)
+        # Two uploads of one person at once must not both fit: the owner's row stays locked
+        # from this second look at the sum until the caller commits (PostgreSQL; SQLite has
+        # one writer anyway).
+        db.execute(select(User.id).where(User.id == owner.id).with_for_update())
+        if size > person_usage(db, settings, owner).left:
+            raise over_person
         thumbnail_name = None
         if found.kind == "image":
             thumbnail_name = _make_thumbnail(temp, directory, storage_name, options)
@@ -257,12 +344,18 @@ def unlink_stored(settings: dict, names: list[str | None]) -> int:
 
 
 __all__ = [
+    "allow_upload",
     "Sniffed",
     "UploadError",
+    "Usage",
     "delete_evidence",
     "evidence_dir",
     "evidence_settings",
+    "format_size",
     "human_size",
+    "person_usage",
+    "usage_line",
+    "platform_usage",
     "stored_names_of_platform",
     "unlink_stored",
     "send_evidence",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
+from ..forms import HtmlForm
+from ..parsing import StrictIntegerField
 from .course_grading import CourseGradingChoice
 from .gpa import is_academic_year
 from .models import LineItem
@@ -14,13 +15,13 @@ from .models import LineItem
 NO_LINE_ITEM = 0  # the select's "none" choice: the course does not count towards GPA yet
 
 
-class CourseGradingForm(FlaskForm):
+class CourseGradingForm(HtmlForm):
     """Which line item is the course's final grade, its credits and its academic year."""
 
     final_line_item = SelectField(_l("Final grade column"), coerce=int,
                                   validators=[InputRequired()])
     # Seed 001: a course carries a whole number of academic credits.
-    credits = IntegerField(_l("Credits"), validators=[
+    credits = StrictIntegerField(_l("Credits"), validators=[
         InputRequired(_l("Enter the course's credits.")),
         NumberRange(min=1, max=60, message=_l("Credits must be a whole number from 1 to 60."))])
     academic_year = StringField(_l("Academic year"), validators=[InputRequired()])

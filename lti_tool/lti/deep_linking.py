@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 
 import jwt
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+
 from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 from sqlalchemy.orm import Session
-from wtforms import BooleanField, IntegerField, RadioField, StringField
+from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..forms import HtmlForm
+from ..parsing import StrictIntegerField
 from .keys import Keyring
 from .models import Platform
 from .registry import DatabaseToolConf, platform_info
@@ -45,14 +47,14 @@ def placement_choices(db: Session, platform_id: int) -> list[Placeable]:
     ] + placeable_cards(db, platform_id)
 
 
-class PlacementForm(FlaskForm):
+class PlacementForm(HtmlForm):
     """The instructor's choice: what, under which title, graded or not."""
 
     kind = RadioField(_l("What to add"), validators=[DataRequired()])
     title = StringField(_l("Title on the course page"), validators=[Optional(), Length(max=200)])
     graded = BooleanField(_l("Create a gradebook column for it"))
-    score_maximum = IntegerField(_l("Maximum score"), default=100,
-                                 validators=[Optional(), NumberRange(min=1, max=10000)])
+    score_maximum = StrictIntegerField(_l("Maximum score"), default=100,
+                                       validators=[Optional(), NumberRange(min=1, max=10000)])
 
     def __init__(self, choices: list[Placeable], *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from ..parsing import NumberError, parse_int
 from .rubric import MAX_COUNT, EntryList, Rubric
 
 MAX_TEXT = 500
@@ -33,9 +34,10 @@ class EntryInput:
 
 
 def _whole(value: str | None) -> int | None:
+    # ASCII digits only; the callers check the range they need.
     try:
-        return int((value or "").strip())
-    except ValueError:
+        return parse_int(value, minimum=0)
+    except NumberError:
         return None
 
 

@@ -7,13 +7,11 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+from ..export_text import cell, printable
 from .course import StudentRow
 from .models import Entry, Portfolio, Summary, TutorMark
 from .rubric import Rubric
 from .service import Totals
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value else None
@@ -66,13 +64,6 @@ def portfolio_json(portfolio: Portfolio, entries: Sequence[Entry], marks: Sequen
     }
 
 
-def _safe(value):
-    # A cell starting with = + - @ is a formula to Excel and LibreOffice: keep it text.
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def course_table(rows: Iterable[StudentRow], headers: Sequence[str],
                  rubric: Rubric) -> list[list]:
     """The course summary as rows of cells (header first)."""
@@ -95,7 +86,7 @@ def to_csv(table: Sequence[Sequence]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in table:
-        writer.writerow([_safe(v) for v in row])
+        writer.writerow([cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -106,11 +97,12 @@ def to_xlsx(table: Sequence[Sequence], sheet_title: str) -> bytes:
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "".join(ch for ch in sheet_title if ch not in '[]:*?/\\')[:31] or "Portfolio"
+    sheet.title = "".join(ch for ch in printable(sheet_title)
+                          if ch not in '[]:*?/\\')[:31] or "Portfolio"
     for row in table:
-        sheet.append([_safe(v) for v in row])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+        sheet.append([cell(v) for v in row])
+    for header in sheet[1]:
+        header.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for column in sheet.columns:
         width = max(len(str(c.value or "")) for c in column)

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -28,6 +26,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..forms import HtmlForm
+from ..parsing import StrictIntegerField, parse_int
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
 
 LONG = 20_000
@@ -42,7 +42,7 @@ def _year_range(low: int, high: int):
                        message=_l("Enter a year from %(low)s to %(high)s.", low=low, high=high))
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(HtmlForm):
     """A form that carries the version it was based on (two tabs must not overwrite)."""
 
     version = HiddenField(validators=[InputRequired()])
@@ -50,8 +50,8 @@ class VersionedForm(FlaskForm):
     def base_version(self) -> int:
         """The version the form was opened at (-1 when it was tampered with)."""
         try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
+            return parse_int(self.version.data, minimum=0)
+        except ValueError:
             return -1
 
 
@@ -60,11 +60,11 @@ class ProfileForm(VersionedForm):
 
     full_name = StringField(_l("Full name"), validators=[
         DataRequired(message=_l("Enter your full name.")), _length(255)])
-    birth_year = IntegerField(_l("Year of birth"), validators=[Optional(), _year_range(1940, 2015)])
-    admission_year = IntegerField(_l("Year of admission"),
+    birth_year = StrictIntegerField(_l("Year of birth"), validators=[Optional(), _year_range(1940, 2015)])
+    admission_year = StrictIntegerField(_l("Year of admission"),
                                   validators=[Optional(), _year_range(1990, 2100)])
     faculty = StringField(_l("Faculty"), validators=[Optional(), _length(255)])
-    course_year = IntegerField(_l("Course year"), validators=[Optional(), NumberRange(
+    course_year = StrictIntegerField(_l("Course year"), validators=[Optional(), NumberRange(
         min=1, max=8, message=_l("Enter a course year from 1 to 8."))])
     group_name = StringField(_l("Group"), validators=[Optional(), _length(64)])
     specialty = StringField(_l("Specialty"), validators=[Optional(), _length(255)])
@@ -117,14 +117,14 @@ class SummaryForm(VersionedForm):
 
     academic_year = StringField(_l("Academic year"), validators=[
         DataRequired(message=_l("Enter the academic year, e.g. 2025-2026."))])
-    course_year = IntegerField(_l("Course year"), validators=[
+    course_year = StrictIntegerField(_l("Course year"), validators=[
         InputRequired(message=_l("Enter a course year from 1 to 8.")),
         NumberRange(min=1, max=8, message=_l("Enter a course year from 1 to 8."))])
     group_name = StringField(_l("Group"), validators=[Optional(), _length(64)])
     gpa = StringField(_l("GPA"), validators=[Optional(), _length(8)])
     academic_level = SelectField(_l("Academic achievement"), choices=[
         SelectChoice("", "—")] + [SelectChoice(k, v) for k, v in ACADEMIC_LEVELS.items()])
-    points = IntegerField(_l("Portfolio points (verified)"), validators=[
+    points = StrictIntegerField(_l("Portfolio points (verified)"), validators=[
         InputRequired(message=_l("Enter the points.")),
         NumberRange(min=0, max=100_000, message=_l("Enter a whole number."))])
     achievement_level = SelectField(_l("Level of personal achievements"),
@@ -162,7 +162,7 @@ class SummaryForm(VersionedForm):
         return values
 
 
-class ShowcaseForm(FlaskForm):
+class ShowcaseForm(HtmlForm):
     """A new showcase link: what it shows and for how long."""
 
     title = StringField(_l("Name of the link (for you)"), validators=[Optional(), _length(200)])
@@ -171,8 +171,8 @@ class ShowcaseForm(FlaskForm):
         SelectChoice("achievements", _l("Section II. Achievements")),
         SelectChoice("chest", _l("Section III. The chest"))],
         validators=[DataRequired(message=_l("Choose at least one section."))])
-    entries = SelectMultipleField(_l("Entries"), coerce=int, validate_choice=False)
+    entries = SelectMultipleField(_l("Entries"), coerce=parse_int, validate_choice=False)
     hide_personal = BooleanField(_l("Hide my personal details (photo, year of birth, group)"),
                                  default=True)
-    days = IntegerField(_l("Link works for (days; empty: until you revoke it)"), validators=[
+    days = StrictIntegerField(_l("Link works for (days; empty: until you revoke it)"), validators=[
         Optional(), NumberRange(min=1, max=366, message=_l("From 1 to 366 days."))])

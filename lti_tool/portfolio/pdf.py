@@ -7,6 +7,7 @@ Sans from Debian's fonts-dejavu-core by default ([portfolio] pdf_font, pdf_font_
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,12 +16,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..errors import ToolError
+from ..export_text import printable
 from .models import Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import Totals
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DEFAULT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+_LONG_WORD = re.compile(r"(\S{40})(?=\S)")
 _lock = threading.Lock()
 _registered: dict[str, tuple[str, str]] = {}
 
@@ -76,6 +79,8 @@ def _doc(title: str, settings: dict):
                                 textColor=colors.HexColor("#5b6478")),
         "cell": ParagraphStyle("cell", fontName=regular, fontSize=8.5, leading=10.5),
         "cellb": ParagraphStyle("cellb", fontName=bold, fontSize=8.5, leading=10.5),
+        "detail": ParagraphStyle("detail", fontName=regular, fontSize=8.5, leading=10.5,
+                                 leftIndent=34, spaceBefore=2, spaceAfter=6),
     }
     return buffer, doc, styles
 
@@ -83,7 +88,11 @@ def _doc(title: str, settings: dict):
 def _text(value) -> str:
     from xml.sax.saxutils import escape
 
-    return escape(str(value if value is not None else "")).replace("\n", "<br/>")
+    # A space after every 40 letters of an unbroken "word" (no real word is that long):
+    # reportlab splits a word wider than the line letter by letter, slowly (a 3,000-letter
+    # "word" took seconds).
+    text = _LONG_WORD.sub("\\1 ", printable(value))
+    return escape(text).replace("\n", "<br/>")
 
 
 def _table(rows: Sequence[Sequence], styles: dict, widths=None, header: bool = True):
@@ -92,7 +101,9 @@ def _table(rows: Sequence[Sequence], styles: dict, widths=None, header: bool = T
 
     cells = [[Paragraph(_text(v), styles["cellb" if header and i == 0 else "cell"]) for v in row]
              for i, row in enumerate(rows)]
-    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0)
+    # splitInRow: a row taller than a page (a 10,000-character note) goes on over the next
+    # pages instead of failing the whole export with LayoutError.
+    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#b8c0cc")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -143,18 +154,26 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
             entry_list = rubric.lists.get(e.list_key)
             item = entry_list.item(e.item_key) if entry_list else None
             what = [entry_list.names.get(locale) if entry_list else e.list_key, e.title]
-            what += [f"{c.names.get(locale)}: {e.fields.get(c.key)}"
-                     for c in (entry_list.columns if entry_list else ())
-                     if c.key != "title" and e.fields.get(c.key)]
+            details = [f"{c.names.get(locale)}: {e.fields.get(c.key)}"
+                       for c in (entry_list.columns if entry_list else ())
+                       if c.key != "title" and e.fields.get(c.key)]
             level = rubric.levels(item).get(e.level) if item and e.level else None
             result = item.result(e.result) if item and e.result else None
             grade = ", ".join(x for x in (level.get(locale) if level else "",
                                           result.names.get(locale) if result else "",
                                           f"× {e.count}" if item and item.counted else "") if x)
-            rows.append([e.course_year, "\n".join(str(x) for x in what if x), grade,
-                         e.claimed_points, "" if e.verified_points is None else e.verified_points,
-                         status_names.get(e.status, e.status)])
-        story.append(_table(rows, s, widths=[28, 210, 100, 45, 45, 60]))
+            rows.append(([e.course_year, "\n".join(str(x) for x in what if x), grade,
+                          e.claimed_points, "" if e.verified_points is None else e.verified_points,
+                          status_names.get(e.status, e.status)], details))
+        # One small table per entry under the header, its long columns (notes of up to 10,000
+        # characters) as paragraphs below it: reportlab lays the rest of a table out again at
+        # every page it splits, so one table of 300 long rows took minutes.
+        widths = [28, 210, 100, 45, 45, 60]
+        story.append(_table(rows[:1], s, widths=widths))
+        for row, details in rows[1:]:
+            story.append(_table([row], s, widths=widths, header=False))
+            if details:
+                story.append(Paragraph(_text("\n".join(details)), s["detail"]))
     for summary in summaries:
         story += summary_story(summary, portfolio, s, level_names)
     doc.build(story)

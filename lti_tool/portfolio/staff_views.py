@@ -8,6 +8,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
+from .. import parsing
 from ..auth import current_viewer, roles_required
 from ..db import get_db
 from ..errors import Forbidden, ToolError
@@ -57,7 +58,8 @@ def _course_context():
 
 
 def _filters() -> dict:
-    year = request.args.get("year", type=int)
+    # A year outside the rubric shows every year (old links); a malformed one is a 400.
+    year = parsing.arg_int(request.args, "year", maximum=parsing.MAX_PAGE)
     return {"group": (request.args.get("group") or "").strip()[:64],
             "year": year if year and 1 <= year <= rubric().course_years else None}
 
@@ -85,9 +87,7 @@ def queue():
     if request.method == "POST":
         targets = []
         for value in request.form.getlist("entry"):
-            entry_id, _sep, version = value.partition(":")
-            if entry_id.isdigit() and version.isdigit():
-                targets.append((int(entry_id), int(version)))
+            targets.append(parsing.id_pair(value, "entry"))
         action = request.form.get("action", "")
         if not targets:
             flash(_("Choose at least one entry."), "error")
@@ -194,7 +194,7 @@ def all_portfolios():
     viewer = current_viewer()
     db = get_db()
     search = (request.args.get("q") or "").strip()[:100]
-    page_no = max(1, request.args.get("page", 1, type=int))
+    page_no = parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE)
     query = select(Portfolio).where(Portfolio.platform_id == viewer.platform.id)
     if search:
         pattern = f"%{search}%"
@@ -241,7 +241,7 @@ def _summary_form(viewer, db, actor, portfolio, summary):
     page = load_page(db, portfolio, include_drafts=False)
     if request.method == "GET" and summary is None:
         academic_year = request.args.get("academic_year") or grading_policy().current_academic_year()
-        course_year = (request.args.get("course_year", type=int)
+        course_year = (parsing.arg_int(request.args, "course_year", maximum=rubric().course_years)
                        or course_year_for(portfolio, academic_year)
                        or portfolio.course_year or 1)
         gpa = next((g for g in (page.gpa or {}).values() if g.academic_year == academic_year),

@@ -9,11 +9,18 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
-from ..errors import ToolError, render_error
+from ..errors import ToolError
 from ..evidence.models import EvidenceFile
-from ..evidence.storage import evidence_settings, human_size, send_evidence
+from ..evidence.storage import (
+    allow_upload,
+    evidence_settings,
+    human_size,
+    send_evidence,
+    usage_line,
+)
 from ..versioning import parse_version
 from . import access, service
 from .entries import check_entry
@@ -50,14 +57,7 @@ def _upload_limit(endpoint, _values) -> None:
     # Runs before the app's before_request (CSRF reads the form, which enforces the limit):
     # uploads may be as large as [evidence] max_bytes, everything else keeps the global limit.
     if endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = int(evidence_settings(settings())["max_bytes"]) + 256 * 1024
-
-
-@bp.errorhandler(413)
-def _too_large(_err):
-    limit = human_size(int(evidence_settings(settings())["max_bytes"]))
-    return render_error(413, "file_too_large",
-                        _("The file is larger than the limit of %(limit)s.", limit=limit))
+        allow_upload(settings())
 
 
 _NAMES_BY_LOCALE: dict[str, dict] = {}
@@ -93,7 +93,7 @@ def _own():
 
 
 def _year_arg() -> int | None:
-    year = request.args.get("year", type=int)
+    year = parsing.arg_int(request.args, "year", maximum=parsing.MAX_PAGE)
     return year if year and 1 <= year <= rubric().course_years else None
 
 
@@ -166,7 +166,7 @@ def edit_page(page: str):
 def upload_photo():
     """Replace the photo (an image; a new version of the profile page)."""
     viewer, db, portfolio = _own()
-    version = request.form.get("version", type=int)
+    version = parsing.arg_int(request.form, "version", minimum=0)
     try:
         service.set_photo(db, actor_of(viewer), portfolio, settings=settings(),
                           file=request.files.get("file"), owner=viewer.user,
@@ -254,7 +254,7 @@ def edit_entry(entry_id: int):
                                 entry=entry, status=400)
     try:
         service.update_entry(db, actor, entry, rubric(), data,
-                             base_version=request.form.get("version", -1, type=int),
+                             base_version=parse_version(request.form.get("version")),
                              submit=request.form.get("action") == "submit", settings=settings())
     except service.StaleEdit as err:
         db.rollback()
@@ -292,6 +292,7 @@ def entry(entry_id: int):
                            rubric=rubric(), locale=locale(),
                            max_bytes=int(evidence_settings(settings())["max_bytes"]),
                            max_size=human_size(int(evidence_settings(settings())["max_bytes"])),
+                           storage=usage_line(db, settings(), viewer.user) if own else None,
                            title=found.title)
 
 
@@ -347,7 +348,7 @@ def submit_all():
     """Submit every draft of a course year at once."""
     viewer, db, portfolio = _own()
     actor = actor_of(viewer)
-    year = request.form.get("year", type=int)
+    year = parsing.arg_int(request.form, "year", maximum=parsing.MAX_PAGE)
     drafts = [e for e in portfolio.entries if e.status == "draft"
               and (year is None or e.course_year == year)]
     sent = 0
@@ -494,12 +495,11 @@ def set_mark(portfolio_id: int):
     db = get_db()
     actor = actor_of(viewer)
     portfolio = access.reviewable_portfolio(db, actor, portfolio_id)
-    raw = (request.form.get("points") or "").strip()
-    year = request.form.get("year", type=int) or 0
+    year = parsing.arg_int(request.form, "year", 0, maximum=parsing.MAX_PAGE)
     try:
-        points = int(raw) if raw else None
-    except ValueError:
-        points = -1
+        points = parsing.arg_int(request.form, "points", minimum=0)
+    except parsing.BadNumber:
+        points = -1  # the service refuses it with its own message
     try:
         service.set_tutor_mark(db, actor, portfolio, rubric(), request.form.get("mark", "design"),
                                year, points, settings=settings())

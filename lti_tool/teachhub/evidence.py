@@ -49,6 +49,12 @@ def store(db: Session, *, settings: dict, file, owner: User) -> int:
     return evidence.id
 
 
+def usage_line(db: Session, *, settings: dict, owner: User) -> str | None:
+    """"12 MB of 200 MB used" for the person's upload form (None without the storage)."""
+    storage = _storage()
+    return storage.usage_line(db, settings, owner) if storage is not None else None
+
+
 def files(db: Session, evidence_ids: list[int]) -> dict[int, object]:
     """EvidenceFile rows by id, in one query (names, kinds, thumbnails for the card page)."""
     if not evidence_ids or _storage() is None:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from ..export_text import cell
 from .hours import credit_units, format_hours
 from .reports import HRRow
 from .status import RECOGNIZED
@@ -28,7 +29,6 @@ PEOPLE_COLUMNS = (
     _l("Department"), _l("Participant"), _l("Email"), _l("Activities"), _l("Total hours"),
     _l("Credit units"), _l("Recognized hours"), _l("Recognized credit units"),
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,7 @@ def _text(value: object) -> str:
         return format_hours(value)
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    # A cell that starts like a formula is run by spreadsheets: make it plain text.
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return cell(str(value))
 
 
 def hr_csv(rows: Iterable[HRRow], labels: Labels) -> bytes:
@@ -86,7 +84,7 @@ def hr_xlsx(rows: Iterable[HRRow], labels: Labels, hours_per_unit: Decimal) -> b
     sheet.append([str(c) for c in COLUMNS])
     people: dict[tuple[str, str, str], _PersonTotal] = {}
 
-    def cell(value: object) -> object:
+    def typed(value: object) -> object:
         if isinstance(value, Decimal):
             number = WriteOnlyCell(sheet, value=value)
             number.number_format = "0.00"
@@ -98,7 +96,7 @@ def hr_xlsx(rows: Iterable[HRRow], labels: Labels, hours_per_unit: Decimal) -> b
         return _text(value) if isinstance(value, str) else value
 
     for row in rows:
-        sheet.append([cell(v) for v in _values(row, labels)])
+        sheet.append([typed(v) for v in _values(row, labels)])
         key = (row.department, row.person, row.email)
         total = people.get(key) or people.setdefault(key, _PersonTotal(*key))
         total.activities += 1
@@ -109,9 +107,9 @@ def hr_xlsx(rows: Iterable[HRRow], labels: Labels, hours_per_unit: Decimal) -> b
     summary.append([str(c) for c in PEOPLE_COLUMNS])
     for total in people.values():
         summary.append([_text(total.department), _text(total.person), _text(total.email),
-                        total.activities, cell(total.hours),
-                        cell(credit_units(total.hours, hours_per_unit)), cell(total.recognized),
-                        cell(credit_units(total.recognized, hours_per_unit))])
+                        total.activities, typed(total.hours),
+                        typed(credit_units(total.hours, hours_per_unit)), typed(total.recognized),
+                        typed(credit_units(total.recognized, hours_per_unit))])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

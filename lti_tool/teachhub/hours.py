@@ -6,9 +6,11 @@ and stored as whole hundredths, so sums never pick up binary rounding (0.1 + 0.2
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
+
+from ..parsing import is_plain_decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -30,12 +32,10 @@ def parse_hours(value: object, maximum: Decimal, *, blank_is_zero: bool = True) 
         if blank_is_zero:
             return ZERO
         raise HoursError("required", _l("Enter the number of hours."))
-    try:
-        hours = Decimal(text)
-    except InvalidOperation:
-        raise HoursError("not_a_number", _l("Hours must be a number, e.g. 12 or 7.5.")) from None
-    if not hours.is_finite():
+    # Plain digits only: Decimal() takes "1e100", "NaN" and Unicode digits (and quantize raises).
+    if not is_plain_decimal(text):
         raise HoursError("not_a_number", _l("Hours must be a number, e.g. 12 or 7.5."))
+    hours = Decimal(text)
     if hours < 0:
         raise HoursError("negative", _l("Hours cannot be negative."))
     if hours != hours.quantize(CENT, rounding=ROUND_HALF_UP):
@@ -70,11 +70,10 @@ def parse_mark(value: object, maximum: Decimal) -> Decimal | None:
     text = str(value if value is not None else "").strip().replace(",", ".")
     if not text:
         return None
-    try:
-        mark = Decimal(text)
-    except InvalidOperation:
-        raise HoursError("not_a_number", _l("The mark must be a number.")) from None
-    if not mark.is_finite() or mark < 0 or mark > maximum:
+    if not is_plain_decimal(text):
+        raise HoursError("not_a_number", _l("The mark must be a number."))
+    mark = Decimal(text)
+    if mark < 0 or mark > maximum:
         raise HoursError("out_of_range", _l("The mark must be from 0 to %(maximum)s.",
                                             maximum=str(maximum)))
     if mark != mark.quantize(CENT, rounding=ROUND_HALF_UP):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
+from ..parsing import NumberError, parse_int
 from ..versioning import claim
 from .access import Actor, NotFound, managed_module, module_for, require_coordinator
 from .config import TeachHubConfig
@@ -136,11 +137,11 @@ def _clean(data: PassportInput, config: TeachHubConfig, eligible: set[int]) -> d
     days = data.duration_days.strip()
     values["duration_days"] = None
     if days:
-        if not days.isdigit() or not 1 <= int(days) <= config.max_duration_days:
+        try:
+            values["duration_days"] = parse_int(days, maximum=config.max_duration_days)
+        except NumberError:
             errors["duration_days"] = _l("A whole number of days from 1 to %(n)d.",
                                          n=config.max_duration_days)
-        else:
-            values["duration_days"] = int(days)
     if data.facilitator_ids is not None and not set(data.facilitator_ids) <= eligible:
         errors["facilitator_ids"] = _l("Choose facilitators from the list.")
     if errors:

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..lti.deep_linking import Placeable
+from ..parsing import id_or_none
 from .modules import published_modules
 
 PLACEMENT = "teachhub"
@@ -25,5 +26,4 @@ def placeable_cards(db: Session, platform_id: int) -> list[Placeable]:
 
 def card_id_of(custom: dict | None) -> int | None:
     """The module card a placement shows, from its custom parameters."""
-    value = str((custom or {}).get(CARD_PARAM) or "").strip()
-    return int(value) if value.isdigit() else None
+    return id_or_none((custom or {}).get(CARD_PARAM))

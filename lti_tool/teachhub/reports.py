@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..lti.models import User
+from ..parsing import NumberError, parse_int
 from .access import Actor, card_for, managed_module, require_coordinator
 from .config import TeachHubConfig
 from .errors import InputError, Refused, ordered, parse_date
@@ -32,10 +33,10 @@ SCALE = (1, 2, 3, 4, 5)
 
 
 def _score(value: object, field_name: str) -> int:
-    text = str(value or "").strip()
-    if not text.isdigit() or int(text) not in SCALE:
-        raise InputError({field_name: _l("Choose from 1 to 5.")})
-    return int(text)
+    try:
+        return parse_int(value, minimum=SCALE[0], maximum=SCALE[-1])
+    except NumberError:
+        raise InputError({field_name: _l("Choose from 1 to 5.")}) from None
 
 
 def give_feedback(db: Session, actor: Actor, card_id: int, *, satisfaction: str,

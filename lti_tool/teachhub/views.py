@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import Forbidden, wants_json
@@ -47,6 +48,15 @@ def _load_config(state) -> None:
     # The score worker computes a card's score from the card as committed when it sends.
     state.app.extensions["gradebook"].scorers["teachhub"] = (
         lambda db, row: score_now(db, row, config.gradebook, config.mark_maximum))
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint, _values) -> None:
+    # Before CSRF reads the form: a task may carry an evidence file as large as the portfolio's.
+    if endpoint == "teachhub.add_task" and evidence.available():
+        from ..evidence.storage import allow_upload
+
+        allow_upload(current_app.config["SETTINGS"])
 
 
 def _config() -> TeachHubConfig:
@@ -170,7 +180,7 @@ def _passport_input(form) -> modules.PassportInput:
             "duration_days", "module_format")},
         competences=form.getlist("competences"), delivery_formats=form.getlist("delivery_formats"),
         integration=form.getlist("integration"),
-        facilitator_ids=[int(i) for i in ids if i.isdigit()] if "facilitators_shown" in form
+        facilitator_ids=parsing.ids(ids, "facilitator_ids") if "facilitators_shown" in form
         else None)
 
 
@@ -328,7 +338,7 @@ def enrol_page(stream_id: int):
 def enrol(stream_id: int):
     """Enrol the chosen course members (or every learner of the course)."""
     viewer = _course_staff()
-    ids = [int(i) for i in request.form.getlist("user_ids") if i.isdigit()]
+    ids = parsing.ids(request.form.getlist("user_ids"), "user_ids")
     count = participants.enrol(
         get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
         all_learners=request.form.get("all_learners") == "1",
@@ -373,6 +383,9 @@ def _card_page(card_id: int, status: int = 200, *, typed=None, typed_for: str = 
         own=view.card.user_id == actor.user_id, targets=allowed_targets(view.card.status, roles),
         locked=view.card.status in LOCKED, statuses=STATUSES,
         evidence_on=evidence.available(), mark_maximum=_config().mark_maximum,
+        storage=evidence.usage_line(get_db(), settings=current_app.config["SETTINGS"],
+                                    owner=current_viewer().user)
+        if view.card.user_id == actor.user_id else None,
         files=evidence.files(get_db(), [i for ids in view.evidence.values() for i in ids]),
         conflict=conflict, title=_("Participant card")), status
 
@@ -537,9 +550,8 @@ def feedback(card_id: int):
 @bp.route("/modules/<int:module_id>/report")
 def module_report(module_id: int):
     """Participation, progress, hours and feedback of a module, per stream."""
-    stream = request.args.get("stream", "")
     report = reports.module_report(get_db(), _actor(), module_id,
-                                   int(stream) if stream.isdigit() else None, _config())
+                                   parsing.arg_int(request.args, "stream"), _config())
     return render_template("teachhub/report.html", report=report,
                            streams=modules.streams_of(get_db(), module_id),
                            minimum=_config().feedback_min_answers, statuses=STATUSES,
@@ -557,9 +569,8 @@ def _hr_filters():
 def hr_list():
     """The consolidated list for HR: implemented, submitted and recognized activities."""
     filters, errors = _hr_filters()
-    page = request.args.get("page", "1")
-    result = reports.hr_page(get_db(), _actor(), filters, int(page) if page.isdigit() else 1,
-                             _config())
+    page = parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE)
+    result = reports.hr_page(get_db(), _actor(), filters, page, _config())
     return render_template("teachhub/hr.html", result=result, errors=errors,
                            args=request.args, title=_("TeachHub: consolidated list for HR")), (
         400 if errors else 200)
@@ -605,13 +616,13 @@ def coordinators():
     db = get_db()
     actor = _actor()
     if request.method == "POST":
-        user_id = request.form.get("user_id", "")
+        # 0 (nobody) when missing: the service answers "choose a person".
+        user_id = parsing.arg_int(request.form, "user_id", 0)
         if request.form.get("remove") == "1":
-            coordinator_service.remove_coordinator(db, actor, int(user_id or 0))
+            coordinator_service.remove_coordinator(db, actor, user_id)
             flash(_("Removed from the coordinators."), "ok")
         else:
-            coordinator_service.add_coordinator(db, actor, int(user_id) if user_id.isdigit()
-                                                else 0)
+            coordinator_service.add_coordinator(db, actor, user_id)
             flash(_("Named a coordinator."), "ok")
         return redirect(url_for(".coordinators"), code=303)
     return render_template("teachhub/coordinators.html",

@@ -116,6 +116,13 @@ class _Db:
     def delete(self, row):
         self.deleted.append(row)
 
+    def scalar(self, _query):
+        # The bytes already stored (quotas): what this fake has been given.
+        return sum(row.size for row in self.added)
+
+    def execute(self, _statement):
+        return None  # the owner's row lock
+
 
 class _Owner:
     id, platform_id = 7, 3
