@@ -22,10 +22,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..auth import current_viewer
-from ..i18n import day, number
 from ..db import get_db
 from ..errors import Forbidden, wants_json
 from ..gradebook.sync import pull_roster
+from ..i18n import day, number
 from ..lti.roles import ToolRole
 from . import coordinators as coordinator_service
 from . import evidence, exports, modules, participants, reports
@@ -62,6 +62,7 @@ def current_actor() -> Actor:
     return g.teachhub_actor
 
 
+# The views below call it by its old private name; the menu (home/nav.py) by the public one.
 _actor = current_actor
 
 
