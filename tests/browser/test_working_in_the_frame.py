@@ -361,3 +361,30 @@ def test_an_entry_is_added_and_verified_with_the_keyboard_only(tool, moodle, chr
     with tool.app.extensions["db"].new_session() as db:
         assert db.get(Entry, entry.id).status == "verified"
     assert browser_page.page_errors == []
+
+
+def test_a_facilitator_moves_a_card_with_the_keyboard_only(tool, moodle, chromium, browser_page):
+    """Issue 11: from the module page the placement opens, Tab to the participant's card, then
+    to "Move to: In progress", and press Enter."""
+    if chromium.mode.id != "3pc-blocked":
+        pytest.skip("the keys do not depend on cookies: checked in 3pc-blocked")
+    from lti_tool.teachhub.models import Participant
+
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        someone = participant(tool, moodle, stack, setup, uid="96")
+        card = card_of(tool, setup.module_id, someone.user_id).id
+    page = browser_page.page
+    page.set_viewport_size(PHONE)
+    page.goto(moodle.course_url(moodle.plan("teacher", locale="kk",
+                                            **placement(setup.module_id))))
+    tool_frame = page.frame_locator("iframe[name=tool]")
+    expect(tool_frame.locator("main")).to_be_visible()
+    tab_to(page, f"a[href*='/teachhub/cards/{card}']")
+    page.keyboard.press("Enter")
+    tab_to(page, "#moves form:has(input[name=status][value=in_progress]) button")
+    page.keyboard.press("Enter")
+    expect(tool_frame.locator(".flash")).to_be_visible()
+    with tool.app.extensions["db"].new_session() as db:
+        assert db.get(Participant, card).status == "in_progress"
+    assert browser_page.page_errors == []
