@@ -102,8 +102,13 @@ def test_student_claims_tutor_verifies_total_goes_to_gradebook(tool, platform):
     page = student.get("/portfolio/")
     assert page.status_code == 200
     assert "Sam Student" in page.text  # prefilled from the launch
+    # Issue 11: an empty portfolio says what to do first, the current year is open and each
+    # list has a visible "+ Add" (a button, named with its list and year for screen readers).
+    assert 'id="start"' in page.text and 'id="year-1" open' in page.text
+    assert page.text.count('class="button pf-add"') >= 9
 
     entry_id = add_entry(student)
+    assert 'id="start"' not in student.get("/portfolio/").text
     entry_page = student.get(f"/portfolio/entries/{entry_id}")
     assert "Anatomy olympiad" in entry_page.text and "waiting for the tutor" in entry_page.text
 
