@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run serve test setup translations fonts browser services bench lint clean
+.PHONY: run serve test setup translations fonts browser axe services bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ fonts:
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# axe-core (accessibility rules) for the browser tests, pinned, from npm into the venv.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION)
+
 # The tests start their own PostgreSQL and Redis servers from Debian's packages.
 services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null || \
@@ -43,7 +50,7 @@ services:
 
 # Every test on SQLite, then every test that touches the database again on PostgreSQL. The
 # browser tests run once: they test browsers and frames, not SQL.
-test: $(STAMP) translations fonts browser services
+test: $(STAMP) translations fonts browser axe services
 	$(BIN)/python -m pytest --db=sqlite
 	$(BIN)/python -m pytest --db=postgresql -m "not browser"
 

@@ -39,6 +39,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         BASE_URL=settings["tool"]["base_url"],
         LOCALES=settings["i18n"]["locales"],
         BABEL_DEFAULT_LOCALE=settings["i18n"]["default_locale"],
+        # Pages show times where the institution is (i18n.when), not in UTC.
+        BABEL_DEFAULT_TIMEZONE=settings.get("gradebook", {}).get("timezone", "Asia/Almaty"),
         SESSION_LIFETIME_HOURS=settings["session"]["lifetime_hours"],
         SESSION_IDLE_MINUTES=settings["session"].get("idle_minutes", 60),
         # Launch forms carry a JWT; nothing legitimate is bigger (uploads set their own limit).

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
 from flask import Flask, g, request, session
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, format_date, format_datetime, format_decimal, format_time
+from flask_babel import get_locale, get_translations
 
 from .settings import PROJECT_ROOT
 
@@ -25,6 +29,35 @@ def _page_translations():
     if cached is None or cached[0] is not locale:
         cached = g.page_translations = (locale, get_translations())
     return cached[1]
+
+
+# Dates, times and numbers on pages: one way everywhere (issue 11), through Babel, in the
+# reader's language and the institution's time zone (BABEL_DEFAULT_TIMEZONE, from
+# gradebook.timezone). Templates use these filters; never strftime, "%.2f" or round.
+def when(value: datetime | None) -> str:
+    """A moment: '3 дек. 2026 г., 13:12 (GMT+05:00)' in the institution's zone."""
+    if value is None:
+        return "—"
+    return (f"{format_date(value, 'medium')}, {format_time(value, 'short')} "
+            f"({format_datetime(value, 'ZZZZ')})")
+
+
+def day(value: date | datetime | None) -> str:
+    """A day: '3 дек. 2026 г.' (a moment is first moved to the institution's zone)."""
+    return "—" if value is None else format_date(value, "medium")
+
+
+def number(value: Decimal | float | int | None, digits: int = 2, zeros: bool = True) -> str:
+    """A decimal with `digits` places, no grouping (it reads back into a form): '3,67', '1,50';
+    without trailing zeros when `zeros` is false ('87' and '87,5')."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):  # a number as someone typed it ("3.42" on a summary)
+        try:
+            value = Decimal(value.strip().replace(",", "."))
+        except InvalidOperation:
+            return value
+    return format_decimal(value, "0." + ("0" if zeros else "#") * digits if digits else "0")
 
 
 def init_app(app: Flask) -> None:
@@ -52,4 +85,5 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters.update(when=when, day=day, number=number)
     app.jinja_env.globals["LOCALE_NAMES"] = {k: LOCALE_NAMES.get(k, k) for k in locales}

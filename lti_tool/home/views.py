@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from flask import (Blueprint, current_app, g, jsonify, redirect, render_template, request,
                    session, url_for)
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import web_session
 from ..auth import current_viewer
 from ..db import get_db
-from ..lti.roles import ToolRole, short_name
+from ..errors import NotSignedIn
+from ..lti.roles import COURSE_STAFF, ToolRole, short_name
 from ..ops.health import check_database, check_redis
-from ..portfolio.access import mentee_portfolios
+from ..portfolio.access import course_has_portfolio, mentee_portfolios
+from .nav import nav_links, role_label
 
 bp = Blueprint("home", __name__)
 
@@ -22,6 +25,27 @@ TEMPLATES = {
     ToolRole.DESIGNER: "home/designer.html",
     ToolRole.GUEST: "home/guest.html",
 }
+
+
+@bp.app_context_processor
+def _menu() -> dict:
+    def menu() -> list:
+        """The signed-in role's menu (base.html); none on pages before a launch."""
+        from ..teachhub.views import current_actor  # TeachHub registers itself after home
+
+        try:
+            viewer = current_viewer()
+            context = viewer.context
+            return nav_links(
+                viewer.role, has_context=context is not None,
+                course_has_portfolio=(viewer.role in COURSE_STAFF and context is not None
+                                      and course_has_portfolio(get_db(), context.id)),
+                teachhub_coordinator=current_actor().is_coordinator)
+        except (NotSignedIn, SQLAlchemyError):
+            # Before a launch, or on the error page of a database outage: no menu.
+            return []
+
+    return {"menu": menu, "role_label": role_label}
 
 
 @bp.route("/")
@@ -36,7 +60,13 @@ def index():
                                roles=[short_name(r) for r in viewer.lti_roles]), 403
     mentees = (mentee_portfolios(get_db(), viewer.platform.id, viewer.mentees)
                if viewer.mentees else [])
-    return render_template(TEMPLATES[viewer.role], viewer=viewer, mentees=mentees)
+    coordinator = False
+    if viewer.role in COURSE_STAFF:
+        from ..teachhub.views import current_actor
+
+        coordinator = current_actor().is_coordinator
+    return render_template(TEMPLATES[viewer.role], viewer=viewer, mentees=mentees,
+                           coordinator=coordinator)
 
 
 @bp.route("/about")

@@ -11,6 +11,7 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -176,3 +177,16 @@ class ShowcaseForm(HtmlForm):
                                  default=True)
     days = StrictIntegerField(_l("Link works for (days; empty: until you revoke it)"), validators=[
         Optional(), NumberRange(min=1, max=366, message=_l("From 1 to 366 days."))])
+
+
+class CourseScoreForm(HtmlForm):
+    """How the course's gradebook gets the verified portfolio points (issue 11)."""
+
+    mode = RadioField(_l("What the gradebook gets"), choices=[
+        SelectChoice("normalised",
+                     _l("A score out of 100: the maximum below counts as 100, more is capped")),
+        SelectChoice("points", _l("The verified points themselves, out of the maximum below")),
+    ], validators=[InputRequired(_l("Choose what the gradebook gets."))])
+    points_maximum = StrictIntegerField(_l("Maximum points (the full score)"), validators=[
+        InputRequired(_l("Enter a number of points.")),
+        NumberRange(min=1, max=100_000, message=_l("From 1 to 100000 points."))])

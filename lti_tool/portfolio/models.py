@@ -248,3 +248,17 @@ class Update(Base):
     what: Mapped[str] = mapped_column(String(32))  # entry_created, entry_edited, ...
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CourseScore(Base):
+    """How a course's gradebook gets the verified portfolio points, as its staff chose
+    (issue 11); a course without a row uses [portfolio.grade] of the configuration."""
+
+    __tablename__ = "pf_course_scores"
+
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))  # "points" | "normalised"
+    points_maximum: Mapped[int] = mapped_column(Integer)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

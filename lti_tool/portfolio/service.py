@@ -39,6 +39,7 @@ from .models import (
     RETURNED,
     SUBMITTED,
     VERIFIED,
+    CourseScore,
     Decision,
     Entry,
     EntryEvidence,
@@ -610,6 +611,74 @@ def grade_settings(settings: dict | None) -> dict:
     return grade
 
 
+SCORE_MODES = ("points", "normalised")
+
+
+def course_grade(db: Session, context_id: int | None, settings: dict | None) -> dict:
+    """[portfolio.grade] for one course: the configuration, with the mode and maximum its
+    staff chose on the course page (pf_course_scores), if they did."""
+    grade = grade_settings(settings)
+    chosen = db.get(CourseScore, context_id) if context_id is not None else None
+    if chosen is not None:
+        grade.update(mode=chosen.mode, points_maximum=chosen.points_maximum)
+    return grade
+
+
+@dataclass(frozen=True)
+class ScoreExplained:
+    """How a verified total reaches the gradebook, for the student's page."""
+
+    mode: str
+    points: int
+    given: float
+    maximum: float
+    points_maximum: int
+    percent: float
+
+
+def explain_score(total: int, grade: Mapping) -> ScoreExplained:
+    """The numbers behind "155 points = 15.5 % in the gradebook" under a course's grade."""
+    given, maximum = score_for(total, grade)
+    return ScoreExplained(mode=grade["mode"], points=total, given=given, maximum=maximum,
+                          points_maximum=int(grade["points_maximum"]),
+                          percent=round(given / maximum * 100, 1) if maximum else 0.0)
+
+
+def save_course_grade(db: Session, *, context_id: int, actor_id: int, mode: str,
+                      points_maximum: int, settings: dict | None) -> int:
+    """Store a course's choice and queue every learner's current total under it (their
+    gradebook column changes at once, not at their next verified entry); caller commits.
+    Returns how many scores were queued."""
+    if mode not in SCORE_MODES or points_maximum < 1:
+        raise ToolError(_l("Choose how the points reach the gradebook, and a maximum of at "
+                           "least 1 point."))
+    row = db.get(CourseScore, context_id)
+    if row is None:
+        row = CourseScore(context_id=context_id)
+        db.add(row)
+    row.mode, row.points_maximum = mode, points_maximum
+    row.changed_by_id, row.changed_at = actor_id, utcnow()
+    db.flush()
+    grade = course_grade(db, context_id, settings)
+    if not grade["enabled"]:
+        return 0
+    portfolios = list(db.scalars(
+        select(Portfolio).join(Membership, Membership.user_id == Portfolio.user_id)
+        .where(Membership.context_id == context_id, Membership.role == ToolRole.LEARNER.value,
+               Membership.status == ACTIVE)))
+    totals = totals_for(db, [p.id for p in portfolios])
+    queued = 0
+    for portfolio in portfolios:
+        total = totals[portfolio.id].verified_total
+        given, maximum = score_for(total, grade)
+        for link in portfolio_placements(db, portfolio.user_id, {context_id}):
+            enqueue_score(db, resource_link=link, user=portfolio.user, score_given=given,
+                          score_maximum=maximum, activity_progress="Submitted",
+                          grading_progress="FullyGraded", source=PLACEMENT, comment=f"{total}")
+            queued += 1
+    return queued
+
+
 def score_for(total: int, grade: Mapping) -> tuple[float, float]:
     """(scoreGiven, scoreMaximum) for a verified total under the configured mode."""
     maximum = float(grade["points_maximum"])
@@ -650,21 +719,23 @@ def _after_verified_change(db: Session, portfolio: Portfolio, before: int,
     after = verified_total(db, portfolio.id)
     if after == before:
         return
-    given, maximum = score_for(after, grade)
     user = portfolio.user
     for link in portfolio_placements(db, user.id, courses):
+        # Each course's own normalisation (course_grade): its staff may have chosen one.
+        given, maximum = score_for(after, course_grade(db, link.context_id, settings))
         enqueue_score(db, resource_link=link, user=user, score_given=given, score_maximum=maximum,
                       activity_progress="Submitted", grading_progress="FullyGraded",
                       source=PLACEMENT, comment=f"{after}")
 
 
 def score_now(db: Session, row, settings: dict | None) -> dict | None:
-    """The score of an outbox row, from the verified total committed now (the worker asks)."""
+    """The score of an outbox row, from the verified total committed now (the worker asks),
+    under the normalisation the row's course chose (as when it was queued)."""
     portfolio_id = db.scalar(select(Portfolio.id).where(Portfolio.user_id == row.user_id))
     if portfolio_id is None:
         return None
     total = verified_total(db, portfolio_id)
-    given, maximum = score_for(total, grade_settings(settings))
+    given, maximum = score_for(total, course_grade(db, row.context_id, settings))
     return {"score_given": given, "score_maximum": maximum, "comment": f"{total}"}
 
 

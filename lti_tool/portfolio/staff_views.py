@@ -16,7 +16,7 @@ from ..lti.roles import COURSE_STAFF, ToolRole
 from . import access, course, service
 from .charts import Bar, bar_chart
 from .exports import course_table, to_csv, to_xlsx
-from .forms import SummaryForm
+from .forms import CourseScoreForm, SummaryForm
 from .labels import SKIP_REASONS
 from .models import Portfolio, Summary
 from .pdf import summary_pdf
@@ -72,9 +72,32 @@ def course_view():
     db = get_db()
     filters = _filters()
     rows = course.course_students(db, viewer.context.id, **filters)
+    grade = service.course_grade(db, viewer.context.id, settings())
+    score_form = CourseScoreForm(data={"mode": grade["mode"],
+                                       "points_maximum": grade["points_maximum"]})
     return render_template("portfolio/course.html", viewer=viewer, rows=rows, filters=filters,
                            groups=course.course_groups(db, viewer.context.id), rubric=rubric(),
-                           title=_("Students' portfolios"))
+                           score_form=score_form, grade=grade, title=_("Students' portfolios"))
+
+
+@bp.route("/course/score", methods=["POST"])
+@roles_required(*STAFF)
+def course_score():
+    """The course's choice of how verified points reach its gradebook; re-sends every score."""
+    viewer = _course_context()
+    db = get_db()
+    form = CourseScoreForm()
+    if form.validate_on_submit():
+        queued = service.save_course_grade(
+            db, context_id=viewer.context.id, actor_id=viewer.user.id, mode=form.mode.data,
+            points_maximum=form.points_maximum.data, settings=settings())
+        db.commit()
+        flash(_("Saved. Scores queued for the gradebook: %(n)d.", n=queued), "ok")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+    return redirect(url_for(".course_view") + "#gradebook-score", code=303)
 
 
 @bp.route("/course/queue", methods=["GET", "POST"])

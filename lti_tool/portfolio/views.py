@@ -100,6 +100,15 @@ def _year_arg() -> int | None:
 # ---- the portfolio page ----------------------------------------------------------------------
 
 
+def _score(db, viewer, page) -> service.ScoreExplained | None:
+    """How the verified total reaches this course's gradebook (issue 11: 155 points read as
+    15.5 / 100 surprised students), when the course has the portfolio and scores are sent."""
+    if viewer.context is None or not access.course_has_portfolio(db, viewer.context.id):
+        return None
+    grade = service.course_grade(db, viewer.context.id, settings())
+    return service.explain_score(page.totals.verified_total, grade) if grade["enabled"] else None
+
+
 @bp.route("/")
 def mine():
     """The signed-in person's own portfolio."""
@@ -107,7 +116,7 @@ def mine():
     page = load_page(db, portfolio, include_drafts=True)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=True,
                            reviewer=False, rubric=rubric(), locale=locale(), year=_year_arg(),
-                           title=_("My portfolio"))
+                           score=_score(db, viewer, page), title=_("My portfolio"))
 
 
 @bp.route("/<int:portfolio_id>")
@@ -122,7 +131,7 @@ def view(portfolio_id: int):
     page = load_page(db, portfolio, include_drafts=False)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=False,
                            reviewer=access.may_review(db, actor, portfolio), rubric=rubric(),
-                           locale=locale(), year=_year_arg(),
+                           locale=locale(), year=_year_arg(), score=_score(db, viewer, page),
                            title=_("Portfolio of %(name)s",
                                    name=portfolio.full_name or portfolio.user.display_name))
 

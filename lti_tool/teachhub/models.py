@@ -197,7 +197,12 @@ class StatusChange(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_role: Mapped[str] = mapped_column(String(16), default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # A person's own words, kept as typed (in their language).
     note: Mapped[str] = mapped_column(Text, default="")
+    # The tool's own note, as a message key and its parameters (participants.NOTES), so that
+    # each reader sees it in their language; "" when the note is a person's.
+    note_key: Mapped[str] = mapped_column(String(32), default="")
+    note_params: Mapped[dict | None] = mapped_column(JSON, default=dict)
 
 
 class Task(Base):

@@ -50,6 +50,13 @@ from .status import (
 
 NUMBER_LIMIT = 64
 NOTE_LIMIT = 2000
+# The tool's own notes in the status log, stored by key with their parameters (never as
+# rendered text: a Russian note would then show on a Kazakh card). Dates are ISO strings.
+NOTES = {
+    "first_launch": _l("Registered at the first launch of the module."),
+    "roster": _l("Enrolled from the course roster."),
+    "commission": _l("Commission record %(number)s of %(date)s."),
+}
 
 
 # -- people -------------------------------------------------------------------------------------
@@ -95,9 +102,11 @@ def set_department(db: Session, actor: Actor, card_id: int, department: str) -> 
 
 
 def _log(db: Session, card: Participant, from_status: str | None, to_status: str,
-         actor_id: int | None, actor_role: str, note: str = "") -> None:
+         actor_id: int | None, actor_role: str, note: str = "", note_key: str = "",
+         note_params: dict | None = None) -> None:
     db.add(StatusChange(participant_id=card.id, from_status=from_status, to_status=to_status,
-                        actor_id=actor_id, actor_role=actor_role, at=utcnow(), note=note))
+                        actor_id=actor_id, actor_role=actor_role, at=utcnow(), note=note,
+                        note_key=note_key, note_params=note_params or {}))
 
 
 @dataclass(frozen=True)
@@ -155,8 +164,7 @@ def open_placement(db: Session, *, module_id: int, user: User, tool_role: ToolRo
         db.rollback()
         card = latest_card(db, module.id, user.id)
         return Placement(module, db.get(ModuleVersion, card.version_id), card)
-    _log(db, card, None, REGISTERED, user.id, "participant",
-         str(_l("Registered at the first launch of the module.")))
+    _log(db, card, None, REGISTERED, user.id, "participant", note_key="first_launch")
     post_card(db, card, config.gradebook, config.mark_maximum)
     db.commit()
     return Placement(module, version, card)
@@ -220,9 +228,8 @@ def enrol(db: Session, actor: Actor, stream_id: int, *, context_id: int, user_id
              for uid in sorted(wanted - already)]
     db.add_all(cards)
     db.flush()
-    note = str(_l("Enrolled from the course roster."))
     for card in cards:
-        _log(db, card, None, REGISTERED, actor.user_id, role, note)
+        _log(db, card, None, REGISTERED, actor.user_id, role, note_key="roster")
         post_card(db, card, config.gradebook, config.mark_maximum)
     db.commit()
     return len(cards)
@@ -354,6 +361,7 @@ def move(db: Session, actor: Actor, card_id: int, target: str, *, today: date,
     note = (note or "").strip()
     if len(note) > NOTE_LIMIT:
         raise InputError({"note": _l("At most %(n)d characters.", n=NOTE_LIMIT)})
+    note_key, note_params = "", {}
     if target == SUBMITTED:
         if card.verified_at is None:
             raise Refused(_l("Verify the card's hours and evidence before submitting it for "
@@ -376,14 +384,15 @@ def move(db: Session, actor: Actor, card_id: int, target: str, *, today: date,
                 "The commission's decision cannot be dated before the card was submitted "
                 "(%(date)s).", date=card.submitted_on.isoformat())})
         card.commission_date, card.commission_number = when, number
-        note = note or str(_l("Commission record %(number)s of %(date)s.", number=number,
-                              date=when.isoformat()))
+        if not note:
+            note_key, note_params = "commission", {"number": number, "date": when.isoformat()}
     # Two coordinators recording recognition at once: one record, one log line.
     _take(db, card, seen)
     if target == COMPLETED:
         card.completed_on = today
     previous, card.status = card.status, target
-    _log(db, card, previous, target, actor.user_id, required_role(target) or "", note)
+    _log(db, card, previous, target, actor.user_id, required_role(target) or "", note,
+         note_key, note_params)
     post_card(db, card, config.gradebook, config.mark_maximum)
     db.commit()
     return card
@@ -502,6 +511,8 @@ class LogLine:
     actor_name: str
     actor_role: str
     note: str
+    note_key: str = ""
+    note_params: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -534,7 +545,7 @@ def card_view(db: Session, actor: Actor, card_id: int) -> CardView:
     ids.discard(None)
     names = {u.id: u.display_name for u in db.scalars(select(User).where(User.id.in_(ids)))}
     log = [LogLine(c.at, c.from_status, c.to_status, names.get(c.actor_id, "—"), c.actor_role,
-                   c.note) for c in changes]
+                   c.note, c.note_key or "", c.note_params or {}) for c in changes]
     return CardView(card=card, module=module, version=db.get(ModuleVersion, card.version_id),
                     stream=db.get(Stream, card.stream_id), participant=db.get(User, card.user_id),
                     department=person.department if person else "",

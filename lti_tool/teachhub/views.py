@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from functools import wraps
 
 from flask import (
@@ -24,6 +26,7 @@ from ..auth import current_viewer
 from ..db import get_db
 from ..errors import Forbidden, wants_json
 from ..gradebook.sync import pull_roster
+from ..i18n import day, number
 from ..lti.roles import ToolRole
 from ..versioning import parse_version
 from . import coordinators as coordinator_service
@@ -63,7 +66,8 @@ def _config() -> TeachHubConfig:
     return current_app.extensions["teachhub"]
 
 
-def _actor() -> Actor:
+def current_actor() -> Actor:
+    """The signed-in person as TeachHub sees them (once per request)."""
     if "teachhub_actor" not in g:
         viewer = current_viewer()
         g.teachhub_actor = load_actor(
@@ -71,6 +75,31 @@ def _actor() -> Actor:
             tool_role=viewer.role, context_id=viewer.context.id if viewer.context else None,
             coordinator_roles=_config().coordinator_roles)
     return g.teachhub_actor
+
+
+# The views below call it by its old private name; the menu (home/nav.py) by the public one.
+_actor = current_actor
+
+
+def numbered(number: str) -> str:
+    """A record or protocol number as people write it: "№ 7" for a bare number; anything that
+    already says what it is ("№7", "Протокол №7", "ИПР-2026/114") as typed, with no second №."""
+    text = (number or "").strip()
+    return _("No. %(number)s", number=text) if text[:1].isdigit() else text
+
+
+def log_note(line) -> str:
+    """A status-log note in the reader's language: the tool's own from its key and parameters,
+    a person's as they typed it."""
+    message = participants.NOTES.get(line.note_key) if line.note_key else None
+    if message is None:
+        return line.note
+    params = dict(line.note_params or {})
+    if "date" in params:
+        params["date"] = day(date.fromisoformat(params["date"]))
+    if "number" in params:
+        params["number"] = numbered(params["number"])
+    return str(message) % params
 
 
 @bp.app_context_processor
@@ -81,9 +110,12 @@ def _helpers() -> dict:
         "th_status": lambda status: config.status_name(status, locale),
         "th_label": lambda name, key: config.label(name, key, locale),
         "th_choices": config.choices,
-        "th_hours": format_hours,
-        "th_units": lambda hours: format_hours(credit_units(hours, config.hours_per_unit)),
+        # Hours and units in the reader's language ("1,50" in kk and ru): i18n.number.
+        "th_hours": lambda hours: number(Decimal(hours or 0)),
+        "th_units": lambda hours: number(credit_units(hours, config.hours_per_unit)),
         "th_lines": lines,
+        "th_numbered": numbered,
+        "th_note": log_note,
     }
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lti_platform import LaunchDriver
+from test_races import drain, park_leftovers
 from sqlalchemy import select
 
 from lti_tool.gradebook.models import ScoreOutbox
@@ -102,8 +103,13 @@ def test_student_claims_tutor_verifies_total_goes_to_gradebook(tool, platform):
     page = student.get("/portfolio/")
     assert page.status_code == 200
     assert "Sam Student" in page.text  # prefilled from the launch
+    # Issue 11: an empty portfolio says what to do first, the current year is open and each
+    # list has a visible "+ Add" (a button, named with its list and year for screen readers).
+    assert 'id="start"' in page.text and 'id="year-1" open' in page.text
+    assert page.text.count('class="button pf-add"') >= 9
 
     entry_id = add_entry(student)
+    assert 'id="start"' not in student.get("/portfolio/").text
     entry_page = student.get(f"/portfolio/entries/{entry_id}")
     assert "Anatomy olympiad" in entry_page.text and "waiting for the tutor" in entry_page.text
 
@@ -486,3 +492,41 @@ def test_gpa_by_course_year_comes_from_the_gradebook(tool, moodle):
     form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026")
     assert 'value="3.67"' in form.text
     assert re.search(r"<option selected value=\"excellent\">", form.text)
+
+
+def test_course_staff_choose_how_points_reach_the_gradebook_and_students_read_it(tool, moodle):
+    """Issue 11: 155 verified points showed as 15.5 / 100 in the LMS, read as failing. The
+    student's page says what the points become; the course's staff choose the normalisation,
+    and every learner's score is sent again under it."""
+    student = launch(tool, moodle, "student")
+    entry_id = add_entry(student)
+    teacher = launch(tool, moodle, "teacher")
+    teacher.post("/portfolio/course/queue", {"entry": f"{entry_id}:{entry_version(tool, entry_id)}",
+                                            "action": "verify"})
+    page = student.get("/portfolio/").text
+    assert ("100 verified points = 10 / 100 in the course gradebook: the gradebook gets your "
+            "points out of 1000 (1000 points = 100 %)") in page
+
+    course = teacher.get("/portfolio/course").text
+    assert re.search(r'<input checked[^>]*value="points"', course) and 'value="1000"' in course
+    park_leftovers(tool)
+    saved = teacher.post("/portfolio/course/score", {"mode": "normalised",
+                                                     "points_maximum": "200"})
+    assert "Scores queued for the gradebook: 1." in saved.text
+    with db_session(tool) as db:
+        user_id = db.get(Entry, entry_id).portfolio.user_id
+        newest = db.scalars(select(ScoreOutbox).where(ScoreOutbox.user_id == user_id)
+                            .order_by(ScoreOutbox.id.desc())).first()
+        assert (newest.score_given, newest.score_maximum) == (50.0, 100.0)
+    # The worker recomputes the score when it sends: under the course's choice, not the default.
+    drain(tool)
+    stored = moodle.scores(newest.line_item_url)[newest.user_sub]
+    assert stored["scoreGiven"] / stored["scoreMaximum"] == 0.5, stored
+    page = student.get("/portfolio/?lang=ru").text
+    assert ("100 подтверждённых баллов = 50 / 100 в журнале оценок курса: 200 баллов и больше "
+            "дают полные 100.") in page
+
+    refused = teacher.post("/portfolio/course/score", {"mode": "normalised",
+                                                       "points_maximum": "0"})
+    assert "From 1 to 100000 points." in refused.text
+    assert 'value="200"' in teacher.get("/portfolio/course").text  # the choice stands

@@ -6,6 +6,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 from teachhub_helpers import (
     card_of,
@@ -98,6 +99,13 @@ def test_status_moves_follow_the_path_and_each_role(tool, platform):
         page = learner.get(f"/teachhub/cards/{card_id}")
         assert "Commission record No. 17/2026" in page.text
         assert "Terry Teacher" in page.text  # who moved it, in the history
+        # The tool's own note is kept as a key (issue 11): each reader sees it in their
+        # language, with one "№" however the number was typed.
+        assert (log[-1].note, log[-1].note_key) == ("", "commission")
+        kazakh = learner.get(f"/teachhub/cards/{card_id}?lang=kk").text
+        assert "Комиссияның" in kazakh and "Commission record" not in kazakh
+        russian = learner.get(f"/teachhub/cards/{card_id}?lang=ru").text
+        assert "Протокол комиссии № 17/2026 от" in russian and "№ №" not in russian
 
 
 def test_a_refused_move_from_the_page_says_why(tool, moodle):
@@ -323,4 +331,5 @@ def test_work_plan_record_rules(tool, moodle):
         assert setup.facilitator.post(path, {"record_date": today().isoformat(),
                                              "record_number": "5"}, json=True).status_code == 403
         page = coord.post(path, {"record_date": today().isoformat(), "record_number": "IWP-5"})
-        assert f"No. IWP-5 of {today().isoformat()}" in page.text
+        # A number that is not bare digits shows as typed, with no "No." glued on (issue 11).
+        assert f"IWP-5 of {format_date(today(), 'medium', locale='en')}" in page.text

@@ -133,12 +133,14 @@ def test_module_report_counts_hours_and_units_per_stream(tool, moodle):
         _recognize(setup, cards[0])
         page = setup.facilitator.get(f"/teachhub/modules/{setup.module_id}/report"
                                      f"?stream={setup.stream_id}")
-        row = page.text.split(f'data-stream="{setup.stream_id}"')[1].split("</tr>")[0]
-        counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', row))
+        # The stream's row in the progress table, then in the hours table.
+        progress, hours = (part.split("</tr>")[0] for part in
+                           page.text.split(f'data-stream="{setup.stream_id}"')[1:3])
+        counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', progress))
         assert counts == {"registered": "1", "in_progress": "0", "completed": "1",
                           "submitted": "0", "recognized": "1"}
-        assert re.search(r"data-total-hours>40.00<", row)
-        assert re.search(r"data-units>1.33<", row)  # 40 / 30, two decimals
+        assert re.search(r"data-total-hours>40.00<", hours)
+        assert re.search(r"data-units>1.33<", hours)  # 40 / 30, two decimals
         assert setup.coordinator.get(f"/teachhub/modules/{setup.module_id}/report"
                                      "?stream=999999").status_code == 400
 

@@ -124,3 +124,52 @@ def test_translations_keep_placeholders(source_messages, locale):
         f"{len(broken)} {locale} translations do not match the placeholders of their msgid "
         f"(copy each %(name)s exactly as it is in the English text):\n" + "\n".join(broken)
         + f"\nFix them in lti_tool/translations/{locale}/LC_MESSAGES/messages.po.")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_catalogue_entry_is_empty_or_fuzzy(locale):
+    # Every entry, not only those the source uses today: `--use-fuzzy` compiles fuzzy ones in,
+    # so a guessed translation would reach the pages; an empty one shows English.
+    bad = [f"  - {_key(m.id)!r} ({'fuzzy' if m.fuzzy else 'empty msgstr'})"
+           for m in _catalog(locale) if m.id and (
+               m.fuzzy or not all(form.strip() for form in _forms(m.string)))]
+    assert not bad, (f"{len(bad)} {locale} entries are fuzzy or empty:\n" + "\n".join(bad)
+                     + f"\n{HOW_TO_FIX.format(locale=locale)}")
+
+
+def test_kazakh_calls_points_one_name():
+    # Issue 11: "баллдар" and "ұпай" both appeared for the rubric's points. "балл" it is.
+    text = " ".join(" ".join(_forms(m.string)) for m in _catalog("kk") if m.id).lower()
+    assert "ұпай" not in text
+    # ...spelt one way: "баллдар", "баллдан", not "балдар", "балдан".
+    assert re.findall(r"\bбал(?:д\w*|ы|ға)\b", text) == []
+
+
+# Latin words allowed in Kazakh and Russian labels of the data files: names and acronyms.
+LATIN_ALLOWED = {"LMS", "TeachHub", "GPA", "PDCA", "CAPA", "I", "II", "III", "IV", "V"}
+
+
+def _labels(node, path=""):
+    """(path, language, text) of every kk/ru label in a parsed YAML file."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in LOCALES and isinstance(value, str):
+                yield path, key, value
+            else:
+                yield from _labels(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _labels(value, f"{path}[{i}]")
+
+
+def test_data_files_name_things_in_kazakh_and_russian():
+    # "Peer-review" and "Microteaching" were the Kazakh names of two delivery formats.
+    import yaml
+
+    leaks = []
+    for path in sorted((ROOT / "config").rglob("*.yaml")):
+        for where, locale, text in _labels(yaml.safe_load(path.read_text(encoding="utf-8"))):
+            words = set(re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", text)) - LATIN_ALLOWED
+            if words:
+                leaks.append(f"  - {path.relative_to(ROOT)}{where} {locale}: {text!r}")
+    assert not leaks, "English in Kazakh or Russian labels:\n" + "\n".join(leaks)

@@ -1,0 +1,73 @@
+"""The menu: every page a role may use, in one place, shown the same on every page (issue 11).
+
+A link appears only where following it succeeds: the same rules as the views' own checks
+(auth.roles_required, the course staff pages' placement rule, TeachHub's coordinator rule).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from ..lti.roles import COURSE_STAFF, ToolRole
+
+# Observers, designers and roles the tool does not serve hold no TeachHub rights (issue 9).
+TEACHHUB_ROLES = (ToolRole.LEARNER, ToolRole.INSTRUCTOR, ToolRole.ADMIN)
+
+
+# What each tool role is called on pages (never the raw key "instructor" on a Kazakh page).
+ROLE_LABELS = {
+    ToolRole.LEARNER: _l("Student / participant"),
+    ToolRole.INSTRUCTOR: _l("Teacher, tutor or facilitator"),
+    ToolRole.ADMIN: _l("Administrator"),
+    ToolRole.MENTOR: _l("Observer or mentor (read-only)"),
+    ToolRole.DESIGNER: _l("Course designer"),
+    ToolRole.GUEST: _l("Guest"),
+}
+
+
+def role_label(role: str) -> str:
+    """A tool role's name in the reader's language (the key itself if unknown)."""
+    try:
+        return str(ROLE_LABELS[ToolRole(role)])
+    except ValueError:
+        return role
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """One menu entry: the view's endpoint and its label."""
+
+    endpoint: str
+    label: object  # a lazy string: translated when the page renders
+
+
+def nav_links(role: ToolRole, *, has_context: bool, course_has_portfolio: bool,
+              teachhub_coordinator: bool) -> list[NavLink]:
+    """The menu of a role, in the order people use it."""
+    links = [NavLink("home.index", _l("Home"))]
+    staff_here = role in COURSE_STAFF and has_context
+    if role in (ToolRole.LEARNER, ToolRole.INSTRUCTOR):
+        links.append(NavLink("portfolio.mine", _l("My portfolio")))
+    if staff_here and course_has_portfolio:
+        links += [NavLink("portfolio_staff.course_view", _l("Students")),
+                  NavLink("portfolio_staff.queue", _l("Waiting")),
+                  NavLink("portfolio_staff.analytics", _l("Analytics"))]
+    if role == ToolRole.ADMIN:
+        links.append(NavLink("portfolio_staff.all_portfolios", _l("All portfolios")))
+    if role in (ToolRole.LEARNER, ToolRole.INSTRUCTOR):
+        links.append(NavLink("gradebook.my_grades", _l("My grades")))
+    if staff_here:
+        links += [NavLink("gradebook.course_settings", _l("Course grading")),
+                  NavLink("gradebook_sync.sync_page", _l("Gradebook sync"))]
+    # A coordinator by `teachhub.coordinator_roles` is one whatever the launch role (access.py).
+    if role in TEACHHUB_ROLES or teachhub_coordinator:
+        links.append(NavLink("teachhub.index", _l("TeachHub")))
+    if teachhub_coordinator:
+        links.append(NavLink("teachhub.hr_list", _l("HR list")))
+    if role == ToolRole.ADMIN:
+        links.append(NavLink("teachhub.coordinators", _l("Coordinators")))
+    if role != ToolRole.GUEST:
+        links.append(NavLink("home.about", _l("About")))
+    return links
