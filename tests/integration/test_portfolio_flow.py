@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lti_platform import LaunchDriver
-from test_races import drain, park_leftovers
+from outbox_helpers import drain, park_leftovers
 from sqlalchemy import select
 
 from lti_tool.gradebook.models import ScoreOutbox

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
-from sqlalchemy import select, update
+from outbox_helpers import drain, park_leftovers
+from sqlalchemy import select
 from teachhub_helpers import PASSPORT, card_of, participant, published_module, settle
 from teachhub_helpers import db as th_db
 from teachhub_helpers import launch as th_launch
@@ -19,9 +19,7 @@ from teachhub_helpers import today as th_today
 from test_portfolio_flow import CSRF, add_entry, db_session
 from test_portfolio_flow import launch as portfolio_launch
 
-from lti_tool.db import utcnow
 from lti_tool.gradebook.models import ScoreOutbox
-from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
 from lti_tool.portfolio import service
 from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion, Summary
 from lti_tool.teachhub.models import Module, Participant, StatusChange
@@ -62,32 +60,6 @@ def post(client, token: str, path: str, data: dict):
     """A form POST without following the redirect (303 = done)."""
     return client.browser.post(client.url(path), data={"csrf_token": token, **data},
                                follow_redirects=False)
-
-
-def park_leftovers(tool) -> None:
-    """Scores queued by earlier tests go to platforms that have stopped: keep them out."""
-    with db_session(tool) as db:
-        db.execute(update(ScoreOutbox).where(ScoreOutbox.status == "pending")
-                   .values(status="parked"))
-        db.commit()
-
-
-def drain(tool, timeout: float = 30.0) -> None:
-    """Run the score worker until nothing is pending (waiting for retries that are due later)."""
-    worker = ScoreWorker(tool.app.extensions["db"].sessionmaker,
-                         tool.app.extensions["gradebook"], WorkerPolicy(max_attempts=20))
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            worker.run_once()
-            with db_session(tool) as db:
-                due = next_due(db)
-            if due is None:
-                return
-            time.sleep(min(1.0, max(0.05, (due - utcnow()).total_seconds())))
-        raise AssertionError("the score outbox did not drain")
-    finally:
-        worker.close()
 
 
 def lms_and_tool_totals(tool, platform, user_id: int) -> tuple[float | None, int]:

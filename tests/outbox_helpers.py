@@ -1,0 +1,37 @@
+"""The score outbox in tests: keep other tests' scores out, and run the worker until it drains."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import update
+
+from lti_tool.db import utcnow
+from lti_tool.gradebook.models import ScoreOutbox
+from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
+
+
+def park_leftovers(tool) -> None:
+    """Scores queued by earlier tests go to platforms that have stopped: keep them out."""
+    with tool.app.extensions["db"].new_session() as db:
+        db.execute(update(ScoreOutbox).where(ScoreOutbox.status == "pending")
+                   .values(status="parked"))
+        db.commit()
+
+
+def drain(tool, timeout: float = 30.0) -> None:
+    """Run the score worker until nothing is pending (waiting for retries that are due later)."""
+    worker = ScoreWorker(tool.app.extensions["db"].sessionmaker,
+                         tool.app.extensions["gradebook"], WorkerPolicy(max_attempts=20))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            worker.run_once()
+            with tool.app.extensions["db"].new_session() as db:
+                due = next_due(db)
+            if due is None:
+                return
+            time.sleep(min(1.0, max(0.05, (due - utcnow()).total_seconds())))
+        raise AssertionError("the score outbox did not drain")
+    finally:
+        worker.close()
