@@ -18,6 +18,7 @@ from .constants import Claim, MessageType
 from .launch import LaunchPolicy, needs_storage_lookup, validate_launch
 from .login import STATE_COOKIE_PREFIX, begin_login
 from .models import Platform
+from .placements import placements
 from .records import launch_locale, record_launch
 from .registry import DatabaseToolConf, origin
 from .roles import PLACERS
@@ -225,7 +226,7 @@ def deep_link():
     if session.get("role") not in PLACERS:
         raise Forbidden(_("Only teachers, course designers and administrators can add the tool "
                           "to a course."))
-    choices = deep_linking.placement_choices(get_db(), session["platform_id"])
+    choices = placements(current_app).choices(get_db(), session["platform_id"], session["role"])
     form = deep_linking.PlacementForm(choices)
     if request.method == "POST" and form.validate_on_submit():
         db = get_db()
