@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/launch.py [--mode wsgi|http|both] [--launches N] [--concurrency C]
                                      [--nrps] [--warmup W] [--block B]
+                                     [--placement none|portfolio|teachhub]
 
 One launch is what a browser does when a user opens the tool from a Moodle course page:
 login initiation POST to the tool -> the tool's redirect to the platform's auth endpoint (GET)
@@ -78,6 +79,15 @@ from tool_server import start_tool  # noqa: E402
 KEY_SET_DELAY = 0.020
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 RATIO_TARGET = 5.0
+# http mode, the tool's share (login, launch and the redirects to the landed page, at the
+# client; the platform's auth step and its signing left out): three requests are the floor.
+TOOL_SHARE_TARGET = 3.0
+# --placement: the launch's custom parameters, and the page ours must land on.
+PLACEMENTS = {
+    "none": ({}, "/"),
+    "portfolio": ({"placement": "portfolio"}, "/"),
+    "teachhub": ({"placement": "teachhub"}, "/teachhub/"),
+}
 # The browser sends this on every request: a request to a platform without it is the tool's.
 LAUNCH_HEADER = "X-Bench-Launch"
 LAUNCH_ENVIRON = "HTTP_" + LAUNCH_HEADER.upper().replace("-", "_")
@@ -154,6 +164,7 @@ class Sample:
     # Ours answers the launch with a 303 and renders its landing page on the next request;
     # the naive tool renders its page inside the launch, so its figure includes a page.
     launch: float = 0.0
+    redirects: int = 0  # redirects followed from the launch POST to the landed page
 
 
 class LaunchFailed(RuntimeError):
@@ -186,13 +197,15 @@ def one_launch(driver: LaunchDriver, plan: LaunchPlan, check: Check,
     t3 = time.perf_counter()
     check(plan, response.status_code, response.url, response.text)
     return Sample(total=t3 - t0, tool=(t1 - t0) + (t3 - t2), platform=t2 - t1,
-                  server=clock.pop(launch_id))
+                  server=clock.pop(launch_id), redirects=len(response.history))
 
 
-def check_ours(base_url: str) -> Check:
+def check_ours(base_url: str, path: str = "/") -> Check:
     def check(plan: LaunchPlan, status: int, url: str, text: str) -> None:
-        if (status != 200 or not url.startswith(base_url + "/?ls=")
-                or 'data-role="learner"' not in text or plan.user.name not in text):
+        home = path == "/"
+        if (status != 200 or not url.startswith(base_url + path + "?ls=")
+                or (home and ('data-role="learner"' not in text or plan.user.name not in text))
+                or (not home and "TeachHub" not in text)):
             raise LaunchFailed(f"our tool answered {status} at {url}: {text[:300]!r}")
     return check
 
@@ -259,9 +272,11 @@ def wsgi_launch(served: Served, plan: LaunchPlan) -> Sample:
     url = redirect_uri
     response = client.post(url, data={"id_token": id_token, "state": state}, headers=headers)
     t_launched = time.perf_counter()
+    redirects = 0
     for _ in range(5):  # follow redirects as a browser navigation does (ours: one 303)
         if response.status_code not in (301, 302, 303):
             break
+        redirects += 1
         url = urljoin(url, response.headers["Location"])
         response.close()
         response = client.get(url, headers=headers)
@@ -271,7 +286,7 @@ def wsgi_launch(served: Served, plan: LaunchPlan) -> Sample:
     served.check(plan, response.status_code, url, text)
     tool = (t1 - t0) + (t3 - t2)
     return Sample(total=tool, tool=tool, platform=t2 - t1, server=served.clock.pop(launch_id),
-                  launch=(t1 - t0) + (t_launched - t2))
+                  launch=(t1 - t0) + (t_launched - t2), redirects=redirects)
 
 
 # -- the two tools ---------------------------------------------------------------------------
@@ -320,7 +335,7 @@ def start_platform(stack: ExitStack, nrps: bool) -> tuple[Platform, PlatformCall
     return stack.enter_context(platform), calls
 
 
-def serve_ours(stack: ExitStack, nrps: bool) -> Served:
+def serve_ours(stack: ExitStack, nrps: bool, landing: str = "/") -> Served:
     """Our tool (tests/tool_server.start_tool), torn down by `stack`."""
     data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-tool-"))
     tool = start_tool(data_dir)
@@ -329,7 +344,7 @@ def serve_ours(stack: ExitStack, nrps: bool) -> Served:
     tool.app.wsgi_app = clock  # type: ignore[method-assign]
     platform, calls = start_platform(stack, nrps)
     tool.register(platform)
-    return Served(platform, check_ours(tool.base_url), clock, calls, tool.app)
+    return Served(platform, check_ours(tool.base_url, landing), clock, calls, tool.app)
 
 
 def serve_naive(stack: ExitStack, nrps: bool) -> Served:
@@ -452,15 +467,17 @@ class Subject:
 
 
 def measure(stack: ExitStack, served: dict[str, Served], n: int, concurrency: int,
-            warmup: int, block: int, mode: str = "http") -> dict[str, Run]:
+            warmup: int, block: int, mode: str = "http",
+            custom: dict[str, str] | None = None) -> dict[str, Run]:
     """Warm up, then n launches per tool in alternating blocks (background load hits all alike)."""
     subjects: dict[str, Subject] = {}
     for name, one in served.items():
         subjects[name] = Subject(one, concurrency, mode)
         stack.callback(subjects[name].close)
     for subject in subjects.values():
-        subject.block([subject.platform.plan("student") for _ in range(warmup)])
-    plans = {name: [s.platform.plan("student") for _ in range(n)] for name, s in subjects.items()}
+        subject.block([subject.platform.plan("student", custom=custom) for _ in range(warmup)])
+    plans = {name: [s.platform.plan("student", custom=custom) for _ in range(n)]
+             for name, s in subjects.items()}
     time.sleep(0.25)  # let calls the warm-up started in the background arrive
     warmup_calls = {name: s.served.calls.take() for name, s in subjects.items()}
     samples: dict[str, list[Sample]] = {name: [] for name in subjects}
@@ -596,6 +613,8 @@ def header(args: argparse.Namespace) -> list[str]:
         f" its key set (JWKS) answers after {KEY_SET_DELAY * 1000:.0f} ms; services: what"
         " lti_platform serves"
         + (", plus the bench's NRPS blueprint (--nrps)" if args.nrps else ""),
+        f"  placement: custom placement={args.placement!r} (ours lands on"
+        f" {PLACEMENTS[args.placement][1]!r})",
         "  ours     : lti_tool via tests/tool_server.start_tool (SQLite in a temp dir; key sets"
         " cached in memory + DB)",
         "  naive    : bench/naive_pylti1p3_tool.py = pylti1p3's README Flask example (ToolConfDict,"
@@ -699,13 +718,23 @@ def report(result: ModeResult, args: argparse.Namespace) -> list[str]:
     calls, fetches = result.calls_and_fetches()
     zero_calls, fast = result.targets()
     what = ("the tool's requests through its WSGI app" if wsgi else "whole flow")
+    hops = Counter(s.redirects for s in ours.samples)
     lines += [
+        f"  ours: redirects from the launch POST to the landed page: "
+        + ", ".join(f"{n} in {count} launches" for n, count in sorted(hops.items())),
         "",
         f"  [{result.mode}] (1) calls from our tool to the platform during the measured warm"
         f" launches: {calls} (key-set fetches {fetches})  -> {verdict(zero_calls)}",
         f"  [{result.mode}] (2) ours/naive launches per second, {what}, one at a time:"
         f" {result.ratio:.2f}x (target >= {RATIO_TARGET:.0f}x)  -> {verdict(fast)}",
     ]
+    if not wsgi:
+        share = ours.tool_launches_per_second / naive.tool_launches_per_second
+        lines.append(
+            f"  [{result.mode}] (2c) ours/naive launches per second, tool share (login, launch,"
+            f" redirects to the landed page; no platform auth or signing), one at a time:"
+            f" {share:.2f}x (target >= {TOOL_SHARE_TARGET:.0f}x)"
+            f"  -> {verdict(share >= TOOL_SHARE_TARGET)}")
     if wsgi:
         ours_ll, naive_ll = ours.login_launch_per_second, naive.login_launch_per_second
         lines.append(
@@ -732,6 +761,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=10, help="launches before measuring")
     parser.add_argument("--block", type=int, default=10,
                         help="launches per tool before the other tool's turn")
+    parser.add_argument("--placement", choices=sorted(PLACEMENTS), default="none",
+                        help="the launch's custom `placement` (ours lands on its page: the"
+                             " role's home, or TeachHub's; default: none)")
     parser.add_argument("--nrps", action="store_true",
                         help="the platforms also serve the course roster (NRPS) the launch names")
     args = parser.parse_args(argv)
@@ -753,11 +785,14 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[ModeResult] = []
     with ExitStack() as stack:
-        served = {"ours": serve_ours(stack, args.nrps), "naive": serve_naive(stack, args.nrps)}
+        custom, landing = PLACEMENTS[args.placement]
+        served = {"ours": serve_ours(stack, args.nrps, landing),
+                  "naive": serve_naive(stack, args.nrps)}
         for mode in modes:
-            runs = measure(stack, served, args.launches, 1, args.warmup, args.block, mode)
+            runs = measure(stack, served, args.launches, 1, args.warmup, args.block, mode,
+                           custom)
             concurrent = (measure(stack, served, args.launches, args.concurrency,
-                                  args.concurrency, args.block, mode)
+                                  args.concurrency, args.block, mode, custom)
                           if args.concurrency > 1 else {})
             floor = wsgi_floor() if mode == "wsgi" else http_floor()
             result = ModeResult(mode, runs, concurrent, floor)

@@ -9,7 +9,8 @@ from typing import Any
 from flask import Flask, request, session
 from flask_wtf.csrf import CSRFProtect
 
-from . import errors, i18n, parsing, security, settings as settings_module, web_session
+from . import errors, home, i18n, parsing, portfolio, security, teachhub, web_session
+from . import settings as settings_module
 from .cache import shared_cache
 from .db import Database
 from .gradebook.lms import TokenCache
@@ -118,5 +119,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(portfolio_staff_bp)
     app.register_blueprint(showcase_bp)
     app.register_blueprint(teachhub_bp)
+    # Each domain registers what it can place with the LTI core (which imports none of them).
+    home.init_app(app)
+    portfolio.init_app(app)
+    teachhub.init_app(app)
     limits.init_app(app)  # wraps the anonymous views: after the blueprints
     return app

@@ -1,0 +1,12 @@
+"""The role's home pages after a launch, the about and sign-out pages, the health check."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..lti.placements import placements
+
+
+def init_app(app: Flask) -> None:
+    """Be the landing page of launches whose placement names no page of its own."""
+    placements(app).home = "home.index"

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, g, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import web_session
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import NotSignedIn
+from ..lti.placements import placements
 from ..lti.roles import COURSE_STAFF, ToolRole, short_name
 from ..ops.health import check_database, check_redis
 from ..portfolio.access import course_has_portfolio, mentee_portfolios
@@ -52,8 +62,10 @@ def _menu() -> dict:
 def index():
     """Home for the launched role: who, which course, and what they can do here."""
     viewer = current_viewer()
-    if viewer.resource_link is not None and viewer.resource_link.placement == "teachhub":
-        return redirect(url_for("teachhub.launch"), code=303)  # says itself who takes part
+    kind = placements(current_app).kind(
+        viewer.resource_link.placement if viewer.resource_link is not None else None)
+    if kind is not None and kind.landing:
+        return redirect(url_for(kind.landing), code=303)  # a placement with a page of its own
     if viewer.role == ToolRole.GUEST:
         # Not served: say so (which roles came, which are served, what to do), as a refusal.
         return render_template(TEMPLATES[viewer.role], viewer=viewer,

@@ -1,12 +1,10 @@
-"""Deep linking (LTI Deep Linking 2.0): what an instructor can place, and the signed answer."""
+"""Deep linking (LTI Deep Linking 2.0): the instructor's choice among the registered placements,
+and the signed answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import jwt
 from flask_babel import lazy_gettext as _l
-
 from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
@@ -18,33 +16,8 @@ from ..forms import HtmlForm
 from ..parsing import StrictIntegerField
 from .keys import Keyring
 from .models import Platform
+from .placements import Placeable
 from .registry import DatabaseToolConf, platform_info
-
-
-@dataclass(frozen=True)
-class Placeable:
-    """Something the tool can put on a course page."""
-
-    key: str        # becomes the custom parameter `placement`
-    title: str
-    description: str
-    tag: str        # the AGS line item tag when graded
-    placement: str = ""  # the custom `placement` when it differs from `key` (TeachHub cards)
-    custom: dict = field(default_factory=dict)  # more custom parameters (module_card=<id>)
-
-
-def placement_choices(db: Session, platform_id: int) -> list[Placeable]:
-    """What this platform's instructors can place, TeachHub's published module cards included."""
-    from ..teachhub.placement import placeable_cards
-
-    return [
-        Placeable("portfolio", str(_l("Student portfolio")),
-                  str(_l("Each student keeps their achievement portfolio; tutors verify it.")),
-                  "portfolio"),
-        Placeable("teachhub", str(_l("TeachHub modules")),
-                  str(_l("Staff-development module cards, participant cards and reports.")),
-                  "teachhub"),
-    ] + placeable_cards(db, platform_id)
 
 
 class PlacementForm(HtmlForm):
@@ -70,7 +43,8 @@ class PlacementForm(HtmlForm):
             "key": placeable.key,
             "title": (self.title.data or "").strip() or placeable.title,
             "tag": placeable.tag,
-            "score_maximum": (self.score_maximum.data or 100) if self.graded.data else None,
+            "score_maximum": ((self.score_maximum.data or placeable.score_maximum)
+                              if self.graded.data else None),
             "custom": {"placement": placeable.placement or placeable.key, **placeable.custom},
         }
 

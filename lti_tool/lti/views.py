@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import (Blueprint, current_app, g, jsonify, redirect, render_template,
                    request, session, url_for)
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 
 from .. import csrf, web_session
 from ..db import get_db
 from ..errors import Forbidden, LaunchError, NotSignedIn
-from ..ops import metrics
 from . import deep_linking, registration
-from .constants import Claim, MessageType
-from .launch import LaunchPolicy, needs_storage_lookup, validate_launch
+from .launch import LaunchPolicy
+from .launch_flow import AskStorage, LaunchServices, OpenNewWindow, run_launch
 from .login import STATE_COOKIE_PREFIX, begin_login
-from .models import Platform
-from .records import launch_locale, record_launch
-from .registry import DatabaseToolConf, origin
+from .placements import placements
+from .registry import DatabaseToolConf
 from .roles import PLACERS
 
-log = logging.getLogger(__name__)
 bp = Blueprint("lti", __name__)
 
 PARAMS_LIMIT = 64  # login/launch forms have a dozen fields; more is not an LMS
@@ -78,99 +72,52 @@ def login():
 @bp.route("/lti/launch", methods=["POST"])
 @csrf.exempt
 def launch():
-    """Validate the id_token, keep who/where, start a session, go to the right page."""
+    """Validate the id_token, keep who/where, start a session, go to the placement's page."""
     g.no_session_in_urls = True
     params = _params()
     db = get_db()
-    states = current_app.extensions["login_states"]
-    storage_target = needs_storage_lookup(db, params, request.cookies, states)
-    if storage_target:
+    outcome = run_launch(db, params, request.cookies, _launch_services(db))
+    if isinstance(outcome, AskStorage):
         return render_template("lti/launch_storage.html", params=params,
-                               storage_target=storage_target, auth_origin=_auth_origin(params))
-    settings = _settings()["lti"]
-    policy = LaunchPolicy(
-        base_url=current_app.config["BASE_URL"],
-        max_token_bytes=int(settings["max_id_token_bytes"]),
-        leeway=int(settings["clock_leeway_seconds"]),
-        require_browser_bound_state=bool(settings["require_browser_bound_state"]),
-    )
-    try:
-        result = validate_launch(
-            db, params, request.cookies,
-            tool_conf=DatabaseToolConf(db, current_app.extensions["keyring"]),
-            keysets=current_app.extensions["keysets"], policy=policy,
-            platforms=current_app.extensions["platforms"], states=states,
-        )
-    except LaunchError as err:
-        db.rollback()
-        if err.code == "cookies_blocked":
-            metrics.launch_refused(err.code)
-            login_state = states.get(db, params.get("state", ""))
-            return render_template("lti/new_window.html", message=err.message,
-                                   login_params=login_state.login_params if login_state else {}), 400
-        raise
-    records = current_app.extensions["launch_records"]
-    try:
-        record = record_launch(db, result, records)
-    except IntegrityError:  # a concurrent first launch of the same person inserted first
-        db.rollback()
-        if not states.consume_again(db, params["state"]):
-            raise LaunchError(code="replayed_launch") from None
-        record = record_launch(db, result, records)
-    data = {
-        "user_id": record.user_id,
-        "platform_id": result.platform.id,
-        "context_id": record.context_id,
-        "resource_link_id": record.resource_link_id,
-        "placement": record.placement,
-        "role": result.role.value,
-        # Least privilege: a mentor reads only these learners (role_scope_mentor `sub`s); the
-        # roles themselves are named on the page of a role the tool does not serve.
-        "mentees": result.mentees,
-        "lti_roles": [str(role)[:255] for role in result.roles[:20]],
-        "locale": launch_locale(result.claims),
-        "deployment_id": result.deployment_id,
-        "message_type": result.message_type,
-        # This launch's own custom parameters (the placement's row keeps only the latest).
-        "custom": {str(k): str(v)[:500] for k, v in
-                   (result.claims.get(Claim.CUSTOM) or {}).items()},
-    }
-    if result.message_type == MessageType.DEEP_LINKING:
-        data["deep_linking"] = result.claims[Claim.DEEP_LINKING_SETTINGS]
-    # A shared computer: the next person's launch signs the previous one out in this browser.
-    web_session.end_if_someone_else(db, request.cookies.get(web_session.COOKIE_NAME),
-                                    result.platform.id, record.user_id)
-    session.start(data)
-    # One commit for the whole launch: the consumed state, the records and the new session.
-    current_app.session_interface.write(current_app, db, session)
-    db.commit()
-    # What other requests and threads may now read: the rows are committed.
-    records.put(record)
-    if record.learned_frame_origin:
-        current_app.extensions["frame_ancestors"].invalidate()
-    _refresh_roster_if_old(db, record.context_id)
-    log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
-             result.message_type, result.role, result.state_binding)
-    metrics.launch_ok()
-    g.no_session_in_urls = False
-    response = redirect(url_for(
-        "lti.deep_link" if result.message_type == MessageType.DEEP_LINKING else "home.index"),
-        code=303)
+                               storage_target=outcome.target, auth_origin=outcome.auth_origin)
+    if isinstance(outcome, OpenNewWindow):
+        return render_template("lti/new_window.html", message=outcome.message,
+                               login_params=outcome.login_params), 400
+    g.no_session_in_urls = False  # the landing URL carries the new session (?ls=)
+    response = redirect(url_for(outcome.landing.endpoint, **outcome.landing.values), code=303)
     response.delete_cookie(STATE_COOKIE_PREFIX + params["state"], path="/lti/", secure=True,
                            samesite="None", partitioned=True)
     return response
 
 
-def _refresh_roster_if_old(db, context_id: int | None) -> None:
-    if context_id is not None:
-        current_app.extensions["roster_refresher"].request_if_due(db, context_id)
+def _launch_services(db) -> LaunchServices:
+    settings = _settings()["lti"]
+    extensions = current_app.extensions
 
+    def start_session(data: dict) -> None:
+        # A shared computer: the next person's launch signs the previous one out here.
+        web_session.end_if_someone_else(db, request.cookies.get(web_session.COOKIE_NAME),
+                                        data["platform_id"], data["user_id"])
+        session.start(data)
+        current_app.session_interface.write(current_app, db, session)
 
-def _auth_origin(params: dict[str, str]) -> str:
-    db = get_db()
-    login_state = current_app.extensions["login_states"].get(db, params.get("state", ""))
-    platform = db.get(Platform, login_state.platform_id) if login_state else None
-    return origin(platform.auth_login_url) if platform else ""
+    return LaunchServices(
+        tool_conf=DatabaseToolConf(db, extensions["keyring"]),
+        keysets=extensions["keysets"],
+        platforms=extensions["platforms"],
+        states=extensions["login_states"],
+        records=extensions["launch_records"],
+        placements=placements(current_app),
+        policy=LaunchPolicy(
+            base_url=current_app.config["BASE_URL"],
+            max_token_bytes=int(settings["max_id_token_bytes"]),
+            leeway=int(settings["clock_leeway_seconds"]),
+            require_browser_bound_state=bool(settings["require_browser_bound_state"]),
+        ),
+        start_session=start_session,
+        frame_origins_changed=extensions["frame_ancestors"].invalidate,
+        refresh_roster=extensions["roster_refresher"].request_if_due,
+    )
 
 
 @bp.route("/.well-known/jwks.json")
@@ -225,7 +172,7 @@ def deep_link():
     if session.get("role") not in PLACERS:
         raise Forbidden(_("Only teachers, course designers and administrators can add the tool "
                           "to a course."))
-    choices = deep_linking.placement_choices(get_db(), session["platform_id"])
+    choices = placements(current_app).choices(get_db(), session["platform_id"], session["role"])
     form = deep_linking.PlacementForm(choices)
     if request.method == "POST" and form.validate_on_submit():
         db = get_db()

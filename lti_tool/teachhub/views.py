@@ -27,16 +27,17 @@ from ..db import get_db
 from ..errors import Forbidden, wants_json
 from ..gradebook.sync import pull_roster
 from ..i18n import day, number
+from ..lti.placements import Landing
 from ..lti.roles import ToolRole
 from ..versioning import parse_version
 from . import coordinators as coordinator_service
 from . import evidence, exports, modules, participants, reports
-from .access import Actor, card_for, load_actor, managed_module, module_for
+from .access import Actor, card_for, load_actor, managed_module
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
 from .hours import credit_units, format_hours
 from .passport import FIELDS, lines, missing_labels
-from .placement import card_id_of
+from .placement import where_to_land
 from .scores import score_now
 from .status import LOCKED, STATUSES, allowed_targets
 
@@ -175,20 +176,12 @@ def index():
 def launch():
     """Where a TeachHub placement lands: a module card's page, or TeachHub home."""
     viewer = current_viewer()
-    module_id = card_id_of(viewer.resource_link.custom if viewer.resource_link else None)
-    if module_id is None:
-        return redirect(url_for(".index"), code=303)
-    db = get_db()
-    actor = _actor()
-    module = module_for(db, actor, module_id)
-    if actor.manages(module):
-        return redirect(url_for(".module_page", module_id=module.id), code=303)
-    placed = participants.open_placement(
-        db, module_id=module.id, user=viewer.user, tool_role=viewer.role,
-        resource_link=viewer.resource_link, today=_config().today(), config=_config(),
-        launch_custom=session.get("custom"))
-    if placed.card is not None:
-        return redirect(url_for(".card_page", card_id=placed.card.id), code=303)
+    placed = where_to_land(get_db(), _actor(), user=viewer.user, role=viewer.role,
+                           resource_link=viewer.resource_link,
+                           launch_custom=session.get("custom"), config=_config(),
+                           today=_config().today())
+    if isinstance(placed, Landing):
+        return redirect(url_for(placed.endpoint, **placed.values), code=303)
     return render_template("teachhub/placement.html", placed=placed, viewer=viewer,
                            title=placed.version.title if placed.version else _("TeachHub"))
 
