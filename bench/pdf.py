@@ -96,8 +96,9 @@ def portfolio_of(size: str) -> tuple[Portfolio, list[Entry], list[Summary]]:
 
 def module_at(revision: str):
     """lti_tool/portfolio/pdf.py as it was at `revision`, imported beside today's."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:lti_tool/portfolio/pdf.py"],
-                            check=True, capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{revision}:lti_tool/portfolio/pdf.py"],
+        check=True, capture_output=True, text=True).stdout
     name = "lti_tool.portfolio._pdf_before"
     spec = importlib.util.spec_from_loader(name, loader=None)
     module = importlib.util.module_from_spec(spec)

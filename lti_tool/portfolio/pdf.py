@@ -6,6 +6,7 @@ Sans from Debian's fonts-dejavu-core by default ([portfolio] pdf_font, pdf_font_
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import threading
@@ -57,16 +58,52 @@ def _fonts(settings: dict) -> tuple[str, str]:
         return _registered[key]
 
 
+@functools.cache
+def _document_classes():
+    """(Document, RunningHeader): a document that repeats a header at the top of each page
+    while one runs (made on first use: reportlab is imported only when a PDF is built)."""
+    from reportlab.platypus import SimpleDocTemplate
+    from reportlab.platypus.doctemplate import ActionFlowable
+
+    class RunningHeader(ActionFlowable):
+        """Starts (with a function that makes the header flowable) or ends (None) a header
+        that heads the story here and then the top of every following page until it ends."""
+
+        def __init__(self, make):
+            super().__init__(("runningHeader",))
+            self.make = make
+
+        def apply(self, doc):
+            doc.running_header, doc.header_page = self.make, None
+
+    class Document(SimpleDocTemplate):
+        """SimpleDocTemplate with a running header (RunningHeader)."""
+
+        running_header = None
+        header_page = None
+
+        def filterFlowables(self, flowables):
+            # Called before each flowable is placed: the header goes first where it starts
+            # and at the top of every page after, before whatever comes next.
+            if (self.running_header is not None and flowables and self.page != self.header_page
+                    and (self.header_page is None or self.frame._atTop)
+                    and not isinstance(flowables[0], ActionFlowable)):
+                self.header_page = self.page
+                flowables.insert(0, self.running_header())
+
+    return Document, RunningHeader
+
+
 def _doc(title: str, settings: dict):
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
 
     regular, bold = _fonts(settings)
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, leftMargin=18 * mm,
+    document, _header = _document_classes()
+    doc = document(buffer, pagesize=A4, title=title, leftMargin=18 * mm,
                             rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm)
     styles = {
         "h1": ParagraphStyle("h1", fontName=bold, fontSize=16, leading=20, spaceAfter=8),
@@ -190,6 +227,7 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
     from reportlab.platypus import Paragraph, Spacer
 
     buffer, doc, s = _doc(_("Portfolio"), settings)
+    running_header = _document_classes()[1]
     story = [Paragraph(_text(portfolio.full_name or portfolio.user.display_name), s["h1"]),
              Paragraph(_text(rubric.names.get(locale)), s["small"]), Spacer(1, 6)]
     story.append(Paragraph(_text(_("Section I. My portrait")), s["h2"]))
@@ -238,13 +276,16 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
                           status_names.get(e.status, e.status)], details))
         # One small table per entry under the header, its long columns (notes of up to 10,000
         # characters) as paragraphs below it: reportlab lays the rest of a table out again at
-        # every page it splits, so one table of 300 long rows took minutes.
+        # every page it splits, so one table of 300 long rows took minutes. The header row
+        # heads every page of the list, as a long table's would (RunningHeader).
         widths = _header_widths(ENTRY_WIDTHS, rows[0], s["cellb"])
-        story.append(_table(rows[:1], s, widths=widths))
+        story.append(running_header(
+            lambda header=rows[0], widths=widths: _table([header], s, widths=widths)))
         for row, details in rows[1:]:
             story.append(_table([row], s, widths=widths, header=False))
             if details:
                 story += _paragraphs("\n".join(details), s["detail"])
+        story.append(running_header(None))
     for summary in summaries:
         story += summary_story(summary, portfolio, s, level_names)
     doc.build(story)

@@ -84,3 +84,29 @@ def test_a_long_table_repeats_its_header_on_every_page(rows):
     assert len(pages) > 3
     assert all("Жазба" in page and "Мәртебесі" in page for page in pages)
     assert "Олимпиада 399" in pages[-1]
+
+
+def test_the_entry_list_header_heads_every_page_of_the_list_and_no_other():
+    """Sections II and III are one small table per entry (fast); their header row still heads
+    every page the list covers, also when an entry's note runs over pages."""
+    _document, running_header = pdf._document_classes()
+    header = ["Курс", "Жазба", "Мәртебесі"]
+
+    def story(s):
+        made = [pdf._paragraphs("Кіріспе", s["p"])[0]]
+        made.append(running_header(lambda: pdf._table([header], s, widths=[40, 300, 80])))
+        for n in range(120):
+            made.append(pdf._table([[str(n), f"Олимпиада {n}", "расталды"]], s,
+                                   widths=[40, 300, 80], header=False))
+            made += pdf._paragraphs((KK + "\n") * (30 if n % 40 == 0 else 1), s["detail"])
+        made.append(running_header(None))
+        made += pdf._paragraphs("Қорытынды\n" + (KK + "\n") * 200, s["p"])
+        return made
+
+    pages = _build(story)
+    in_list = [i for i, page in enumerate(pages) if "Олимпиада" in page]
+    after = [i for i, page in enumerate(pages) if i > max(in_list)]
+    assert len(in_list) > 3 and after
+    assert all(pages[i].count("Жазба") == 1 for i in in_list), [p.count("Жазба") for p in pages]
+    assert not any("Жазба" in pages[i] for i in after)
+    assert pages[0].index("Кіріспе") < pages[0].index("Жазба") < pages[0].index("Олимпиада 0")
