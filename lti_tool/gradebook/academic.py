@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..lti.models import Context, Membership, ResourceLink, User
 from ..lti.roles import ToolRole
+from ..portfolio.access import teaches
 from .connector_models import Connector, ExternalCourseGrade
 from .gpa import (Credited, ProgressionCheck, academic_level, band_for_percent, check_progression,
                   course_percent, gpa, study_years, to_decimal)
@@ -197,23 +198,30 @@ def academic_record(db: Session, user_id: int, policy: GradingPolicy) -> Academi
     return summarise(user_id, tool_lines + external, policy)
 
 
-def may_view_record(db: Session, *, viewer_id: int, viewer_is_admin: bool,
-                    viewer_platform_id: int, student: User | None) -> bool:
-    """Whether a viewer may see a student's record.
+# Sessions that hold no rights over anyone else's grades, whatever the person's memberships
+# (README, roles table: a mentor sees no grades; a designer no student data; an unserved role
+# nothing).
+NO_RECORD_RIGHTS = (ToolRole.MENTOR, ToolRole.DESIGNER, ToolRole.GUEST)
 
-    Their own; any student of their platform for an administrator; otherwise only a student
-    who is a learner in a course where the viewer is staff (instructor or administrator).
+
+def may_view_record(db: Session, *, viewer_id: int, viewer_role: ToolRole,
+                    viewer_platform_id: int, student: User | None) -> bool:
+    """Whether a viewer may see a student's record (grades of every course, GPA, progression).
+
+    The student; an administrator of the student's platform; otherwise exactly the staff who
+    may review the student's portfolio (issue 9, "staff rights follow the placement"): an
+    Active instructor or course administrator of a course where the portfolio is placed and the
+    student is an Active learner, i.e. the tutor who writes the yearly summary with the GPA
+    (`portfolio.access.teaches`, the one copy of that rule). A teacher who only shares another
+    course with the student sees nothing, and a session launched as mentor, designer or a role
+    the tool does not serve sees no one's grades but the person's own.
     """
-    if student is None:
+    if student is None or student.platform_id != viewer_platform_id:
         return False
     if student.id == viewer_id:
         return True
-    if viewer_is_admin and student.platform_id == viewer_platform_id:
+    if viewer_role == ToolRole.ADMIN:
         return True
-    taught = select(Membership.context_id).where(
-        Membership.user_id == viewer_id, Membership.status != "Deleted",
-        Membership.role.in_([ToolRole.INSTRUCTOR.value, ToolRole.ADMIN.value]))
-    shared = db.scalar(select(Membership.id).where(
-        Membership.user_id == student.id, Membership.role == ToolRole.LEARNER.value,
-        Membership.status != "Deleted", Membership.context_id.in_(taught)).limit(1))
-    return shared is not None
+    if viewer_role in NO_RECORD_RIGHTS:
+        return False
+    return teaches(db, viewer_id, student.id)

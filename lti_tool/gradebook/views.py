@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from ..auth import current_viewer, roles_required
+from ..auth import REFUSALS, current_viewer, roles_required
 from ..db import get_db
 from ..errors import Forbidden
 from ..lti.models import User
 from ..lti.roles import ToolRole
-from .academic import academic_record, may_view_record
+from .academic import NO_RECORD_RIGHTS, academic_record, may_view_record
 from .course_grading import course_grading, course_learners, line_items, save_course_grading
 from .forms import CourseGradingForm
 from .policy import GradingPolicy, load_policy
@@ -40,14 +41,19 @@ def my_grades():
 
 @bp.route("/grades/student/<int:user_id>")
 def student_grades(user_id: int):
-    """A student's record for staff of one of their courses, or an administrator."""
+    """A student's record for the student, their tutor (who may review their portfolio) or an
+    administrator of the platform."""
     viewer = current_viewer()
     db = get_db()
     student = db.get(User, user_id)
-    if not may_view_record(db, viewer_id=viewer.user.id,
-                           viewer_is_admin=viewer.role == ToolRole.ADMIN,
+    if not may_view_record(db, viewer_id=viewer.user.id, viewer_role=viewer.role,
                            viewer_platform_id=viewer.platform.id, student=student):
-        raise Forbidden()
+        if viewer.role in NO_RECORD_RIGHTS:
+            raise Forbidden(REFUSALS.get(viewer.role))
+        if viewer.is_staff:
+            raise Forbidden(_l("You can see a student's grades only if you teach the student in "
+                               "a course where the portfolio is placed."))
+        raise Forbidden()  # a student probing ids learns nothing more
     record = academic_record(db, student.id, _policy())
     return render_template("gradebook/record.html", viewer=viewer, student=student,
                            record=record, scale=_policy().scale, own=student.id == viewer.user.id,

@@ -6,6 +6,7 @@ Sans from Debian's fonts-dejavu-core by default ([portfolio] pdf_font, pdf_font_
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import threading
@@ -57,16 +58,52 @@ def _fonts(settings: dict) -> tuple[str, str]:
         return _registered[key]
 
 
+@functools.cache
+def _document_classes():
+    """(Document, RunningHeader): a document that repeats a header at the top of each page
+    while one runs (made on first use: reportlab is imported only when a PDF is built)."""
+    from reportlab.platypus import SimpleDocTemplate
+    from reportlab.platypus.doctemplate import ActionFlowable
+
+    class RunningHeader(ActionFlowable):
+        """Starts (with a function that makes the header flowable) or ends (None) a header
+        that heads the story here and then the top of every following page until it ends."""
+
+        def __init__(self, make):
+            super().__init__(("runningHeader",))
+            self.make = make
+
+        def apply(self, doc):
+            doc.running_header, doc.header_page = self.make, None
+
+    class Document(SimpleDocTemplate):
+        """SimpleDocTemplate with a running header (RunningHeader)."""
+
+        running_header = None
+        header_page = None
+
+        def filterFlowables(self, flowables):
+            # Called before each flowable is placed: the header goes first where it starts
+            # and at the top of every page after, before whatever comes next.
+            if (self.running_header is not None and flowables and self.page != self.header_page
+                    and (self.header_page is None or self.frame._atTop)
+                    and not isinstance(flowables[0], ActionFlowable)):
+                self.header_page = self.page
+                flowables.insert(0, self.running_header())
+
+    return Document, RunningHeader
+
+
 def _doc(title: str, settings: dict):
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
 
     regular, bold = _fonts(settings)
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, leftMargin=18 * mm,
+    document, _header = _document_classes()
+    doc = document(buffer, pagesize=A4, title=title, leftMargin=18 * mm,
                             rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm)
     styles = {
         "h1": ParagraphStyle("h1", fontName=bold, fontSize=16, leading=20, spaceAfter=8),
@@ -86,6 +123,7 @@ def _doc(title: str, settings: dict):
 
 
 def _text(value) -> str:
+    """`value` as the markup of one Paragraph: printable, escaped, long "words" broken."""
     from xml.sax.saxutils import escape
 
     # A space after every 40 letters of an unbroken "word" (no real word is that long):
@@ -95,11 +133,81 @@ def _text(value) -> str:
     return escape(text).replace("\n", "<br/>")
 
 
+def _line_styles(style) -> tuple:
+    """(run, first, middle, last) for a text in `style`: a run of plain text in its font, and
+    the styles of a multi-line text's lines (the text's space before and after stay outside
+    it, none between its lines); made once per style and kept on it."""
+    variants = getattr(style, "line_variants", None)
+    if variants is None:
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.platypus import Paragraph
+
+        run = Paragraph("x", style).frags[0]  # the style's font, size and colour, parsed once
+        variants = (run, *(ParagraphStyle(f"{style.name}-{part}", parent=style,
+                                          spaceBefore=before, spaceAfter=after)
+                           for part, before, after in (("first", style.spaceBefore, 0),
+                                                       ("middle", 0, 0),
+                                                       ("last", 0, style.spaceAfter))))
+        style.line_variants = variants
+    return variants
+
+
+def _paragraphs(value, style) -> list:
+    """`value` as one Paragraph per line of text: what `<br/>` would draw, much faster.
+
+    Each line is one run of plain text handed to reportlab as such (no markup to parse, so no
+    escaping), which takes its fast line breaker; `<br/>` made a paragraph of many runs, whose
+    breaker compares every word with the one before: with the markup parser that was most of a
+    300-entry export's time (bench/pdf.py). An empty line keeps its height.
+    """
+    from reportlab.platypus import Paragraph
+
+    text = _LONG_WORD.sub("\\1 ", printable(value))
+    lines = [line if line.strip() else "\u00a0" for line in text.split("\n")]
+    run, first, middle, last = _line_styles(style)
+    if len(lines) == 1:
+        return [Paragraph(lines[0], style, frags=[run.clone(text=lines[0])])]
+    return [Paragraph(line, first if i == 0 else last if i == len(lines) - 1 else middle,
+                      frags=[run.clone(text=line)]) for i, line in enumerate(lines)]
+
+
+def _cell(value, style):
+    """A table cell: one Paragraph, or a list of them for text of several lines."""
+    paragraphs = _paragraphs(value, style)
+    return paragraphs[0] if len(paragraphs) == 1 else paragraphs
+
+
+CELL_PADDING = 6  # reportlab's default left and right padding of a table cell
+# The entry tables of Sections II and III: year, entry, level and result, claimed, verified,
+# status (points).
+ENTRY_WIDTHS = (28, 210, 100, 45, 45, 60)
+
+
+def _header_widths(widths: Sequence[float], header: Sequence, style) -> list[float]:
+    """Column widths in which every word of the header row fits on a line: a narrow column
+    grows to its longest header word ("Мәлімделген" in 45 pt was cut inside the word), and the
+    widest column gives up what the others took."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    widths = list(widths)
+    needed = [max((stringWidth(word, style.fontName, style.fontSize)
+                   for word in printable(value).split()), default=0) + 2 * CELL_PADDING + 1
+              for value in header]
+    widest = widths.index(max(widths))
+    for i, need in enumerate(needed):
+        if i != widest and widths[i] < need:
+            widths[widest] -= need - widths[i]
+            widths[i] = need
+    return widths
+
+
 def _table(rows: Sequence[Sequence], styles: dict, widths=None, header: bool = True):
     from reportlab.lib import colors
-    from reportlab.platypus import Paragraph, Table, TableStyle
+    from reportlab.platypus import Table, TableStyle
 
-    cells = [[Paragraph(_text(v), styles["cellb" if header and i == 0 else "cell"]) for v in row]
+    if header and widths and None not in widths:
+        widths = _header_widths(widths, rows[0], styles["cellb"])
+    cells = [[_cell(v, styles["cellb" if header and i == 0 else "cell"]) for v in row]
              for i, row in enumerate(rows)]
     # splitInRow: a row taller than a page (a 10,000-character note) goes on over the next
     # pages instead of failing the whole export with LayoutError.
@@ -119,6 +227,7 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
     from reportlab.platypus import Paragraph, Spacer
 
     buffer, doc, s = _doc(_("Portfolio"), settings)
+    running_header = _document_classes()[1]
     story = [Paragraph(_text(portfolio.full_name or portfolio.user.display_name), s["h1"]),
              Paragraph(_text(rubric.names.get(locale)), s["small"]), Spacer(1, 6)]
     story.append(Paragraph(_text(_("Section I. My portrait")), s["h2"]))
@@ -132,7 +241,7 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
                          portfolio.essay), (_("My goals"), portfolio.goals),
                         (_("Analysis of what I achieved"), portfolio.analysis)):
         if text:
-            story += [Paragraph(_text(label), s["h3"]), Paragraph(_text(text), s["p"])]
+            story += [Paragraph(_text(label), s["h3"]), *_paragraphs(text, s["p"])]
     story.append(Paragraph(_text(_("Points")), s["h2"]))
     years = range(1, rubric.course_years + 1)
     rows = [[_("Course year"), _("GPA"), _("Claimed"), _("Verified")]]
@@ -167,13 +276,16 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
                           status_names.get(e.status, e.status)], details))
         # One small table per entry under the header, its long columns (notes of up to 10,000
         # characters) as paragraphs below it: reportlab lays the rest of a table out again at
-        # every page it splits, so one table of 300 long rows took minutes.
-        widths = [28, 210, 100, 45, 45, 60]
-        story.append(_table(rows[:1], s, widths=widths))
+        # every page it splits, so one table of 300 long rows took minutes. The header row
+        # heads every page of the list, as a long table's would (RunningHeader).
+        widths = _header_widths(ENTRY_WIDTHS, rows[0], s["cellb"])
+        story.append(running_header(
+            lambda header=rows[0], widths=widths: _table([header], s, widths=widths)))
         for row, details in rows[1:]:
             story.append(_table([row], s, widths=widths, header=False))
             if details:
-                story.append(Paragraph(_text("\n".join(details)), s["detail"]))
+                story += _paragraphs("\n".join(details), s["detail"])
+        story.append(running_header(None))
     for summary in summaries:
         story += summary_story(summary, portfolio, s, level_names)
     doc.build(story)

@@ -21,6 +21,7 @@ from ..evidence.storage import (
     send_evidence,
     usage_line,
 )
+from ..gradebook.academic import may_view_record
 from ..versioning import parse_version
 from . import access, service
 from .entries import check_entry
@@ -128,8 +129,13 @@ def view(portfolio_id: int):
     portfolio = access.viewable_portfolio(db, actor, portfolio_id)
     if portfolio.user_id == viewer.user.id:
         return redirect(url_for(".mine"))
-    page = load_page(db, portfolio, include_drafts=False)
+    # The GPA row is the student's grades: shown only to who may see their record (README,
+    # roles table: a mentor reads the portfolio but sees no grades).
+    grades = may_view_record(db, viewer_id=viewer.user.id, viewer_role=viewer.role,
+                             viewer_platform_id=viewer.platform.id, student=portfolio.user)
+    page = load_page(db, portfolio, include_drafts=False, with_gpa=grades)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=False,
+                           gpa_hidden=not grades,
                            reviewer=access.may_review(db, actor, portfolio), rubric=rubric(),
                            locale=locale(), year=_year_arg(), score=_score(db, viewer, page),
                            title=_("Portfolio of %(name)s",

@@ -13,12 +13,13 @@ OTHER_STUDENT = {"role": "student", "id": "501", "given_name": "Bea", "family_na
 THIRD_STUDENT = {"role": "student", "id": "502", "given_name": "Cem", "family_name": "Third"}
 
 
-def launch(browser, platform, user, context_id: str, title: str = ""):
+def launch(browser, platform, user, context_id: str, title: str = "", **plan):
     # One platform course per context; no NRPS claim, so no background roster pull changes the
     # memberships a test sets up; no lti_storage_target (Canvas's postMessage storage page).
+    # `plan`: more of the platform's launch (custom parameters, extra claims).
     response = browser.launch(platform.plan(
         user, context={"id": context_id, "title": title or f"Course {context_id}"},
-        course=int(context_id) if context_id.isdigit() else 1, nrps=False),
+        course=int(context_id) if context_id.isdigit() else 1, nrps=False, **plan),
         params={"lti_storage_target": None})
     assert response.status_code == 200, response.text[:500]
     return response
@@ -249,3 +250,78 @@ def test_the_session_token_is_carried_in_the_form(tool, moodle, browser):
     teacher = launch(browser, moodle, "teacher", "411")
     page = open_page(browser, tool, teacher, "/grades/course")
     assert f"ls={session_token(teacher)}" in _form(page).action
+
+
+# ---- issue 9: the grades record follows the portfolio's placement rule ------------------------
+
+MENTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"
+ROLE_SCOPE_MENTOR = "https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"
+SHARED_TEACHER = {"role": "teacher", "id": "601", "given_name": "Shared", "family_name": "Course"}
+
+
+def test_a_teacher_who_only_shares_another_course_sees_no_grades(people, tool, moodle, seed):
+    # The student also takes course 311, where only TeachHub is placed; its teacher shares a
+    # course with the student but may not review their portfolio, so sees no grades either.
+    seed.course("301", credits=5, year="2025-2026", sub="4", score=92)
+    with LaunchDriver() as browser:
+        launch(browser, moodle, "student", "311", custom={"placement": "teachhub"})
+        shared = launch(browser, moodle, SHARED_TEACHER, "311", custom={"placement": "teachhub"})
+        page = open_page(browser, tool, shared, f"/grades/student/{people.ids['student']}")
+    assert page.status_code == 403, page.text[:300]
+    assert "data-gpa" not in page.text
+    assert "only if you teach the student in a course where the portfolio is placed" in unescape(
+        page.text)
+    # The student's tutor (course 301, portfolio placed) still does.
+    tutor = people.get("teacher", f"/grades/student/{people.ids['student']}")
+    assert tutor.status_code == 200 and 'data-gpa="cumulative">3.67<' in tutor.text
+
+
+def test_a_teacher_of_a_course_the_student_left_sees_no_grades(people, seed):
+    # A learner membership that is no longer Active (Inactive in the roster) gives nothing, as
+    # for the portfolio; before, anything but "Deleted" counted.
+    seed.set_membership_status("4", "301", "Inactive")
+    answer = people.get("teacher", f"/grades/student/{people.ids['student']}")
+    assert answer.status_code == 403 and "data-gpa" not in answer.text
+    assert people.get("admin", f"/grades/student/{people.ids['student']}").status_code == 200
+
+
+def _gpa_cell(html: str) -> str:
+    """The GPA cell of course year 1 in the portfolio page's points table."""
+    row = re.search(r'href="#year-1">1</a></th>\s*<td>([^<]+)</td>', html)
+    assert row, "the points table has a row for course year 1"
+    return row.group(1).strip()
+
+
+@pytest.mark.parametrize("also_teaches", [False, True], ids=["observer", "observer-who-teaches"])
+def test_a_mentor_reads_the_portfolio_but_sees_no_grades(people, tool, moodle, seed,
+                                                         also_teaches):
+    """README roles table: a mentor reads the learners they follow, read-only, and no grades:
+    not the record, not the GPA row of the portfolio page; not even a mentor who teaches the
+    learner elsewhere, in that mentor session."""
+    seed.course("301", credits=5, year="2025-2026", sub="4", score=92)  # A-, 3.67
+    own = people.get("student", "/portfolio/")
+    assert own.status_code == 200 and _gpa_cell(own.text) == "3.67"
+    portfolio_id = re.search(r'/portfolio/(\d+)/export\.pdf', own.text).group(1)
+    tutor = people.get("teacher", f"/portfolio/{portfolio_id}")
+    assert tutor.status_code == 200 and _gpa_cell(tutor.text) == "3.67"
+
+    observer = {"role": "student", "id": "602", "given_name": "Parent", "family_name": "Observer",
+                "roles": [MENTOR]}
+    with LaunchDriver() as browser:
+        if also_teaches:
+            # The same person teaches the student in course 312 (portfolio placed).
+            launch(browser, moodle, "student", "312")
+            teacher = {k: v for k, v in observer.items() if k != "roles"}
+            launch(browser, moodle, {**teacher, "role": "teacher"}, "312")
+        follows = launch(browser, moodle, observer, "301",
+                         extra_claims={ROLE_SCOPE_MENTOR: ["4"]})
+        assert 'data-role="mentor"' in follows.text
+        record = open_page(browser, tool, follows, f"/grades/student/{people.ids['student']}")
+        assert record.status_code == 403 and "data-gpa" not in record.text
+        assert "observer or mentor" in unescape(record.text)
+        portfolio = open_page(browser, tool, follows, f"/portfolio/{portfolio_id}")
+        assert portfolio.status_code == 200, portfolio.text[:300]
+        assert _gpa_cell(portfolio.text) == "—" and "3.67" not in portfolio.text
+        assert "GPA will appear here" not in portfolio.text
+        # Their own record stays theirs.
+        assert open_page(browser, tool, follows, "/grades").status_code == 200

@@ -14,6 +14,7 @@ from lti_tool.gradebook.connector_models import Connector, ExternalCourseGrade
 from lti_tool.gradebook.models import CourseGrading, LineItem, Result
 from lti_tool.gradebook.policy import load_policy
 from lti_tool.lti.models import Context, Membership, Platform, ResourceLink, User
+from lti_tool.lti.roles import ToolRole
 from lti_tool.settings import load as load_settings
 
 POLICY = load_policy(load_settings(environ={}))
@@ -161,22 +162,42 @@ def test_years_newest_first_unset_year_last_and_the_warning_is_for_the_latest(db
     assert record.gpa == Decimal("2.28") and record.level == "average"
 
 
-def test_who_may_view_a_record(db):
+@pytest.mark.parametrize("placement", ["portfolio", ""])  # "": Moodle/Canvas default landing
+def test_who_may_view_a_record(db, placement):
+    """The student, the platform's administrators, and the staff who may review the student's
+    portfolio (portfolio.access.teaches): not a teacher of a course without the portfolio, nor
+    any mentor, designer or unserved session (issue 9)."""
     platform, elsewhere = _platform(db), _platform(db, "other")
     student, classmate = _user(db, platform, "4"), _user(db, platform, "5")
     teacher, stranger = _user(db, platform, "3"), _user(db, platform, "6")
+    shared = _user(db, platform, "7")
     course = _course(db, platform, student, "1", score=90)
+    db.add(ResourceLink(context_id=course.id, resource_link_id="rl1", placement=placement))
     db.add(Membership(user_id=classmate.id, context_id=course.id, role="learner"))
     db.add(Membership(user_id=teacher.id, context_id=course.id, role="instructor"))
+    teachhub = _course(db, platform, student, "2", score=80)
+    db.add(ResourceLink(context_id=teachhub.id, resource_link_id="rl2", placement="teachhub"))
+    db.add(Membership(user_id=shared.id, context_id=teachhub.id, role="instructor"))
     db.commit()
 
-    def may(viewer, target, admin=False, platform_id=platform.id):
-        return may_view_record(db, viewer_id=viewer.id, viewer_is_admin=admin,
+    def may(viewer, target, role=ToolRole.INSTRUCTOR, platform_id=platform.id):
+        return may_view_record(db, viewer_id=viewer.id, viewer_role=role,
                                viewer_platform_id=platform_id, student=target)
 
-    assert may(student, student) and may(teacher, student)
-    assert not may(classmate, student) and not may(stranger, student)
-    assert not may(student, teacher)  # a learner cannot look at staff either
-    assert may(stranger, student, admin=True)
-    assert not may(stranger, student, admin=True, platform_id=elsewhere.id)
+    assert may(student, student, ToolRole.LEARNER) and may(teacher, student)
+    assert may(student, student, ToolRole.MENTOR)  # one's own record, whatever the launch
+    assert not may(classmate, student, ToolRole.LEARNER)
+    assert not may(stranger, student, ToolRole.LEARNER)
+    assert not may(stranger, student)  # staff somewhere, not the student's
+    assert not may(shared, student)  # shares a course without the portfolio
+    assert not may(student, teacher, ToolRole.LEARNER)  # a learner cannot look at staff either
+    for role in (ToolRole.MENTOR, ToolRole.DESIGNER, ToolRole.GUEST):
+        assert not may(teacher, student, role), role  # no grades in such a session
+    assert may(stranger, student, ToolRole.ADMIN)
+    assert not may(stranger, student, ToolRole.ADMIN, platform_id=elsewhere.id)
+    assert not may(student, student, ToolRole.LEARNER, platform_id=elsewhere.id)
     assert not may(teacher, None)
+    db.execute(Membership.__table__.update()
+               .where(Membership.user_id == student.id, Membership.context_id == course.id)
+               .values(status="Inactive"))
+    assert not may(teacher, student)  # the student left the tutor's course
