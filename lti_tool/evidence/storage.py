@@ -263,8 +263,8 @@ __all__ = [
     "evidence_dir",
     "evidence_settings",
     "human_size",
-    "stored_names_of_platform",
-    "unlink_stored",
     "send_evidence",
     "store_upload",
+    "stored_names_of_platform",
+    "unlink_stored",
 ]

@@ -21,8 +21,17 @@ from sqlalchemy.orm import Session
 from ..lti.models import Context, Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from .connector_models import Connector, ExternalCourseGrade
-from .gpa import (Credited, ProgressionCheck, academic_level, band_for_percent, check_progression,
-                  course_percent, gpa, study_years, to_decimal)
+from .gpa import (
+    Credited,
+    ProgressionCheck,
+    academic_level,
+    band_for_percent,
+    check_progression,
+    course_percent,
+    gpa,
+    study_years,
+    to_decimal,
+)
 from .models import CourseGrading, LineItem, Result
 from .policy import GradeBand, GradingPolicy
 

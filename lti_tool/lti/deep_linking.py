@@ -42,7 +42,8 @@ def placement_choices(db: Session, platform_id: int) -> list[Placeable]:
         Placeable("teachhub", str(_l("TeachHub modules")),
                   str(_l("Staff-development module cards, participant cards and reports.")),
                   "teachhub"),
-    ] + placeable_cards(db, platform_id)
+        *placeable_cards(db, platform_id),
+    ]
 
 
 class PlacementForm(FlaskForm):

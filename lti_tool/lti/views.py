@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import (Blueprint, current_app, g, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -106,8 +115,9 @@ def launch():
         if err.code == "cookies_blocked":
             metrics.launch_refused(err.code)
             login_state = states.get(db, params.get("state", ""))
+            login_params = login_state.login_params if login_state else {}
             return render_template("lti/new_window.html", message=err.message,
-                                   login_params=login_state.login_params if login_state else {}), 400
+                                   login_params=login_params), 400
         raise
     records = current_app.extensions["launch_records"]
     try:

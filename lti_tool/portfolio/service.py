@@ -28,8 +28,14 @@ from ..evidence.storage import delete_evidence, store_upload
 from ..gradebook.outbox import enqueue_score
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
-from .access import ACTIVE, Actor, NotFound, require_owner, review_courses
-from .access import may_review as access_may_review
+from .access import (
+    ACTIVE,
+    Actor,
+    NotFound,
+    may_review as access_may_review,
+    require_owner,
+    review_courses,
+)
 from .entries import EntryInput
 from .models import (
     CLAIMED_STATUSES,
@@ -53,7 +59,7 @@ MAX_EVIDENCE_PER_ENTRY = 20
 
 PROFILE_FIELDS = ("full_name", "birth_year", "admission_year", "faculty", "course_year",
                   "group_name", "specialty")
-PAGE_FIELDS = {"profile": PROFILE_FIELDS + ("photo_id",), "essay": ("essay",),
+PAGE_FIELDS = {"profile": (*PROFILE_FIELDS, "photo_id"), "essay": ("essay",),
                "goals": ("goals", "analysis")}
 
 # Which decisions staff may take from which status.
@@ -170,7 +176,8 @@ def page_history(db: Session, portfolio: Portfolio, page: str) -> list[VersionVi
                 continue
             old_s, new_s = "" if old is None else str(old), "" if new is None else str(new)
             long_text = name in ("essay", "goals", "analysis")
-            changes.append(Change(name, old_s, new_s, _word_diff(old_s, new_s) if long_text else ()))
+            diff = _word_diff(old_s, new_s) if long_text else ()
+            changes.append(Change(name, old_s, new_s, diff))
         views.append(VersionView(version, tuple(changes)))
         previous = version.data
     return list(reversed(views))

@@ -3,7 +3,6 @@ summaries, and the administrator's list of all portfolios of the platform."""
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -138,7 +137,7 @@ def analytics():
                                  for g in data.by_programme],
                                 title=_("Average verified points by programme (line: range)")),
         "activity": bar_chart([Bar(m, v) for m, v in zip(data.months,
-                                                        data.updates_per_student)],
+                                                        data.updates_per_student, strict=False)],
                               title=_("Updates per student per month")),
     }
     return render_template("portfolio/analytics.html", viewer=viewer, data=data, charts=charts,
@@ -232,7 +231,8 @@ def _summary_form(viewer, db, actor, portfolio, summary):
     form = SummaryForm(obj=summary if request.method == "GET" else None)
     page = load_page(db, portfolio, include_drafts=False)
     if request.method == "GET" and summary is None:
-        academic_year = request.args.get("academic_year") or grading_policy().current_academic_year()
+        academic_year = (request.args.get("academic_year")
+                         or grading_policy().current_academic_year())
         course_year = (request.args.get("course_year", type=int)
                        or course_year_for(portfolio, academic_year)
                        or portfolio.course_year or 1)

@@ -16,16 +16,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import Forbidden, wants_json
 from ..gradebook.sync import pull_roster
 from ..lti.roles import ToolRole
-from . import coordinators as coordinator_service
-from . import evidence, exports, modules, participants, reports
+from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
 from .access import Actor, card_for, load_actor, managed_module, module_for
 from .config import TeachHubConfig, load_config
 from .errors import InputError, Refused

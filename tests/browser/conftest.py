@@ -191,7 +191,7 @@ def browser_page(chromium: Chromium) -> Iterator[BrowserPage]:
     page = chromium.context.new_page()
     watched = BrowserPage(page=page, mode=chromium.mode)
     # Lambdas: Playwright cannot wrap a builtin such as list.append as a handler.
-    page.on("console", lambda message: watched.console.append(message))
+    page.on("console", lambda message: watched.console.append(message))  # noqa: PLW0108
     page.on("pageerror", lambda err: watched.page_errors.append(str(err)))
     try:
         yield watched

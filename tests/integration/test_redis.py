@@ -21,8 +21,7 @@ from tool_server import start_tool
 from lti_tool.gradebook.models import ScoreOutbox, SyncState
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_roster
-from lti_tool.lti.models import Context, LoginState, ResourceLink, User
-from lti_tool.lti.models import Platform as PlatformRow
+from lti_tool.lti.models import Context, LoginState, Platform as PlatformRow, ResourceLink, User
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +59,8 @@ def _row(tool, model, key):
 
 def _platform_id(tool, lms) -> int:
     with _db(tool) as db:
-        return db.scalars(select(PlatformRow.id).where(PlatformRow.issuer == lms.issuer,
-                                                       PlatformRow.client_id == lms.client_id)).one()
+        return db.scalars(select(PlatformRow.id).where(
+            PlatformRow.issuer == lms.issuer, PlatformRow.client_id == lms.client_id)).one()
 
 
 def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:
@@ -176,7 +175,7 @@ def test_a_platform_removed_with_the_cli_is_refused_by_every_host_at_once(hosts,
         assert browser.launch(lms.plan("student"), a.login_url).status_code == 200  # A caches it
         done = subprocess.run([sys.executable, "-m", "lti_tool.cli", "platform", "remove",
                                str(_platform_id(a, lms)), "--yes"], env=env,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, check=False, timeout=60)
         assert done.returncode == 0, done.stderr
         # Without Redis, A would go on using its cached registration for up to 30 s.
         refused = browser.send("POST", a.login_url, data=lms.plan("student").login_params)
