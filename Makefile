@@ -47,6 +47,12 @@ test: $(STAMP) translations fonts browser services
 	$(BIN)/python -m pytest --db=sqlite
 	$(BIN)/python -m pytest --db=postgresql -m "not browser"
 
+# ruff's rules and format (pyproject.toml), and mypy against a baseline that may only shrink.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python tools/mypy_baseline.py
+
 bench: setup
 	$(BIN)/python bench/launch.py --mode both
 	$(BIN)/python bench/sync.py
