@@ -159,4 +159,5 @@ def shared_cache(settings: dict) -> RedisCache | None:
     options = settings.get("redis", {})
     if not options.get("url"):
         return None
-    return RedisCache(redis_client(options["url"]), options.get("prefix", "lti-tool:"))
+    return RedisCache(redis_client(options["url"]), options.get("prefix", "lti-tool:"),
+                      float(options.get("breaker_seconds", 5.0)))

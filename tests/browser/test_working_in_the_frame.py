@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+from conftest import MODES
 from lti_platform import Platform
 from sqlalchemy import select
 from teachhub_helpers import participant, placement, published_module
@@ -28,6 +29,7 @@ except ImportError:  # the `playwright` fixture fails every test with what to do
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
+ALL_COOKIES_BLOCKED = next(m for m in MODES if m.id == "all-cookies-blocked")
 # A one-page PDF: the tool checks the type by content, not by the name.
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
@@ -163,6 +165,11 @@ def crawl(page, tool_base_url: str) -> tuple[list[str], dict[str, object]]:
     return seen, problems
 
 
+# The crawl checks layout and links, which no cookie policy changes: it runs once, in the mode
+# that keeps no cookie in the frame, where every link must carry the session itself (the entry
+# test above saves forms in every mode).
+@pytest.mark.parametrize("chromium", [ALL_COOKIES_BLOCKED], indirect=True,
+                         ids=[ALL_COOKIES_BLOCKED.id])
 def test_every_page_a_student_and_a_teacher_reach_fits_a_phone_in_kazakh_and_russian(
         request, tool, moodle, chromium, browser_page):
     allow_unbound_where_needed(request, tool, moodle, chromium.mode)
