@@ -41,11 +41,15 @@ services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null)
 
-# Every test on SQLite, then every test that touches the database again on PostgreSQL. The
-# browser tests run once: they test browsers and frames, not SQL.
+# Every test on SQLite, then every test but the browser ones again on PostgreSQL: the browser
+# tests run once (they test browsers and frames, not SQL). pytest-xdist runs whole files on
+# TEST_WORKERS processes, each with its own tool, PostgreSQL and ports (docs/development.md);
+# most tests wait on servers and browsers, so more workers than CPUs pays.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP) translations fonts browser services
-	$(BIN)/python -m pytest --db=sqlite
-	$(BIN)/python -m pytest --db=postgresql -m "not browser"
+	$(BIN)/python -m pytest --db=sqlite $(PYTEST_PARALLEL)
+	$(BIN)/python -m pytest --db=postgresql -m "not browser" $(PYTEST_PARALLEL)
 
 # ruff's rules and format (pyproject.toml), and mypy against a baseline that may only shrink.
 lint: $(STAMP)
