@@ -287,7 +287,7 @@ class GuardedSession(requests.Session):
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
 
-    def request(self, method, url, **kwargs):
+    def request(self, method, url, **kwargs):  # requests' contract, plus the above
         deadline = kwargs.pop("deadline", None)
         total = float(kwargs.pop("total_timeout", self.total_timeout))
         max_bytes = int(kwargs.pop("max_bytes", self.max_bytes))
