@@ -28,7 +28,6 @@ def cache(request):
     return RedisCache(redis_client(redis_url), prefix=f"test-{uuid.uuid4().hex}:")
 
 
-
 def test_set_get_and_expiry(cache):
     cache.set("a", {"token": "x", "n": [1, 2]}, ttl=0.2)
     assert cache.get("a") == {"token": "x", "n": [1, 2]}
