@@ -47,9 +47,12 @@ services:
 # most tests wait on servers and browsers, so more workers than CPUs pays.
 TEST_WORKERS ?= 4
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+# Both runs go to the end, so that one CI run reports every failure; the target fails if either did.
 test: $(STAMP) translations fonts browser services
-	$(BIN)/python -m pytest --db=sqlite $(PYTEST_PARALLEL)
-	$(BIN)/python -m pytest --db=postgresql -m "not browser" $(PYTEST_PARALLEL)
+	@status=0; \
+	$(BIN)/python -m pytest --db=sqlite $(PYTEST_PARALLEL) || status=1; \
+	$(BIN)/python -m pytest --db=postgresql -m "not browser" $(PYTEST_PARALLEL) || status=1; \
+	exit $$status
 
 # ruff's rules and format (pyproject.toml), and mypy against a baseline that may only shrink.
 lint: $(STAMP)
