@@ -48,11 +48,28 @@ services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null)
 
-# Every test on SQLite, then every test that touches the database again on PostgreSQL. The
-# browser tests run once: they test browsers and frames, not SQL.
+# Every test on SQLite, then every test but the browser ones again on PostgreSQL: the browser
+# tests run once (they test browsers and frames, not SQL). pytest-xdist runs whole files on
+# TEST_WORKERS processes, each with its own tool, PostgreSQL and ports (docs/development.md);
+# most tests wait on servers and browsers, so more workers than CPUs pays. The browser tests and
+# the tests that time a server's answers (marker `serial`) run alone afterwards: under the load
+# of four workers on two cores a deadline of two seconds or a frame's load says nothing.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+# Every run goes to the end, so that one CI run reports every failure; the target fails if any did.
 test: $(STAMP) translations fonts browser axe services
-	$(BIN)/python -m pytest --db=sqlite
-	$(BIN)/python -m pytest --db=postgresql -m "not browser"
+	@status=0; \
+	$(BIN)/python -m pytest --db=sqlite -m "not browser and not serial" $(PYTEST_PARALLEL) || status=1; \
+	$(BIN)/python -m pytest --db=sqlite -m "browser or serial" || status=1; \
+	$(BIN)/python -m pytest --db=postgresql -m "not browser and not serial" $(PYTEST_PARALLEL) || status=1; \
+	$(BIN)/python -m pytest --db=postgresql -m "serial and not browser" || status=1; \
+	exit $$status
+
+# ruff's rules and format (pyproject.toml), and mypy against a baseline that may only shrink.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python tools/mypy_baseline.py
 
 bench: setup
 	$(BIN)/python bench/launch.py --mode both

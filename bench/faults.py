@@ -184,7 +184,7 @@ def main() -> int:
                 print(f"    {o.kind}: {classify(o)}: {o.detail}")
         boundaries = [t for t, _ in happened] + [ended]
         print(f"\n{'fault':<58}{'requests':>9}{'failed':>8}{'errors end':>12}")
-        for (at, what), until in zip(happened, boundaries[1:]):
+        for (at, what), until in zip(happened, boundaries[1:], strict=False):
             window = stats.between(started + at, started + until)
             bad = [o for o in window if not o.ok]
             last = max((o.started + o.seconds - started - at for o in bad), default=0.0)

@@ -61,8 +61,8 @@ for extra in (REPO / "tests", BENCH_DIR):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from common import LogTally  # noqa: E402
-from lti_platform import (  # noqa: E402
+from common import LogTally
+from lti_platform import (
     ROLE_LEARNER,
     SCOPE_NRPS,
     LaunchDriver,
@@ -73,8 +73,8 @@ from lti_platform import (  # noqa: E402
     public_key_pem,
     rsa_private_key_pem,
 )
-from naive_pylti1p3_tool import create_naive_app  # noqa: E402
-from tool_server import start_tool  # noqa: E402
+from naive_pylti1p3_tool import create_naive_app
+from tool_server import start_tool
 
 KEY_SET_DELAY = 0.020
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -140,7 +140,7 @@ class PlatformCalls:
         def note_status(status: str, headers: Any, *rest: Any) -> Any:
             with self._lock:
                 self.calls[(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                            status.split()[0])] += 1
+                            status.split(maxsplit=1)[0])] += 1
             return start_response(status, headers, *rest)
 
         return self.app(environ, note_status)

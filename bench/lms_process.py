@@ -1,4 +1,5 @@
-"""The test LMS of bench/sync.py: one lti_platform.Platform, in this process or in a child of its own.
+"""The test LMS of bench/sync.py: one lti_platform.Platform, in this process or in a child of
+its own.
 
 `LocalLms` wraps a started `Platform` and offers what the benchmark needs from it as plain
 methods whose arguments and answers are builtins (str, int, float, list, dict). `RemoteLms` has
@@ -383,7 +384,7 @@ def serve(conn: Connection, profile: str) -> int:
     logging.getLogger().addHandler(Tally(logging.WARNING))
     try:
         lms = LocalLms(profile)
-    except Exception:  # noqa: BLE001 - the parent shows why the child could not start
+    except Exception:
         conn.send(("error", traceback.format_exc()))
         return 1
     lms.log_tally = tally
@@ -404,7 +405,7 @@ def serve(conn: Connection, profile: str) -> int:
                 if name == "add_members":  # builtins only over the pipe
                     result = [m.sub for m in result]
                 answer = ("ok", result)
-            except Exception as err:  # noqa: BLE001 - the parent raises it as an LmsError
+            except Exception as err:
                 answer = ("err", f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
             conn.send(answer)
     except (BrokenPipeError, ConnectionResetError):

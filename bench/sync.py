@@ -77,8 +77,8 @@ for extra in (REPO, REPO / "tests", BENCH_DIR):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from common import LogTally
 from lms_process import LocalLms, Member, start_lms
-from common import LogTally  # noqa: E402
 from lti_platform import SCOPE_SCORE
 from lti_platform.services import MEDIA_SCORE
 from pylti1p3.assignments_grades import AssignmentsGradesService
@@ -91,13 +91,11 @@ from sqlalchemy import event, func, select
 from tool_server import ServedTool, start_tool
 
 from lti_tool.gradebook.lms import TokenCache
-from lti_tool.gradebook.models import LineItem as LineItemRow
-from lti_tool.gradebook.models import Result, ScoreOutbox, SyncState
+from lti_tool.gradebook.models import LineItem as LineItemRow, Result, ScoreOutbox, SyncState
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_grades, pull_roster
 from lti_tool.gradebook.worker import BatchReport, ScoreWorker, WorkerPolicy, next_due
-from lti_tool.lti.models import Context, Membership, ResourceLink, User
-from lti_tool.lti.models import Platform as PlatformRow
+from lti_tool.lti.models import Context, Membership, Platform as PlatformRow, ResourceLink, User
 
 SERVICE_DELAY = 0.020
 PUSH_TARGET_SECONDS = 2.5

@@ -91,7 +91,8 @@ def seed(app, people: int, modules: int, per_person: int = 3) -> tuple[int, int]
                     "contact_hours": Decimal(rng.randint(0, 4000)) / 100,
                     "self_study_hours": Decimal(rng.randint(0, 2000)) / 100,
                     "completed_on": (today - timedelta(days=rng.randint(0, 365))) if done else None,
-                    "commission_number": f"{rng.randint(1, 99)}/2026" if status == "recognized" else "",
+                    "commission_number": (f"{rng.randint(1, 99)}/2026"
+                                          if status == "recognized" else ""),
                     "commission_date": today if status == "recognized" else None,
                     "record_number": "", "mark_comment": "", "verification_note": "",
                     "feedback_given": False, "created_at": utcnow(), "updated_at": utcnow()})

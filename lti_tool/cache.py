@@ -90,7 +90,8 @@ class MemoryCache(Cache):
 
 
 # Delete a key only while it holds the expected value (a token another process replaced stays).
-_DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+_DELETE_IF = ("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
+              "end return 0")
 
 
 class RedisCache(Cache):
@@ -158,4 +159,5 @@ def shared_cache(settings: dict) -> RedisCache | None:
     options = settings.get("redis", {})
     if not options.get("url"):
         return None
-    return RedisCache(redis_client(options["url"]), options.get("prefix", "lti-tool:"))
+    return RedisCache(redis_client(options["url"]), options.get("prefix", "lti-tool:"),
+                      float(options.get("breaker_seconds", 5.0)))

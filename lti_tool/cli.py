@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from . import create_app
 from .gradebook.worker import ScoreWorker, WorkerPolicy, start_in_process
-from .lti.models import Platform
 from .lti.invites import IssuedInvite, issue_invite, parse_duration
+from .lti.models import Platform
 from .lti.registry import add_platform, find_platform
 from .migrate import upgrade
 from .settings import SettingsError, env_secret, is_production
@@ -273,7 +273,8 @@ def keys_list() -> None:
     published = {k.kid for k in keyring.published()}
     for key in keyring._load():
         state = "signing" if key.retired_at is None else (
-            f"retired {key.retired_at:%Y-%m-%d %H:%M}" + (", published" if key.kid in published else ""))
+            f"retired {key.retired_at:%Y-%m-%d %H:%M}"
+            + (", published" if key.kid in published else ""))
         click.echo(f"{key.kid}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
 
 
@@ -336,7 +337,8 @@ def platform_list() -> None:
 
 
 def _find(session, ident: str, client_id: str | None) -> Platform:
-    row = session.get(Platform, int(ident)) if ident.isdigit() else find_platform(session, ident, client_id)
+    row = (session.get(Platform, int(ident)) if ident.isdigit()
+           else find_platform(session, ident, client_id))
     if row is None:
         click.echo(f"no such platform: {ident}", err=True)
         sys.exit(1)
@@ -368,12 +370,14 @@ def platform_remove(ident: str, client_id: str | None, yes: bool) -> None:
 
 @platform.command("invite")
 @click.option("--expires", default=None, metavar="DURATION",
-              help="how long the URL stays valid: 7d, 12h, 30m (default: registration.invite_expires)")
+              help="how long the URL stays valid: 7d, 12h, 30m "
+                   "(default: registration.invite_expires)")
 @click.option("--name", default="", help="a note for yourself: which LMS this is for")
 @click.option("--update", "update", default=None, metavar="PLATFORM",
               help="re-register this existing platform (id, or issuer with --client-id): the "
                    "registration may replace its URLs and add deployments")
-@click.option("--client-id", default=None, help="with --update, when the issuer has several clients")
+@click.option("--client-id", default=None,
+              help="with --update, when the issuer has several clients")
 def platform_invite(expires: str | None, name: str, update: str | None,
                     client_id: str | None) -> None:
     """Print a single-use, expiring dynamic registration URL for an LMS administrator.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, current_app, g
@@ -16,7 +16,7 @@ from sqlalchemy.types import TypeDecorator
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC; every timestamp we store is UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UtcDateTime(TypeDecorator):
@@ -32,7 +32,7 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -49,7 +49,8 @@ def load_models() -> None:
 
     for module in pkgutil.walk_packages(lti_tool.__path__, "lti_tool."):
         # models.py, and sibling modules named like connector_models.py
-        if module.name.rsplit(".", 1)[-1].endswith("models") or module.name == "lti_tool.web_session":
+        if (module.name.rsplit(".", 1)[-1].endswith("models")
+                or module.name == "lti_tool.web_session"):
             importlib.import_module(module.name)
 
 

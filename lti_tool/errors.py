@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .ops import metrics
@@ -101,7 +100,8 @@ RETRY_AFTER_SECONDS = 5
 def wants_json() -> bool:
     """True when the client prefers JSON over HTML."""
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (best == "application/json"
+            and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"])
 
 
 def render_error(status: int, code: str, message: str, detail: str | None = None,
@@ -183,7 +183,8 @@ def init_app(app: Flask) -> None:
             return _database_down(err.original_exception)
         if isinstance(err, CSRFError):
             code, message = "csrf_failed", _l(
-                "The form expired or was sent from elsewhere. Please reload the page and try again.")
+                "The form expired or was sent from elsewhere. "
+                "Please reload the page and try again.")
         else:
             message, code = HTTP_MESSAGES.get(
                 status, (ToolError.message, err.name.lower().replace(" ", "_")))

@@ -200,7 +200,7 @@ class _GuardedConnectionMixin:
                     (address[0], self.port), self.timeout, source_address=self.source_address,
                     socket_options=self.socket_options)
                 break
-            except socket.timeout as err:
+            except TimeoutError as err:
                 raise ConnectTimeoutError(
                     self, f"Connection to {self.host} timed out. (connect timeout="
                           f"{self.timeout})") from err
@@ -287,7 +287,7 @@ class GuardedSession(requests.Session):
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
 
-    def request(self, method, url, **kwargs):  # noqa: D102 - requests' contract, plus the above
+    def request(self, method, url, **kwargs):  # requests' contract, plus the above
         deadline = kwargs.pop("deadline", None)
         total = float(kwargs.pop("total_timeout", self.total_timeout))
         max_bytes = int(kwargs.pop("max_bytes", self.max_bytes))
@@ -332,7 +332,8 @@ class GuardedSession(requests.Session):
             location = urljoin(url, response.headers["Location"])
             response.close()
             if urlsplit(location).scheme not in ("http", "https"):
-                raise requests.exceptions.InvalidURL(f"redirect to a non-HTTP URL from {_where(url)}")
+                raise requests.exceptions.InvalidURL(
+                    f"redirect to a non-HTTP URL from {_where(url)}")
             if origin_of(location) != origin_of(url):
                 # requests' own rule: credentials never follow a redirect to another host.
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}

@@ -184,7 +184,8 @@ def _check(settings: dict) -> None:
                 if value != "unix":
                     ip_network(value, strict=False)
             except ValueError:
-                raise SettingsError(f"{section}.{key}: not an address or network: {value!r}") from None
+                raise SettingsError(
+                    f"{section}.{key}: not an address or network: {value!r}") from None
     allowed = settings.get("http", {}).get("allowed_private_hosts", [])
     if not isinstance(allowed, list) or not all(isinstance(v, str) and v.strip() for v in allowed):
         raise SettingsError("http.allowed_private_hosts must be a list of host names, "

@@ -209,7 +209,7 @@ class PostgresServer:
 
     def _run(self, *args: str, timeout: float = 120) -> None:
         done = subprocess.run([*_as_postgres_user(), *args], capture_output=True, text=True,
-                              timeout=timeout, cwd=self.directory)
+                              check=False, timeout=timeout, cwd=self.directory)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args[:2])} failed:\n{done.stdout}\n{done.stderr}")
 
@@ -266,7 +266,7 @@ _postgres_lock = threading.Lock()
 
 def postgres() -> PostgresServer:
     """This process's PostgreSQL server, started on first use and removed at exit."""
-    global _postgres
+    global _postgres  # noqa: PLW0603 (one server per test process)
     with _postgres_lock:
         if _postgres is None:
             _postgres = PostgresServer().start()
@@ -293,7 +293,8 @@ def to_toml(tree: dict[str, Any], prefix: str = "") -> str:
 
 
 class RedisServer:
-    """redis-server (Debian's package) on a free port of 127.0.0.1, data in a temporary directory."""
+    """redis-server (Debian's package) on a free port of 127.0.0.1, data in a temporary
+    directory."""
 
     def __init__(self, *, maxmemory: str | None = None):
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"

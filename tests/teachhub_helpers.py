@@ -11,16 +11,15 @@ import re
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from functools import cache
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from lti_platform import LaunchDriver
 from sqlalchemy import select
 
 from lti_tool import settings as tool_settings
-from lti_tool.lti.models import Platform as ToolPlatform
-from lti_tool.lti.models import User
+from lti_tool.lti.models import Platform as ToolPlatform, User
 from lti_tool.teachhub.config import load_config as load_teachhub_config
 from lti_tool.teachhub.models import Module, Participant, Stream
 
@@ -44,7 +43,8 @@ PASSPORT = {
     "target_audience": "Teaching staff and clinical mentors",
     "goal": "Design valid assessments of clinical skills",
     "competences": ["pedagogy", "assessment_simulation_mentoring"],
-    "structure": "Introduction\nTools and practices\nAssessment of materials\nPeer review\nPDCA/CAPA",
+    "structure": ("Introduction\nTools and practices\nAssessment of materials\nPeer review\n"
+                  "PDCA/CAPA"),
     "delivery_formats": ["online_session", "practicum", "project_work"],
     "mandatory_tasks": "Mini-project (audit)\nFeedback tool\nReflection on peer review",
     "completion_criteria": "All sessions attended; project task done; analytic note",

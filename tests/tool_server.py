@@ -1,4 +1,5 @@
-"""The tool, fully set up (keys, migrated database: SQLite, or PostgreSQL with --db), on loopback."""
+"""The tool, fully set up (keys, migrated database: SQLite, or PostgreSQL with --db), on
+loopback."""
 
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
     `localhost` by default: the browser tests frame it from a page on 127.0.0.1, another site.
     """
     holder: dict[str, Any] = {}
-    server = LoopbackServer(lambda environ, start: holder["app"](environ, start)).start()
+    # A lambda: the app is made after the server (it needs the server's port).
+    server = LoopbackServer(lambda environ, start: holder["app"](environ, start)).start()  # noqa: PLW0108
     base_url = f"http://{host_name}:{server.port}"
     settings: dict[str, Any] = {
         "tool": {"base_url": base_url, "data_dir": data_dir,

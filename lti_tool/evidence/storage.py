@@ -360,4 +360,6 @@ __all__ = [
     "unlink_stored",
     "send_evidence",
     "store_upload",
+    "stored_names_of_platform",
+    "unlink_stored",
 ]

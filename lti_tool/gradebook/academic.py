@@ -22,8 +22,17 @@ from ..lti.models import Context, Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from ..portfolio.access import teaches
 from .connector_models import Connector, ExternalCourseGrade
-from .gpa import (Credited, ProgressionCheck, academic_level, band_for_percent, check_progression,
-                  course_percent, gpa, study_years, to_decimal)
+from .gpa import (
+    Credited,
+    ProgressionCheck,
+    academic_level,
+    band_for_percent,
+    check_progression,
+    course_percent,
+    gpa,
+    study_years,
+    to_decimal,
+)
 from .models import CourseGrading, LineItem, Result
 from .policy import GradeBand, GradingPolicy
 

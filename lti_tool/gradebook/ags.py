@@ -76,7 +76,8 @@ def _pages(client: PlatformClient, url: str, scopes: list[str], accept: str,
     raise ServiceError(f"more than {MAX_PAGES} pages at {url}", retryable=False)
 
 
-def list_line_items(client: PlatformClient, lineitems_url: str, **filters: str) -> list[LineItemData]:
+def list_line_items(client: PlatformClient, lineitems_url: str,
+                    **filters: str) -> list[LineItemData]:
     """Every line item of a course (all pages); filters: resource_link_id, resource_id, tag."""
     items: list[LineItemData] = []
     params = {k: v for k, v in filters.items() if v} or None

@@ -59,7 +59,7 @@ def _once_more_on_conflict(pull):
     # A background pull and a staff "update now" may insert the same new users at once:
     # the loser rolls back and runs again, finding the rows the winner made.
     @wraps(pull)
-    def wrapper(db: Session, *args, **kwargs) -> "PullReport":
+    def wrapper(db: Session, *args, **kwargs) -> PullReport:
         try:
             return pull(db, *args, **kwargs)
         except IntegrityError:

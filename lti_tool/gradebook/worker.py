@@ -44,7 +44,7 @@ class WorkerPolicy:
     backoff_cap_seconds: float = 600.0
 
     @classmethod
-    def from_settings(cls, settings: dict) -> "WorkerPolicy":
+    def from_settings(cls, settings: dict) -> WorkerPolicy:
         """The policy in settings [gradebook.worker], defaults for what is missing."""
         known = {k: v for k, v in settings.get("gradebook", {}).get("worker", {}).items()
                  if k in cls.__dataclass_fields__}

@@ -1,4 +1,5 @@
-"""Launch validation: an id_token + state in, a validated Launch out, or a LaunchError that says why.
+"""Launch validation: an id_token + state in, a validated Launch out, or a LaunchError that says
+why.
 
 pylti1p3's MessageLaunch is the frame (its registration lookup, deep linking and service
 accessors are used as they are); the checks it leaves out are done here: `aud`/`azp`, RS256
@@ -15,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwt.algorithms import RSAAlgorithm
 from flask_babel import lazy_gettext as _l
+from jwt.algorithms import RSAAlgorithm
 from pylti1p3.cookie import CookieService
 from pylti1p3.message_launch import MessageLaunch
 from pylti1p3.request import Request
@@ -147,7 +148,7 @@ class ToolMessageLaunch(MessageLaunch):
     def _get_request_param(self, key):
         return self.params.get(key)
 
-    def validate(self) -> "ToolMessageLaunch":
+    def validate(self) -> ToolMessageLaunch:
         """Run every check; the nonce is consumed only once the signature is good."""
         self._validated = True
         try:

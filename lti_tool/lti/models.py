@@ -129,7 +129,8 @@ class User(Base):
     @property
     def display_name(self) -> str:
         """The name to show: full name, else given + family, else the platform's id."""
-        return self.name or " ".join(p for p in (self.given_name, self.family_name) if p) or self.sub
+        return (self.name or " ".join(p for p in (self.given_name, self.family_name) if p)
+                or self.sub)
 
 
 class Context(Base):

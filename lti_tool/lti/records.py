@@ -184,5 +184,5 @@ def _learn_frame_origin(db: Session, platform_id: int, claims: dict) -> bool:
     origins = list(platform.frame_origins or [])
     if frame_origin in origins or len(origins) >= MAX_LEARNED_FRAME_ORIGINS:
         return False
-    platform.frame_origins = origins + [frame_origin]
+    platform.frame_origins = [*origins, frame_origin]
     return True

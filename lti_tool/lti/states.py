@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
-
-from flask_babel import lazy_gettext as _l
 
 from ..cache import CacheError, RedisCache
 from ..db import utcnow

@@ -206,7 +206,8 @@ def _logical_dump(url: str, directory: Path) -> None:
     try:
         meta = MetaData()
         meta.reflect(engine)
-        options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+        options = ({"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql"
+                   else {})
         with engine.connect().execution_options(**options) as connection, connection.begin():
             for table in meta.sorted_tables:
                 with (directory / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
@@ -265,7 +266,7 @@ def _run_postgres_tool(name: str, url: str, *args: str) -> None:
         if key == "host":
             env["PGHOST"] = str(value)
     done = subprocess.run([_postgres_tool(name), *args], env=env, capture_output=True,
-                          text=True, timeout=3600)
+                          text=True, check=False, timeout=3600)
     if done.returncode != 0:
         raise BackupError(f"{name}: {done.stderr.strip()[-500:]}")
 

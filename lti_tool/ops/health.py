@@ -1,4 +1,5 @@
-"""What the tool depends on (database, Redis): health checks, and a 503 while the database is down."""
+"""What the tool depends on (database, Redis): health checks, and a 503 while the database is
+down."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ _metrics_lock = threading.Lock()
 
 def metrics() -> _Metrics:
     """The metric objects, made on first use (once, whatever the number of threads)."""
-    global _metrics
+    global _metrics  # noqa: PLW0603 (made once, on first use, under the lock)
     if _metrics is None:
         with _metrics_lock:
             if _metrics is None:

@@ -88,7 +88,7 @@ _cache: RedisCache | None = None
 
 def send_scores() -> int:
     """The job: send every score due now; returns how many were claimed."""
-    global _runner, _cache
+    global _runner, _cache  # noqa: PLW0603 (an RQ job process builds them once)
     if _runner is None:
         from .. import create_app
         from ..gradebook.worker import ScoreWorker, WorkerPolicy

@@ -5,7 +5,6 @@ Entry forms follow the rubric's columns and are checked in entries.py.
 
 from __future__ import annotations
 
-
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -128,8 +127,9 @@ class SummaryForm(VersionedForm):
     points = StrictIntegerField(_l("Portfolio points (verified)"), validators=[
         InputRequired(message=_l("Enter the points.")),
         NumberRange(min=0, max=100_000, message=_l("Enter a whole number."))])
-    achievement_level = SelectField(_l("Level of personal achievements"),
-                                    choices=[SelectChoice(k, v) for k, v in ACHIEVEMENT_LEVELS.items()])
+    achievement_level = SelectField(
+        _l("Level of personal achievements"),
+        choices=[SelectChoice(k, v) for k, v in ACHIEVEMENT_LEVELS.items()])
     activity = TextAreaField(_l("Activity in research, creative and sports work"),
                              validators=[Optional(), _length(4000)])
     self_development = TextAreaField(_l("Striving for self-development"),

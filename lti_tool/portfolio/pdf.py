@@ -13,8 +13,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..errors import ToolError
 from ..export_text import printable

@@ -55,7 +55,7 @@ MAX_EVIDENCE_PER_ENTRY = 20
 
 PROFILE_FIELDS = ("full_name", "birth_year", "admission_year", "faculty", "course_year",
                   "group_name", "specialty")
-PAGE_FIELDS = {"profile": PROFILE_FIELDS + ("photo_id",), "essay": ("essay",),
+PAGE_FIELDS = {"profile": (*PROFILE_FIELDS, "photo_id"), "essay": ("essay",),
                "goals": ("goals", "analysis")}
 
 # Which decisions staff may take from which status.
@@ -174,7 +174,8 @@ def page_history(db: Session, portfolio: Portfolio, page: str) -> list[VersionVi
                 continue
             old_s, new_s = "" if old is None else str(old), "" if new is None else str(new)
             long_text = name in ("essay", "goals", "analysis")
-            changes.append(Change(name, old_s, new_s, _word_diff(old_s, new_s) if long_text else ()))
+            diff = _word_diff(old_s, new_s) if long_text else ()
+            changes.append(Change(name, old_s, new_s, diff))
         views.append(VersionView(version, tuple(changes)))
         previous = version.data
     return list(reversed(views))

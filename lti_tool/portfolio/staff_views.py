@@ -3,7 +3,6 @@ summaries, and the administrator's list of all portfolios of the platform."""
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -169,7 +168,7 @@ def analytics():
                                  for g in data.by_programme],
                                 title=_("Average verified points by programme (line: range)")),
         "activity": bar_chart([Bar(m, v) for m, v in zip(data.months,
-                                                        data.updates_per_student)],
+                                                        data.updates_per_student, strict=False)],
                               title=_("Updates per student per month")),
     }
     return render_template("portfolio/analytics.html", viewer=viewer, data=data, charts=charts,

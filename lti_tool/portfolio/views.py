@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from .. import parsing
 from ..auth import current_viewer
@@ -544,7 +543,8 @@ def export_json(portfolio_id: int):
                           rubric(), page.gpa)
     response = Response(json.dumps(body, ensure_ascii=False, indent=2),
                         mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.id}.json"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="portfolio-{portfolio.id}.json"')
     return response
 
 

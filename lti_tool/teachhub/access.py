@@ -22,7 +22,6 @@ from ..lti.roles import ToolRole, normalise
 from .models import Coordinator, Module, ModuleFacilitator, Participant
 from .status import COORDINATOR, FACILITATOR
 
-
 # Rights follow the launch (issue 9): someone launched as an observer or mentor, a course
 # designer or in a role the tool does not serve holds no TeachHub staff rights in that session,
 # even when named on a card or the coordinators page; only `teachhub.coordinator_roles`, the

@@ -247,7 +247,8 @@ def current_version(db: Session, module: Module) -> ModuleVersion | None:
         ModuleVersion.number == module.published_number)).one()
 
 
-def version_for(db: Session, actor: Actor, module_id: int, number: int) -> tuple[Module, ModuleVersion]:
+def version_for(db: Session, actor: Actor, module_id: int,
+                number: int) -> tuple[Module, ModuleVersion]:
     """A published version: published passports are open to everyone on the platform."""
     module = module_for(db, actor, module_id)
     version = db.scalars(select(ModuleVersion).where(

@@ -274,8 +274,9 @@ def set_hours(db: Session, actor: Actor, card_id: int, *, contact: str | None,
     total = sum((values.get(n, getattr(card, n)) for n in ("contact_hours", "self_study_hours")),
                 Decimal(0))
     if total > config.max_hours:
-        raise InputError({"self_study_hours": _l("Contact and self-study hours together are at "
-                                                 "most %(maximum)s.", maximum=str(config.max_hours))})
+        raise InputError({"self_study_hours": _l(
+            "Contact and self-study hours together are at most %(maximum)s.",
+            maximum=str(config.max_hours))})
     changed = any(getattr(card, n) != v for n, v in values.items())
     _take(db, card, seen)
     for name, value in values.items():

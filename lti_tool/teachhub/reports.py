@@ -393,8 +393,8 @@ def hr_page(db: Session, actor: Actor, filters: HRFilters, page: int,
         .group_by(_department()).order_by(_department())).all()
     unit = config.hours_per_unit
     departments = [
-        DepartmentTotal(dep, people, n, dict(zip(REPORTED, (done, sub, rec))), c + s, rc + rs,
-                        unit)
+        DepartmentTotal(dep, people, n, dict(zip(REPORTED, (done, sub, rec), strict=True)),
+                        c + s, rc + rs, unit)
         for dep, people, n, done, sub, rec, c, s, rc, rs in totals]
     total = DepartmentTotal(
         "", sum(d.people for d in departments), sum(d.activities for d in departments),

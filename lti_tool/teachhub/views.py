@@ -18,8 +18,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from .. import parsing
 from ..auth import current_viewer

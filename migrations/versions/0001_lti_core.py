@@ -1,13 +1,13 @@
 """LTI core: platforms, deployments, login state, users, contexts, sessions
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 16:47:49.250280
 """
-from alembic import op
 import sqlalchemy as sa
-import lti_tool.db
+from alembic import op
 
+import lti_tool.db
 
 revision = '0001'
 down_revision = None

@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 17:07:38.784018
 """
-from alembic import op
 import sqlalchemy as sa
-import lti_tool.db
+from alembic import op
 
+import lti_tool.db
 
 revision = '0002'
 down_revision = '0001'

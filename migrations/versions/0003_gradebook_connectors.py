@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 17:14:51.347103
 """
-from alembic import op
 import sqlalchemy as sa
-import lti_tool.db
+from alembic import op
 
+import lti_tool.db
 
 revision = '0003'
 down_revision = '0002'

@@ -7,10 +7,10 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-23 18:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-import lti_tool.db
+from alembic import op
 
+import lti_tool.db
 
 revision = '0005'
 down_revision = '0004'

@@ -7,10 +7,10 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-23 20:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-import lti_tool.db
+from alembic import op
 
+import lti_tool.db
 
 revision = '0006'
 down_revision = '0005'

@@ -4,10 +4,10 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03 10:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-import lti_tool.db
+from alembic import op
 
+import lti_tool.db
 
 revision = '0007'
 down_revision = '0006'

@@ -11,12 +11,11 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03 10:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # The mapping at this revision; importing it keeps one definition of the role table.
 from lti_tool.lti.roles import tool_role
-
 
 revision = '0010'
 down_revision = '0009'

@@ -25,10 +25,9 @@ import re
 import urllib.request
 
 import pytest
+from conftest import FRAME_COOKIES_BLOCKED, MODES, run_chromium
 from flask import Blueprint, Flask
 from lti_platform import LoopbackServer, Platform
-
-from conftest import FRAME_COOKIES_BLOCKED, MODES, run_chromium
 
 from lti_tool.lti.models import LoginState
 from lti_tool.lti.registry import allowed_frame_origins

@@ -111,7 +111,7 @@ class FakeCanvas:
             query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
 
             def url(n: int, base: str = self.base_url) -> str:
-                return f"{base}{request.path}?{urlencode(query + [('page', str(n))])}"
+                return f"{base}{request.path}?{urlencode([*query, ('page', str(n))])}"
 
             links = [f'<{url(number)}>; rel="current"']
             if number < last:

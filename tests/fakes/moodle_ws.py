@@ -20,7 +20,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, Response, request
@@ -69,7 +69,7 @@ class FakeMoodle:
         """Enrol `userid` in a course with a course total (grade formatted as Moodle shows it)."""
         # Moodle stores midnight in the site's time zone (Asia/Almaty, UTC+5).
         midnight_utc = (0 if start is None else datetime(
-            start.year, start.month, start.day, tzinfo=timezone.utc).timestamp())
+            start.year, start.month, start.day, tzinfo=UTC).timestamp())
         startdate = 0 if start is None else int(midnight_utc) - 5 * 3600
         self.courses.setdefault(str(userid), []).append(FakeCourse(
             id=course_id, fullname=fullname, shortname=shortname or f"C{course_id}",

@@ -4,37 +4,49 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
-import sys
+import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from lti_platform import LaunchDriver, Platform
-from servers import clean_environment, database_url_for, suite_database
+from servers import TOOL_VARIABLES, database_url_for, suite_database
 from sqlalchemy import MetaData, select
 from tool_server import start_tool
 from werkzeug.datastructures import FileStorage
 
+from lti_tool.cli import main
 from lti_tool.db import make_engine
 from lti_tool.evidence.storage import store_upload
 from lti_tool.gradebook.outbox import enqueue_score
-from lti_tool.lti.models import Context, ResourceLink, User
-from lti_tool.lti.models import Platform as PlatformRow
+from lti_tool.lti.models import Context, Platform as PlatformRow, ResourceLink, User
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 ROUNDS = ["native", "logical"] + (["sqlite-to-postgresql"] if suite_database() == "postgresql"
                                   else [])
 
 
-def _cli(installation: dict, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = clean_environment(DATABASE_URL=installation["database_url"],
-                            DATA_DIR=installation["data_dir"], KEYS_DIR=installation["keys_dir"],
-                            BASE_URL="https://tool.example.edu")
-    done = subprocess.run([sys.executable, "-m", "lti_tool.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+@dataclass
+class Done:
+    """What a command printed and how it ended (as subprocess.run reports it)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _cli(installation: dict, *args: str, ok: bool = True) -> Done:
+    """`lti-tool ARGS` on `installation`, in-process (CliRunner), none of the shell's settings."""
+    env: dict[str, str | None] = {name: None for name in os.environ
+                                  if name in TOOL_VARIABLES or name.endswith("_FILE")}
+    env.update(DATABASE_URL=installation["database_url"], DATA_DIR=installation["data_dir"],
+               KEYS_DIR=installation["keys_dir"], BASE_URL="https://tool.example.edu")
+    result = CliRunner().invoke(main, list(args), env=env)
+    done = Done(result.exit_code, result.stdout, result.stderr)
     if ok:
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 0, (done.stderr, result.exception)
     return done
 
 

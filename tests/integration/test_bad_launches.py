@@ -47,8 +47,7 @@ from sqlalchemy import update
 
 from lti_tool.db import utcnow
 from lti_tool.lti.login import STATE_COOKIE_PREFIX
-from lti_tool.lti.models import LoginState, PlatformKeySet
-from lti_tool.lti.models import Platform as PlatformRow
+from lti_tool.lti.models import LoginState, Platform as PlatformRow, PlatformKeySet
 
 ACCEPT = {
     "json": "application/json",

@@ -1,24 +1,36 @@
 """The `lti-tool` command an administrator uses: platforms, keys, URLs."""
 
 import json
-import os
 import stat
-import subprocess
-import sys
+from dataclasses import dataclass
 
 import pytest
+from click.testing import CliRunner
+
+from lti_tool.cli import main
+
+
+@dataclass
+class Done:
+    """What a command printed and how it ended (as subprocess.run reports it)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 @pytest.fixture
 def run(tmp_path):
-    env = dict(os.environ, DATA_DIR=str(tmp_path / "var"), KEYS_DIR=str(tmp_path / "keys"),
-               DATABASE_URL=f"sqlite:///{tmp_path}/cli.db", BASE_URL="https://tool.example.edu")
+    """Run `lti-tool ARGS` in-process (CliRunner) with its own database, keys and data."""
+    env = {"DATA_DIR": str(tmp_path / "var"), "KEYS_DIR": str(tmp_path / "keys"),
+           "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "BASE_URL": "https://tool.example.edu"}
+    runner = CliRunner()
 
     def run(*args, ok=True):
-        done = subprocess.run([sys.executable, "-m", "lti_tool.cli", *args], env=env,
-                              capture_output=True, text=True, timeout=60)
+        result = runner.invoke(main, list(args), env=env)
+        done = Done(result.exit_code, result.stdout, result.stderr)
         if ok:
-            assert done.returncode == 0, done.stderr
+            assert done.returncode == 0, (done.stderr, result.exception)
         return done
 
     run.tmp_path = tmp_path

@@ -27,7 +27,8 @@ def test_registration_then_launch(tool, profile, issuer):
         assert sent["redirect_uris"] == [tool.launch_url]
         assert sent["jwks_uri"] == tool.jwks_url
         assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in sent["scope"]
-        assert "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly" in sent["scope"]
+        assert ("https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+                in sent["scope"])
         assert {m["type"] for m in config["messages"]} == {"LtiResourceLinkRequest",
                                                          "LtiDeepLinkingRequest"}
         assert (platform.client_id, "active", [platform.deployment_id]) in _rows(

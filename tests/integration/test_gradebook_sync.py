@@ -240,7 +240,7 @@ def test_a_line_item_deleted_in_the_lms_is_recreated_once(gb_tool, lms):
 
 
 def test_a_refused_score_is_parked_visibly_and_can_be_retried(gb_tool, lms):
-    db, context, link, users = _course(gb_tool, lms, students=2)
+    db, context, link, _users = _course(gb_tool, lms, students=2)
     pull_roster(db, _client(gb_tool, db, context), context)
     stranger = User(platform_id=context.platform_id, sub="not-a-member")
     db.add(stranger)
@@ -327,6 +327,7 @@ def test_worker_killed_mid_batch_loses_nothing(gb_tool, tmp_path):
         stored = lms.scores(link.lineitem_url)
         assert {uid: s["scoreGiven"] for uid, s in stored.items()
                 if uid in {u.sub for u in users}} == {u.sub: 34 for u in users}
-        assert db.scalar(select(ScoreOutbox.id).where(ScoreOutbox.context_id == context.id,
-                                                       ScoreOutbox.status.in_(("parked", "pending")))) is None
+        assert db.scalar(select(ScoreOutbox.id).where(
+            ScoreOutbox.context_id == context.id,
+            ScoreOutbox.status.in_(("parked", "pending")))) is None
         db.close()

@@ -11,7 +11,8 @@ from lti_tool.lti.models import Context, Membership
 
 
 def _link(page, text):
-    return re.search(r'href="([^"]+)"[^>]*>' + re.escape(text), page.text).group(1).replace("&amp;", "&")
+    found = re.search(r'href="([^"]+)"[^>]*>' + re.escape(text), page.text)
+    return found.group(1).replace("&amp;", "&")
 
 
 def _post(browser, page, action_part):

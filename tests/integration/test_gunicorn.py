@@ -1,4 +1,5 @@
-"""gunicorn serves the tool with config/gunicorn.conf.py; the score worker is a process of its own."""
+"""gunicorn serves the tool with config/gunicorn.conf.py; the score worker is a process of its
+own."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from sqlalchemy import select
 
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.outbox import enqueue_score
-from lti_tool.lti.models import Context, ResourceLink, User
-from lti_tool.lti.models import Platform as PlatformRow
+from lti_tool.lti.models import Context, Platform as PlatformRow, ResourceLink, User
+
+# Deadlines and answer times are measured here: run alone, not beside other workers.
+pytestmark = pytest.mark.serial
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +117,7 @@ def test_the_config_file_reads_the_environment(tmp_path):
                             TRUSTED_PROXIES="10.1.2.3,192.168.0.0/16")
     done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
                            "--print-config"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+                          check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     config = {key.strip(): value.strip() for key, value in (
         line.split(" = ", 1) for line in done.stdout.splitlines() if " = " in line)}
@@ -130,7 +133,8 @@ def test_the_config_file_reads_the_environment(tmp_path):
 def test_production_problems_stop_gunicorn_before_any_worker(tmp_path):
     env = clean_environment(LTI_TOOL_ENV="production", DATA_DIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                          timeout=60)
     assert done.returncode != 0
     for name in ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "CREDENTIALS_KEY"):
         assert f"{name} is not set" in done.stderr

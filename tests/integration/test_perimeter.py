@@ -25,8 +25,7 @@ from servers import ROOT, clean_environment, free_port, start_gunicorn_tool, wai
 from sqlalchemy import func, select, update
 from tool_server import start_tool
 
-from lti_tool.lti.models import LoginState
-from lti_tool.lti.models import Platform as PlatformRow
+from lti_tool.lti.models import LoginState, Platform as PlatformRow
 
 LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 

@@ -20,11 +20,13 @@ from servers import start_gunicorn_tool
 from sqlalchemy import select
 from tool_server import start_tool
 
-from lti_tool.lti.models import Platform as PlatformRow
-from lti_tool.lti.models import RegistrationInvite
+from lti_tool.lti.models import Platform as PlatformRow, RegistrationInvite
 
 JSON = {"Accept": "application/json"}
 CANVAS = "https://canvas.instructure.com"
+
+# Deadlines and answer times are measured here: run alone, not beside other workers.
+pytestmark = pytest.mark.serial
 
 
 def _row(tool, issuer, client_id):
@@ -140,7 +142,7 @@ def test_registration_refuses_internal_addresses(guarded, attacker):
         # Allowlisted host, then a redirect to an internal address: checked again.
         f"http://localhost:{attacker.server.port}/redirect?to={attacker.url('/secret')}",
         "http://169.254.169.254/latest/meta-data/",  # cloud metadata
-        "http://[::ffff:127.0.0.1]:%d/secret" % attacker.server.port,
+        f"http://[::ffff:127.0.0.1]:{attacker.server.port}/secret",
     ]
     for url in internal:
         page = requests.get(guarded.invite(), params={"openid_configuration": url},

@@ -55,7 +55,8 @@ def _insert(connection, table, n: int, **given) -> int | None:
     for column in table.columns:
         if column.name in given:
             row[column.name] = given[column.name]
-        elif column.primary_key and isinstance(column.type, Integer) and len(table.primary_key) == 1:
+        elif (column.primary_key and isinstance(column.type, Integer)
+              and len(table.primary_key) == 1):
             continue  # the database numbers it
         elif column.foreign_keys:
             assert column.nullable, f"give {table.name}.{column.name}"

@@ -20,9 +20,7 @@ from teachhub_helpers import (
 )
 
 from lti_tool.gradebook.models import ScoreOutbox
-from lti_tool.teachhub.models import Person as PersonRow
-from lti_tool.teachhub.models import StatusChange
-
+from lti_tool.teachhub.models import Person as PersonRow, StatusChange
 
 
 def _outbox(tool, card_id: int) -> list[ScoreOutbox]:

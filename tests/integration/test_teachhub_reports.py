@@ -25,7 +25,6 @@ from teachhub_helpers import (
 from lti_tool.teachhub.models import Participant, Person
 
 
-
 def _complete(setup, card_id: int, contact: str = "20", self_study: str = "10") -> None:
     setup.facilitator.post(f"/teachhub/cards/{card_id}/hours",
                            {"contact_hours": contact, "self_study_hours": self_study})
@@ -103,7 +102,7 @@ def test_feedback_is_anonymous_and_shown_from_five_answers(tool, moodle):
         assert bad.status_code == 400
         assert setup.facilitator.get(f"/teachhub/cards/{cards[0]}/feedback").status_code == 403
         answers = [("5", "4"), ("4", "4"), ("3", "5"), ("5", "5")]
-        for person, card_id, (sat, app) in zip(people, cards, answers):
+        for person, card_id, (sat, app) in zip(people, cards, answers, strict=False):
             page = person.post(f"/teachhub/cards/{card_id}/feedback",
                                {"satisfaction": sat, "applicability": app,
                                 "comment": f"Useful, says {person.page.text and 'someone'}"})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import itertools
+import json
 import secrets
 import string
 import threading
@@ -674,10 +674,7 @@ class Platform(ServicesMixin):
     def new_registration_token(self) -> str:
         """Make a single-use registration token (a signed JWT naming the client_id to come)."""
         with self._lock:
-            if self.profile == "moodle":
-                client_id = _moodle_client_id()
-            else:
-                client_id = _canvas_client_id()
+            client_id = _moodle_client_id() if self.profile == "moodle" else _canvas_client_id()
         now = int(time.time())
         token = self.sign(
             {"sub": client_id, "scope": "reg", "iat": now, "exp": now + 3600,

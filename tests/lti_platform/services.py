@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -375,7 +375,7 @@ def _parse_time(text: Any) -> datetime | None:
         stamp = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def _leading_int(text: str | None) -> int | None:
@@ -712,7 +712,7 @@ class ServicesMixin:
         course = self._course(item.course)
         member = self._find_member(course, user_id) if course else None
         user_id = member.user_id if member else str(user_id)
-        stamp = timestamp or datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        stamp = timestamp or datetime.now(UTC).isoformat(timespec="milliseconds")
         parsed = _parse_time(stamp)
         if parsed is None:
             raise ValueError(f"not an ISO 8601 timestamp: {stamp!r}")
@@ -1255,7 +1255,7 @@ class ServicesMixin:
             if grade.comment:
                 body["comment"] = grade.comment
             body["scoreOf"] = endpoint + (f"?type_id={type_text}" if type_text is not None else "")
-            body["timestamp"] = datetime.fromtimestamp(grade.at, timezone.utc).isoformat(
+            body["timestamp"] = datetime.fromtimestamp(grade.at, UTC).isoformat(
                 timespec="seconds")
         return body
 
@@ -1356,7 +1356,8 @@ class ServicesMixin:
                     "scores": self._canvas_scores, "results": self._canvas_results,
                     "memberships": self._canvas_memberships,
                 }[name]
-                return self._serve(name, lambda: handler(*groups))
+                # Called before the loop goes on: the late binding is safe.
+                return self._serve(name, lambda: handler(*groups))  # noqa: B023
         # Rails: no route.
         self.counts.add("services_unmatched")
         return self._canvas_not_found().response
@@ -1537,7 +1538,7 @@ class ServicesMixin:
         with self._svc_lock:
             old = item.grades.get(member.user_id)
             if old is not None and old.at > at:
-                last = datetime.fromtimestamp(old.at, timezone.utc).isoformat(
+                last = datetime.fromtimestamp(old.at, UTC).isoformat(
                     timespec="milliseconds")
                 raise _Abort(self._canvas_error(
                     400, f"Provided timestamp of {params['timestamp']} before last updated "
@@ -1633,12 +1634,10 @@ class ServicesMixin:
 
 __all__ = [
     "BAD_ANSWERS",
-    "CourseMember",
     "DEFAULT_QUIRKS",
     "EXT_SUBMISSION",
     "EXT_SUBMISSION_TYPE",
     "FAIL_KINDS",
-    "Faults",
     "MEDIA_LINEITEM",
     "MEDIA_LINEITEM_CONTAINER",
     "MEDIA_MEMBERSHIP_CONTAINER",
@@ -1647,6 +1646,8 @@ __all__ = [
     "MEMBER_STATUSES",
     "QUIRKS",
     "SERVICE_ENDPOINTS",
+    "CourseMember",
+    "Faults",
     "ScoreLogEntry",
     "ServicesMixin",
 ]

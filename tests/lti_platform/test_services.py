@@ -590,7 +590,7 @@ def test_nrps_differences_opt_in(profile: Profile) -> None:
             made[0]: "Inactive", made[1]: "Deleted", newcomer: "Active"}
         assert "differences" in changes.links
         now = [m["user_id"] for m in c.get(url, MEDIA_MEMBERSHIP_CONTAINER).json()["members"]]
-        assert now == made[2:] + [newcomer]
+        assert now == [*made[2:], newcomer]
         nothing = c.get(changes.links["differences"]["url"], MEDIA_MEMBERSHIP_CONTAINER)
         assert nothing.json()["members"] == []
 

@@ -2,7 +2,7 @@
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ def test_scores_url_keeps_the_query_after_the_path(lineitem, expected):
 
 
 def test_score_body_carries_every_required_field():
-    stamp = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=timezone.utc)
+    stamp = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
     body = score_body(user_sub="42", score_given=7.5, score_maximum=10,
                       activity_progress="Completed", grading_progress="FullyGraded",
                       timestamp=stamp, comment="Verified portfolio")

@@ -13,15 +13,18 @@ from lti_tool.cache import CacheError, MemoryCache, RedisCache, redis_client
 
 @pytest.fixture(scope="module")
 def redis_url():
+    """A Redis server for the module's [redis] tests (started only when one of them runs)."""
     server = RedisServer().start()
     yield server.url
     server.remove()
 
 
 @pytest.fixture(params=["memory", "redis"])
-def cache(request, redis_url):
+def cache(request):
+    """Each test runs on both backends; the [memory] ones need no Redis server."""
     if request.param == "memory":
         return MemoryCache()
+    redis_url = request.getfixturevalue("redis_url")
     return RedisCache(redis_client(redis_url), prefix=f"test-{uuid.uuid4().hex}:")
 
 

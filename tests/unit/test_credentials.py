@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from lti_tool.gradebook.credentials import (CredentialsError, credentials_cipher, decrypt_token,
-                                            derived_key, encrypt_token, reencrypt_token)
+from lti_tool.gradebook.credentials import (
+    CredentialsError,
+    credentials_cipher,
+    decrypt_token,
+    derived_key,
+    encrypt_token,
+    reencrypt_token,
+)
 
 TOKEN = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
 
@@ -49,7 +55,7 @@ def test_rotation_with_several_keys():
 
 @pytest.mark.parametrize("bad", ["not-a-key", "c2hvcnQ="])
 def test_a_malformed_credentials_key_says_how_to_make_one(bad):
-    with pytest.raises(CredentialsError, match="Fernet.generate_key"):
+    with pytest.raises(CredentialsError, match=r"Fernet\.generate_key"):
         credentials_cipher("secret", bad)
 
 

@@ -10,10 +10,15 @@ import pytest
 import yaml
 
 from lti_tool import create_app
-from lti_tool.gradebook.policy import (GradingPolicyError, load_policy, load_scale, parse_levels,
-                                       parse_progression, parse_scale)
-from lti_tool.settings import PROJECT_ROOT, SettingsError
-from lti_tool.settings import load as load_settings
+from lti_tool.gradebook.policy import (
+    GradingPolicyError,
+    load_policy,
+    load_scale,
+    parse_levels,
+    parse_progression,
+    parse_scale,
+)
+from lti_tool.settings import PROJECT_ROOT, SettingsError, load as load_settings
 
 SCALE_FILE = PROJECT_ROOT / "config" / "grade_scales" / "kz.yaml"
 SHIPPED = yaml.safe_load(SCALE_FILE.read_text(encoding="utf-8"))
@@ -98,11 +103,11 @@ def test_policy_errors_are_settings_errors():
 
 
 def test_unreadable_and_invalid_files_name_the_file(tmp_path):
-    with pytest.raises(GradingPolicyError, match="missing.yaml: cannot read it"):
+    with pytest.raises(GradingPolicyError, match=r"missing\.yaml: cannot read it"):
         load_scale(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("rows: [letter: A\n", encoding="utf-8")
-    with pytest.raises(GradingPolicyError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(GradingPolicyError, match=r"bad\.yaml: not valid YAML"):
         load_scale(bad)
 
 

@@ -202,7 +202,8 @@ def test_send_headers_and_delete(app):
 @pytest.mark.parametrize("name, expected", [
     ('a"b.pdf', 'inline; filename="a_b.pdf"; filename*=UTF-8\'\'a%22b.pdf'),
     ("report.pdf", 'inline; filename="report.pdf"'),
-    ("Есеп.pdf", "inline; filename=\"evidence-1.pdf\"; filename*=UTF-8''%D0%95%D1%81%D0%B5%D0%BF.pdf"),
+    ("Есеп.pdf",
+     "inline; filename=\"evidence-1.pdf\"; filename*=UTF-8''%D0%95%D1%81%D0%B5%D0%BF.pdf"),
 ])
 def test_content_disposition(name, expected):
     assert _disposition("inline", name, "evidence-1.pdf") == expected

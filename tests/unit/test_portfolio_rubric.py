@@ -66,13 +66,13 @@ FLAT = [
 
 @pytest.mark.parametrize("list_key, item, result, points", LEVELLED)
 def test_levelled_rows(rubric, list_key, item, result, points):
-    for level, expected in zip(LEVELS, points):
+    for level, expected in zip(LEVELS, points, strict=False):
         assert rubric.points(list_key, item, level, result) == expected, level
 
 
 @pytest.mark.parametrize("list_key, item, result, points", SOCIAL_ROWS)
 def test_social_activity_uses_city_university_faculty(rubric, list_key, item, result, points):
-    for level, expected in zip(SOCIAL, points):
+    for level, expected in zip(SOCIAL, points, strict=False):
         assert rubric.points(list_key, item, level, result) == expected
     with pytest.raises(ValueError):
         rubric.points(list_key, item, "international", result)

@@ -15,7 +15,8 @@ def echo(request: Request) -> Response:
     return Response(json.dumps({
         "scheme": request.scheme, "host": request.host, "remote": request.remote_addr,
         "untrusted": bool(request.environ.get(UNTRUSTED_FORWARD)),
-        "forwarded_headers": sorted(k for k, _v in request.headers.items() if k.startswith("X-Forwarded")),
+        "forwarded_headers": sorted(k for k, _v in request.headers.items()
+                                    if k.startswith("X-Forwarded")),
     }), mimetype="application/json")
 
 

@@ -26,7 +26,7 @@ def test_shipped_config_loads():
 def test_missing_name_duplicate_key_and_status_order_are_refused():
     data = copy.deepcopy(DATA)
     del data["competence_areas"][0]["ru"]
-    with pytest.raises(TeachHubConfigError, match="competence_areas entry 1 .* no name in ru"):
+    with pytest.raises(TeachHubConfigError, match=r"competence_areas entry 1 .* no name in ru"):
         parse_data(data, "teachhub.yaml")
     data = copy.deepcopy(DATA)
     data["module_formats"].append(dict(data["module_formats"][0]))

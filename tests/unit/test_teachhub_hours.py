@@ -67,8 +67,8 @@ def test_storage_in_hundredths_is_exact():
     assert format_hours(Decimal("7.5")) == "7.50" and format_hours(None) == "0.00"
 
 
-@pytest.mark.parametrize("text, mark", [("", None), ("87.5", Decimal("87.50")), ("0", Decimal("0.00")),
-                                        ("100", Decimal("100.00"))])
+@pytest.mark.parametrize("text, mark", [("", None), ("87.5", Decimal("87.50")),
+                                        ("0", Decimal("0.00")), ("100", Decimal("100.00"))])
 def test_marks(text, mark):
     assert parse_mark(text, Decimal(100)) == mark
 
