@@ -176,3 +176,19 @@ class ShowcaseForm(HtmlForm):
                                  default=True)
     days = StrictIntegerField(_l("Link works for (days; empty: until you revoke it)"), validators=[
         Optional(), NumberRange(min=1, max=366, message=_l("From 1 to 366 days."))])
+
+
+class QueueForm(HtmlForm):
+    """The tutor's bulk decision in the queue: the ticked entries, the action, a comment.
+
+    The service decides what is allowed; after a refusal the queue is shown again with this
+    form, so that the ticks and the comment stay and the message sits beside the buttons.
+    """
+
+    entry = SelectMultipleField(validate_choice=False)  # "id:version" of each ticked entry
+    action = HiddenField()  # the pressed button's value
+    comment = TextAreaField()
+
+    def ticked(self) -> set[str]:
+        """The ticked entries' values, to tick them again."""
+        return set(self.entry.data or [])

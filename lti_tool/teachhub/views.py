@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import (
@@ -22,7 +23,7 @@ from flask_babel import gettext as _
 from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
-from ..errors import Forbidden, wants_json
+from ..errors import Forbidden, ToolError, wants_json
 from ..gradebook.sync import pull_roster
 from ..lti.roles import ToolRole
 from ..versioning import parse_version
@@ -31,6 +32,18 @@ from . import evidence, exports, modules, participants, reports
 from .access import Actor, card_for, load_actor, managed_module, module_for
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
+from .forms import (
+    CARD_FORMS,
+    DepartmentForm,
+    HoursForm,
+    MarkForm,
+    RecordForm,
+    ReviewForm,
+    StatusForm,
+    TaskForm,
+    TeachHubForm,
+    VerifyForm,
+)
 from .hours import credit_units, format_hours
 from .passport import FIELDS, lines, missing_labels
 from .placement import card_id_of
@@ -99,31 +112,53 @@ def back_to_page(endpoint: str, id_arg: str | None = None):
         def wrapper(*args, **kwargs):
             try:
                 return view(*args, **kwargs)
-            except Changed as err:
-                # Not a redirect: a 409 with the page as it is now and what was typed kept.
-                if wants_json():
-                    raise
-                get_db().rollback()
-                flash(str(err.message), "error")
-                if endpoint == ".card_page":
-                    return _card_page(kwargs["card_id"], 409, typed=request.form,
-                                      typed_for=request.endpoint)
-                return _module_page(kwargs["module_id"], 409)
             except (InputError, Refused) as err:
                 if wants_json():
                     raise
                 get_db().rollback()
+                card_id = kwargs.get("card_id", g.get("teachhub_card_id"))
+                if endpoint == ".card_page" and card_id is not None:
+                    # Not a redirect: the card as it is now, the refused form with what was
+                    # typed and each message beside its field (409 when it changed meanwhile).
+                    return _card_page(card_id, err.status, refused=_refused_form(err, kwargs))
+                if isinstance(err, Changed):
+                    flash(str(err.message), "error")
+                    return _module_page(kwargs["module_id"], 409)
                 messages = err.errors.values() if isinstance(err, InputError) else [err.message]
                 for message in messages:
                     flash(str(message), "error")
-                if "teachhub_card_id" in g:
-                    return redirect(url_for(endpoint, card_id=g.teachhub_card_id), code=303)
                 values = {id_arg: kwargs[id_arg]} if id_arg else {}
                 return redirect(url_for(endpoint, **values), code=303)
 
         return wrapper
 
     return decorate
+
+
+@dataclass
+class RefusedForm:
+    """A card form sent back: which one (`key`), its typed data and field errors, and the
+    messages that belong to no field (a refused move, a changed card)."""
+
+    key: str
+    form: TeachHubForm
+    messages: list[str]
+    changed: bool
+
+
+def _refused_form(err: ToolError, view_args: dict) -> RefusedForm:
+    name = request.endpoint.rpartition(".")[2]
+    form = CARD_FORMS[name]()
+    left = form.refuse(err.errors) if isinstance(err, InputError) else {}
+    messages = [str(m) for m in left.values()]
+    if not isinstance(err, InputError):
+        messages.append(str(err.message))
+    key = name
+    if name == "card_status":
+        key = f"{name}-{form.text('status')}"
+    elif name == "review_task":
+        key = f"{name}-{view_args['task_id']}"
+    return RefusedForm(key, form, messages, isinstance(err, Changed))
 
 
 # -- entry points -------------------------------------------------------------------------------
@@ -370,14 +405,12 @@ def card_page(card_id: int):
     return _card_page(card_id)
 
 
-def _card_page(card_id: int, status: int = 200, *, typed=None, typed_for: str = ""):
-    """The card page; after a refused change (409) the typed values refill their form."""
+def _card_page(card_id: int, status: int = 200, *, refused: RefusedForm | None = None):
+    """The card page; after a refusal the refused form keeps what was typed and its messages."""
     actor = _actor()
     view = participants.card_view(get_db(), actor, card_id)
     roles = actor.roles_on(view.module.id)
-    conflict = None
-    if typed is not None:
-        conflict = {"form": typed_for.rpartition(".")[2], "typed": typed}
+    limit = evidence.upload_limit(current_app.config["SETTINGS"])
     return render_template(
         "teachhub/card.html", view=view, actor=actor, roles=roles,
         own=view.card.user_id == actor.user_id, targets=allowed_targets(view.card.status, roles),
@@ -387,7 +420,8 @@ def _card_page(card_id: int, status: int = 200, *, typed=None, typed_for: str = 
                                     owner=current_viewer().user)
         if view.card.user_id == actor.user_id else None,
         files=evidence.files(get_db(), [i for ids in view.evidence.values() for i in ids]),
-        conflict=conflict, title=_("Participant card")), status
+        upload_limit=limit, upload_size=evidence.size_text(limit) if limit else "",
+        refused=refused, title=_("Participant card")), status
 
 
 def _card_redirect(card_id: int, message: str):
@@ -395,13 +429,19 @@ def _card_redirect(card_id: int, message: str):
     return redirect(url_for(".card_page", card_id=card_id), code=303)
 
 
+def _given(field) -> str | None:
+    """A field's posted text, None when the form did not carry the field at all."""
+    return field.data if field.raw_data else None
+
+
 @bp.route("/cards/<int:card_id>/hours", methods=["POST"])
 @back_to_page(".card_page", "card_id")
 def card_hours(card_id: int):
     """Contact and self-study hours."""
-    participants.set_hours(get_db(), _actor(), card_id, contact=request.form.get("contact_hours"),
-                           self_study=request.form.get("self_study_hours"), config=_config(),
-                           seen=parse_version(request.form.get("revision")))
+    form = HoursForm()
+    participants.set_hours(get_db(), _actor(), card_id, contact=_given(form.contact_hours),
+                           self_study=_given(form.self_study_hours), config=_config(),
+                           seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Hours saved."))
 
 
@@ -409,7 +449,8 @@ def card_hours(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_department(card_id: int):
     """The participant's department."""
-    participants.set_department(get_db(), _actor(), card_id, request.form.get("department", ""))
+    form = DepartmentForm()
+    participants.set_department(get_db(), _actor(), card_id, form.text("department"))
     return _card_redirect(card_id, _("Department saved."))
 
 
@@ -417,9 +458,10 @@ def card_department(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_mark(card_id: int):
     """The facilitator's mark and comment."""
-    participants.set_mark(get_db(), _actor(), card_id, mark=request.form.get("mark", ""),
-                          comment=request.form.get("mark_comment", ""), config=_config(),
-                          seen=parse_version(request.form.get("revision")))
+    form = MarkForm()
+    participants.set_mark(get_db(), _actor(), card_id, mark=form.text("mark"),
+                          comment=form.text("mark_comment"), config=_config(),
+                          seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Mark saved."))
 
 
@@ -427,8 +469,9 @@ def card_mark(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_verify(card_id: int):
     """Coordinator verification."""
-    participants.verify(get_db(), _actor(), card_id, note=request.form.get("note", ""),
-                        seen=parse_version(request.form.get("revision")))
+    form = VerifyForm()
+    participants.verify(get_db(), _actor(), card_id, note=form.text("note"),
+                        seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Card verified."))
 
 
@@ -436,11 +479,11 @@ def card_verify(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_record(card_id: int):
     """The work plan / information system record."""
+    form = RecordForm()
     participants.set_record(get_db(), _actor(), card_id,
-                            record_date=request.form.get("record_date", ""),
-                            record_number=request.form.get("record_number", ""),
-                            today=_config().today(),
-                            seen=parse_version(request.form.get("revision")))
+                            record_date=form.text("record_date"),
+                            record_number=form.text("record_number"),
+                            today=_config().today(), seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Record saved."))
 
 
@@ -448,12 +491,12 @@ def card_record(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_status(card_id: int):
     """Move the card's status one step (refused moves say why)."""
+    form = StatusForm()
     card = participants.move(
-        get_db(), _actor(), card_id, request.form.get("status", ""), today=_config().today(),
-        config=_config(), seen=parse_version(request.form.get("revision")),
-        note=request.form.get("note", ""),
-        commission_date=request.form.get("commission_date", ""),
-        commission_number=request.form.get("commission_number", ""))
+        get_db(), _actor(), card_id, form.text("status"), today=_config().today(),
+        config=_config(), seen=parse_version(form.revision.data), note=form.text("note"),
+        commission_date=form.text("commission_date"),
+        commission_number=form.text("commission_number"))
     return _card_redirect(card_id, _("Status: %(status)s.", status=_config().status_name(
         card.status, str(get_locale()))))
 
@@ -464,12 +507,13 @@ def add_task(card_id: int):
     """Add a completed task or product, with an evidence file if one is attached."""
     db = get_db()
     actor = _actor()
-    task = participants.add_task(db, actor, card_id, title=request.form.get("title", ""),
-                                 description=request.form.get("description", ""),
-                                 completed_on=request.form.get("completed_on", ""),
+    form = TaskForm()
+    task = participants.add_task(db, actor, card_id, title=form.text("title"),
+                                 description=form.text("description"),
+                                 completed_on=form.text("completed_on"),
                                  today=_config().today())
-    upload = request.files.get("file")
-    if upload is not None and upload.filename:
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", None):
         if not evidence.available():
             raise InputError({"file": _("File uploads are not available yet.")})
         evidence_id = evidence.store(db, settings=current_app.config["SETTINGS"], file=upload,
@@ -490,9 +534,9 @@ def _task_card(task_id: int) -> int:
 def review_task(task_id: int):
     """The facilitator accepts or returns a task."""
     card_id = _task_card(task_id)
-    participants.review_task(get_db(), _actor(), task_id,
-                             decision=request.form.get("decision", ""),
-                             note=request.form.get("review_note", ""))
+    form = ReviewForm()
+    participants.review_task(get_db(), _actor(), task_id, decision=form.text("decision"),
+                             note=form.text("review_note"))
     return _card_redirect(card_id, _("Review saved."))
 
 
