@@ -101,9 +101,17 @@ class ReviewForm(TeachHubForm):
     review_note = StringField()
 
 
-# The card page's forms by the endpoint they post to.
-CARD_FORMS: dict[str, type[TeachHubForm]] = {
+class StreamForm(TeachHubForm):
+    """A stream's name and dates (a new stream, or a change to one)."""
+
+    name = StringField()
+    starts_on = StringField()
+    ends_on = StringField()
+
+
+# The card and module pages' forms by the endpoint they post to (others: messages only).
+PAGE_FORMS: dict[str, type[TeachHubForm]] = {
     "card_hours": HoursForm, "card_department": DepartmentForm, "card_mark": MarkForm,
     "card_verify": VerifyForm, "card_record": RecordForm, "card_status": StatusForm,
-    "add_task": TaskForm, "review_task": ReviewForm,
+    "add_task": TaskForm, "review_task": ReviewForm, "save_stream": StreamForm,
 }

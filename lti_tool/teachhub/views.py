@@ -33,13 +33,14 @@ from .access import Actor, card_for, load_actor, managed_module, module_for
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
 from .forms import (
-    CARD_FORMS,
     DepartmentForm,
     HoursForm,
     MarkForm,
+    PAGE_FORMS,
     RecordForm,
     ReviewForm,
     StatusForm,
+    StreamForm,
     TaskForm,
     TeachHubForm,
     VerifyForm,
@@ -121,9 +122,9 @@ def back_to_page(endpoint: str, id_arg: str | None = None):
                     # Not a redirect: the card as it is now, the refused form with what was
                     # typed and each message beside its field (409 when it changed meanwhile).
                     return _card_page(card_id, err.status, refused=_refused_form(err, kwargs))
-                if isinstance(err, Changed):
-                    flash(str(err.message), "error")
-                    return _module_page(kwargs["module_id"], 409)
+                if endpoint == ".module_page":
+                    return _module_page(kwargs["module_id"], err.status,
+                                        refused=_refused_form(err, kwargs))
                 messages = err.errors.values() if isinstance(err, InputError) else [err.message]
                 for message in messages:
                     flash(str(message), "error")
@@ -148,7 +149,7 @@ class RefusedForm:
 
 def _refused_form(err: ToolError, view_args: dict) -> RefusedForm:
     name = request.endpoint.rpartition(".")[2]
-    form = CARD_FORMS[name]()
+    form = PAGE_FORMS.get(name, TeachHubForm)()
     left = form.refuse(err.errors) if isinstance(err, InputError) else {}
     messages = [str(m) for m in left.values()]
     if not isinstance(err, InputError):
@@ -158,6 +159,8 @@ def _refused_form(err: ToolError, view_args: dict) -> RefusedForm:
         key = f"{name}-{form.text('status')}"
     elif name == "review_task":
         key = f"{name}-{view_args['task_id']}"
+    elif name == "save_stream":
+        key = f"{name}-{view_args.get('stream_id') or 'new'}"
     return RefusedForm(key, form, messages, isinstance(err, Changed))
 
 
@@ -277,7 +280,7 @@ def module_page(module_id: int):
     return _module_page(module_id)
 
 
-def _module_page(module_id: int, status: int = 200):
+def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | None = None):
     db = get_db()
     actor = _actor()
     module = managed_module(db, actor, module_id)
@@ -288,7 +291,7 @@ def _module_page(module_id: int, status: int = 200):
         missing=missing_labels(passport), versions=modules.versions(db, module.id),
         streams=modules.streams_of(db, module.id),
         cards=participants.stream_cards(db, actor, module.id), actor=actor,
-        can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES,
+        can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES, refused=refused,
         title=module.title or _("Untitled module")), status
 
 
@@ -327,9 +330,9 @@ def version_page(module_id: int, number: int):
 @back_to_page(".module_page", "module_id")
 def save_stream(module_id: int, stream_id: int | None = None):
     """Add a stream or change one's name and dates."""
-    modules.save_stream(get_db(), _actor(), module_id, stream_id, name=request.form.get("name", ""),
-                        starts_on=request.form.get("starts_on", ""),
-                        ends_on=request.form.get("ends_on", ""))
+    form = StreamForm()
+    modules.save_stream(get_db(), _actor(), module_id, stream_id, name=form.text("name"),
+                        starts_on=form.text("starts_on"), ends_on=form.text("ends_on"))
     flash(_("Stream saved."), "ok")
     return redirect(url_for(".module_page", module_id=module_id), code=303)
 

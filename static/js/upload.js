@@ -62,6 +62,14 @@
         if (e.lengthComputable) { progress.value = Math.round(100 * e.loaded / e.total); }
       });
       xhr.addEventListener("load", function () {
+        if (xhr.status === 413) {
+          // Over the server's limit after all: say so by the field and keep what was typed,
+          // rather than leave the form for the error page.
+          progress.hidden = true;
+          busy(false);
+          say(form.dataset.tooLarge);
+          return;
+        }
         // The answer is a whole page (the card after a redirect, or the form sent back with
         // its messages, or the 413 page): show it as a plain post would have.
         var url = xhr.responseURL;

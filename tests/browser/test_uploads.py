@@ -89,6 +89,15 @@ def test_a_file_over_the_limit_is_refused_in_the_browser_with_the_limit(
         small.write_bytes(PDF)
         form.locator("input[type=file]").set_input_files(str(small))
         expect(error).to_be_hidden()
+        # Should the browser's check be bypassed, the server's 413 is said by the field too,
+        # and the form stays as typed (no error page to come back from).
+        form.evaluate("f => { f.dataset.maxBytes = String(1024 ** 3); }")
+        form.locator("input[type=file]").set_input_files(str(big))
+        expect(error).to_be_hidden()
+        form.locator("button[type=submit]").click()
+        expect(error).to_have_text("The file is larger than the limit of 20 MB.")
+        expect(form.locator("input[name=title]")).to_have_value("Recorded lesson")
+        expect(form.locator("button[type=submit]")).to_be_enabled()
     assert browser_page.page_errors == []
 
 

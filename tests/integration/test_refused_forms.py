@@ -126,6 +126,17 @@ def status_note(stack, tool, moodle):
     return page, "card_status-in_progress-note", {"card_status-in_progress-note": note}, set()
 
 
+def new_stream(stack, tool, moodle):
+    """A new stream ending before it starts: its name and dates stay on the module page."""
+    setup, _learner, _card = _teachhub(stack, tool, moodle)
+    page = setup.coordinator.post(f"/teachhub/modules/{setup.module_id}/streams",
+                                  {"name": "Autumn", "starts_on": "2026-09-01",
+                                   "ends_on": "2026-08-01"})
+    return page, "save_stream-new-ends_on", {"save_stream-new-name": "Autumn",
+                                             "save_stream-new-starts_on": "2026-09-01",
+                                             "save_stream-new-ends_on": "2026-08-01"}, set()
+
+
 def _queue(stack, tool, moodle):
     student = portfolio_launch(tool, moodle)
     entry_id = add_entry(student)
@@ -149,7 +160,7 @@ def queue_nothing_ticked(stack, tool, moodle):
 
 
 CASES = [hours, task_with_a_wrong_file, task_without_a_title, mark, record, status_note,
-         queue_return_without_comment, queue_nothing_ticked]
+         new_stream, queue_return_without_comment, queue_nothing_ticked]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
