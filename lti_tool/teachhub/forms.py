@@ -8,7 +8,7 @@ card page shows both beside the field instead of a banner above a reset form.
 
 from __future__ import annotations
 
-from wtforms import FileField, HiddenField, StringField, TextAreaField
+from wtforms import FileField, HiddenField, SelectMultipleField, StringField, TextAreaField
 
 from ..forms import HtmlForm
 
@@ -107,6 +107,25 @@ class StreamForm(TeachHubForm):
     name = StringField()
     starts_on = StringField()
     ends_on = StringField()
+
+
+class EnrolForm(TeachHubForm):
+    """Course members to enrol in a stream (ids; the strict parser reads them), or everyone."""
+
+    user_ids = SelectMultipleField(validate_choice=False)
+    all_learners = HiddenField()  # the "every learner" button's value
+
+    def ticked(self) -> set[str]:
+        """The ticked ids as posted, to tick them again."""
+        return set(self.user_ids.data or [])
+
+
+class FeedbackForm(TeachHubForm):
+    """The module's anonymous feedback: two 1-5 scales and a comment."""
+
+    satisfaction = StringField()
+    applicability = StringField()
+    comment = TextAreaField()
 
 
 # The card and module pages' forms by the endpoint they post to (others: messages only).

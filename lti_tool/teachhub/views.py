@@ -34,6 +34,8 @@ from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
 from .forms import (
     DepartmentForm,
+    EnrolForm,
+    FeedbackForm,
     HoursForm,
     MarkForm,
     PAGE_FORMS,
@@ -357,8 +359,8 @@ def _course_staff():
 
 
 @bp.route("/streams/<int:stream_id>/enrol", methods=["GET"])
-def enrol_page(stream_id: int):
-    """The course roster with who is enrolled in the stream."""
+def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200):
+    """The course roster with who is enrolled in the stream (after a refusal: ticks kept)."""
     viewer = _course_staff()
     db = get_db()
     stream, module = modules.stream_for(db, _actor(), stream_id)
@@ -367,20 +369,28 @@ def enrol_page(stream_id: int):
 
     return render_template("teachhub/enrol.html", stream=stream, module=module,
                            candidates=candidates, context=viewer.context,
-                           state=sync_state(db, viewer.context.id),
-                           title=_("Enrol participants"))
+                           state=sync_state(db, viewer.context.id), form=form,
+                           title=_("Enrol participants")), status
 
 
 @bp.route("/streams/<int:stream_id>/enrol", methods=["POST"])
-@back_to_page(".enrol_page", "stream_id")
 def enrol(stream_id: int):
     """Enrol the chosen course members (or every learner of the course)."""
     viewer = _course_staff()
-    ids = parsing.ids(request.form.getlist("user_ids"), "user_ids")
-    count = participants.enrol(
-        get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
-        all_learners=request.form.get("all_learners") == "1",
-        resource_link=viewer.resource_link, config=_config())
+    form = EnrolForm()
+    ids = parsing.ids(form.user_ids.data or [], "user_ids")
+    try:
+        count = participants.enrol(
+            get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
+            all_learners=form.all_learners.data == "1", resource_link=viewer.resource_link,
+            config=_config())
+    except (InputError, Refused) as err:
+        if wants_json():
+            raise
+        get_db().rollback()
+        left = form.refuse(err.errors) if isinstance(err, InputError) else {"": err.message}
+        form.form_errors = [str(message) for message in left.values()]
+        return enrol_page(stream_id, form, err.status)
     flash(_("%(n)d participants enrolled.", n=count), "ok")
     return redirect(url_for(".enrol_page", stream_id=stream_id), code=303)
 
@@ -573,22 +583,23 @@ def feedback(card_id: int):
     card, _module = card_for(db, actor, card_id)
     if card.user_id != actor.user_id:
         raise Forbidden(_("Only the participant answers the feedback form."))
-    errors: dict[str, str] = {}
+    form = FeedbackForm()
+    refused = False
     if request.method == "POST":
         try:
-            reports.give_feedback(db, actor, card_id,
-                                  satisfaction=request.form.get("satisfaction", ""),
-                                  applicability=request.form.get("applicability", ""),
-                                  comment=request.form.get("comment", ""))
+            reports.give_feedback(db, actor, card_id, satisfaction=form.text("satisfaction"),
+                                  applicability=form.text("applicability"),
+                                  comment=form.text("comment"))
         except InputError as err:
             db.rollback()
             if wants_json():
                 raise
-            errors = err.errors
+            form.form_errors = list(form.refuse(err.errors).values())
+            refused = True
         else:
             return _card_redirect(card_id, _("Thank you for your feedback."))
-    return render_template("teachhub/feedback.html", card=card, errors=errors,
-                           values=request.form, title=_("Feedback")), 400 if errors else 200
+    return render_template("teachhub/feedback.html", card=card, form=form,
+                           title=_("Feedback")), 400 if refused else 200
 
 
 # -- reports ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from teachhub_helpers import card_of, participant, published_module
+from teachhub_helpers import card_of, move, participant, published_module, user_id
 from test_portfolio_flow import add_entry, entry_version
 from test_portfolio_flow import launch as portfolio_launch
 
@@ -137,6 +137,28 @@ def new_stream(stack, tool, moodle):
                                              "save_stream-new-ends_on": "2026-08-01"}, set()
 
 
+def enrol_with_a_stranger(stack, tool, moodle):
+    """Enrolment with an id from outside the roster: the people ticked stay ticked."""
+    setup = published_module(tool, moodle, stack)
+    learners = moodle.add_members(2, 2, "Learner")
+    setup.facilitator.post(f"/teachhub/streams/{setup.stream_id}/roster")
+    chosen = str(user_id(tool, moodle, learners[0].sub))
+    page = setup.facilitator.post(f"/teachhub/streams/{setup.stream_id}/enrol",
+                                  {"user_ids": [chosen, "999999"]})
+    return page, "enrol", {}, {chosen}
+
+
+def feedback(stack, tool, moodle):
+    """Feedback without the second answer: the first stays chosen, the comment stays."""
+    setup, learner, card = _teachhub(stack, tool, moodle)
+    setup.facilitator.post(f"/teachhub/cards/{card}/hours", {"contact_hours": "20"})
+    assert move(setup.facilitator, card, "in_progress").status_code == 303
+    assert move(setup.facilitator, card, "completed").status_code == 303
+    page = learner.post(f"/teachhub/cards/{card}/feedback",
+                        {"satisfaction": "4", "comment": "Useful peer review"})
+    return page, "applicability", {"comment": "Useful peer review"}, {"4"}
+
+
 def _queue(stack, tool, moodle):
     student = portfolio_launch(tool, moodle)
     entry_id = add_entry(student)
@@ -160,7 +182,7 @@ def queue_nothing_ticked(stack, tool, moodle):
 
 
 CASES = [hours, task_with_a_wrong_file, task_without_a_title, mark, record, status_note,
-         new_stream, queue_return_without_comment, queue_nothing_ticked]
+         new_stream, enrol_with_a_stranger, feedback, queue_return_without_comment, queue_nothing_ticked]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
