@@ -128,6 +128,23 @@ class FeedbackForm(TeachHubForm):
     comment = TextAreaField()
 
 
+class PublishForm(RevisedForm):
+    """Publish a module's working copy at the revision the page showed."""
+
+
+class ArchiveForm(TeachHubForm):
+    """Archive a module ("1") or bring it back ("0")."""
+
+    archived = HiddenField()
+
+
+class CoordinatorForm(TeachHubForm):
+    """Name a coordinator, or remove one ("remove" = "1"); the person by user id."""
+
+    user_id = StringField()
+    remove = HiddenField()
+
+
 # The card and module pages' forms by the endpoint they post to (others: messages only).
 PAGE_FORMS: dict[str, type[TeachHubForm]] = {
     "card_hours": HoursForm, "card_department": DepartmentForm, "card_mark": MarkForm,

@@ -33,12 +33,15 @@ from .access import Actor, card_for, load_actor, managed_module, module_for
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
 from .forms import (
+    ArchiveForm,
+    CoordinatorForm,
     DepartmentForm,
     EnrolForm,
     FeedbackForm,
     HoursForm,
     MarkForm,
     PAGE_FORMS,
+    PublishForm,
     RecordForm,
     ReviewForm,
     StatusForm,
@@ -301,8 +304,8 @@ def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | No
 @back_to_page(".module_page", "module_id")
 def publish(module_id: int):
     """Publish the working copy as a new version (refused with what is missing)."""
-    version = modules.publish(get_db(), _actor(), module_id,
-                              parse_version(request.form.get("revision")))
+    form = PublishForm()
+    version = modules.publish(get_db(), _actor(), module_id, parse_version(form.revision.data))
     flash(_("Published as version %(n)d.", n=version.number), "ok")
     return redirect(url_for(".module_page", module_id=module_id), code=303)
 
@@ -311,7 +314,7 @@ def publish(module_id: int):
 @back_to_page(".module_page", "module_id")
 def archive(module_id: int):
     """Archive a module card (no new participants, not offered for placement), or undo it."""
-    archived = request.form.get("archived") == "1"
+    archived = ArchiveForm().archived.data == "1"
     modules.set_archived(get_db(), _actor(), module_id, archived)
     flash(_("The module is archived: it takes no new participants.") if archived
           else _("The module is back from the archive."), "ok")
@@ -674,9 +677,10 @@ def coordinators():
     db = get_db()
     actor = _actor()
     if request.method == "POST":
+        form = CoordinatorForm()
         # 0 (nobody) when missing: the service answers "choose a person".
-        user_id = parsing.arg_int(request.form, "user_id", 0)
-        if request.form.get("remove") == "1":
+        user_id = parsing.arg_int({"user_id": form.text("user_id")}, "user_id", 0)
+        if form.remove.data == "1":
             coordinator_service.remove_coordinator(db, actor, user_id)
             flash(_("Removed from the coordinators."), "ok")
         else:
