@@ -8,13 +8,29 @@ card page shows both beside the field instead of a banner above a reset form.
 
 from __future__ import annotations
 
+from flask import request
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms import FileField, HiddenField, SelectMultipleField, StringField, TextAreaField
 
 from ..forms import HtmlForm
 
 
 class TeachHubForm(HtmlForm):
-    """A card form; `refuse` puts a service's messages on the fields they name."""
+    """A TeachHub form; `refuse` puts a service's messages on the fields they name."""
+
+    class Meta(HtmlForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            """A posted HTML form's fields, even when it came empty.
+
+            Flask-WTF reads nothing from an empty POST; reading the (empty) request.form keeps
+            each field's "sent or not" the same as request.form.get did, and lets the hostile
+            input test see every field a view reads.
+            """
+            wrapped = super().wrap_formdata(form, formdata)
+            if wrapped is None and formdata is not None and request and \
+                    request.method == "POST" and not request.is_json:
+                return CombinedMultiDict((request.files, request.form))
+            return wrapped
 
     # A service's error key -> this form's field, where the two names differ.
     error_fields: dict[str, str] = {}
