@@ -157,9 +157,10 @@ def edit_page(page: str):
         status = 400
     if conflict:
         form.version.data = str(portfolio.page_version(page))  # the next save is based on it
+    max_bytes = int(evidence_settings(settings())["max_bytes"])
     return render_template("portfolio/portrait_form.html", viewer=viewer, form=form, page=page,
-                           portfolio=portfolio, conflict=conflict,
-                           title=PAGE_NAMES[page]), status
+                           portfolio=portfolio, conflict=conflict, max_bytes=max_bytes,
+                           max_size=human_size(max_bytes), title=PAGE_NAMES[page]), status
 
 
 @bp.route("/portrait/photo", methods=["POST"])
