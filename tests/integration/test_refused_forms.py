@@ -159,6 +159,16 @@ def feedback(stack, tool, moodle):
     return page, "applicability", {"comment": "Useful peer review"}, {"4"}
 
 
+def portfolio_file_of_a_wrong_type(stack, tool, moodle):
+    """A student's evidence file of a wrong type: said beside the file field, no banner."""
+    student = portfolio_launch(tool, moodle)
+    entry_id = add_entry(student)
+    page = student.post(f"/portfolio/entries/{entry_id}/evidence",
+                        files={"file": ("notes.exe", b"MZ\x90\x00not a pdf",
+                                        "application/octet-stream")})
+    return page, "pf-file", {}, set()
+
+
 def _queue(stack, tool, moodle):
     student = portfolio_launch(tool, moodle)
     entry_id = add_entry(student)
@@ -182,7 +192,8 @@ def queue_nothing_ticked(stack, tool, moodle):
 
 
 CASES = [hours, task_with_a_wrong_file, task_without_a_title, mark, record, status_note,
-         new_stream, enrol_with_a_stranger, feedback, queue_return_without_comment, queue_nothing_ticked]
+         new_stream, enrol_with_a_stranger, feedback, portfolio_file_of_a_wrong_type,
+         queue_return_without_comment, queue_nothing_ticked]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
