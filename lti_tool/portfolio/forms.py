@@ -190,3 +190,19 @@ class CourseScoreForm(HtmlForm):
     points_maximum = StrictIntegerField(_l("Maximum points (the full score)"), validators=[
         InputRequired(_l("Enter a number of points.")),
         NumberRange(min=1, max=100_000, message=_l("From 1 to 100000 points."))])
+
+
+class QueueForm(HtmlForm):
+    """The tutor's bulk decision in the queue: the ticked entries, the action, a comment.
+
+    The service decides what is allowed; after a refusal the queue is shown again with this
+    form, so that the ticks and the comment stay and the message sits beside the buttons.
+    """
+
+    entry = SelectMultipleField(validate_choice=False)  # "id:version" of each ticked entry
+    action = HiddenField()  # the pressed button's value
+    comment = TextAreaField()
+
+    def ticked(self) -> set[str]:
+        """The ticked entries' values, to tick them again."""
+        return set(self.entry.data or [])

@@ -15,7 +15,7 @@ from ..lti.roles import COURSE_STAFF, ToolRole
 from . import access, course, service
 from .charts import Bar, bar_chart
 from .exports import course_table, to_csv, to_xlsx
-from .forms import CourseScoreForm, SummaryForm
+from .forms import CourseScoreForm, QueueForm, SummaryForm
 from .labels import SKIP_REASONS
 from .models import Portfolio, Summary
 from .pdf import summary_pdf
@@ -106,23 +106,24 @@ def queue():
     viewer = _course_context()
     db = get_db()
     actor = actor_of(viewer)
+    form = None
     if request.method == "POST":
-        targets = []
-        for value in request.form.getlist("entry"):
-            targets.append(parsing.id_pair(value, "entry"))
-        action = request.form.get("action", "")
+        form = QueueForm()
+        targets = [parsing.id_pair(value, "entry") for value in form.entry.data or []]
+        action = form.action.data or ""
         if not targets:
-            flash(_("Choose at least one entry."), "error")
+            form.entry.errors = [_("Choose at least one entry.")]
         elif action not in service.STAFF_ACTIONS:
-            flash(_("Choose what to do with the chosen entries."), "error")
+            form.action.errors = [_("Choose what to do with the chosen entries.")]
         else:
             try:
-                report = service.decide(db, actor, targets, action,
-                                        request.form.get("comment", ""), settings=settings(),
-                                        may_review=access.may_review)
+                report = service.decide(db, actor, targets, action, form.comment.data or "",
+                                        settings=settings(), may_review=access.may_review)
             except ToolError as err:
                 db.rollback()
-                flash(str(err.message), "error")
+                # Refused as a whole: shown again below with the ticks and the comment kept.
+                field = form.comment if err.code == "comment_required" else form.action
+                field.errors = [str(err.message)]
             else:
                 db.commit()
                 flash(_("%(n)s entries saved.", n=len(report.done)), "success")
@@ -133,10 +134,10 @@ def queue():
                 seen = dict(targets)
                 stale = [(i, seen[i]) for i, reason in report.skipped if reason == "stale"]
                 if stale:
-                    return decision_conflict(db, stale, action, request.form.get("comment", ""),
+                    return decision_conflict(db, stale, action, form.comment.data or "",
                                              url_for(".queue", **request.args),
                                              done=len(report.done))
-        return redirect(url_for(".queue", **request.args), code=303)
+                return redirect(url_for(".queue", **request.args), code=303)
     filters = _filters()
     list_key = request.args.get("list", "")
     waiting = course.waiting_entries(db, viewer.context.id, list_key=list_key
@@ -146,8 +147,8 @@ def queue():
     return render_template("portfolio/queue.html", viewer=viewer, entries=waiting.entries,
                            edited=waiting.edited, total=waiting.total, views=views,
                            filters=filters, list_key=list_key, rubric=rubric(), locale=locale(),
-                           groups=course.course_groups(db, viewer.context.id),
-                           title=_("Waiting for verification"))
+                           groups=course.course_groups(db, viewer.context.id), form=form,
+                           title=_("Waiting for verification")), 400 if form else 200
 
 
 @bp.route("/course/analytics")

@@ -171,9 +171,10 @@ def edit_page(page: str):
         status = 400
     if conflict:
         form.version.data = str(portfolio.page_version(page))  # the next save is based on it
+    max_bytes = int(evidence_settings(settings())["max_bytes"])
     return render_template("portfolio/portrait_form.html", viewer=viewer, form=form, page=page,
-                           portfolio=portfolio, conflict=conflict,
-                           title=PAGE_NAMES[page]), status
+                           portfolio=portfolio, conflict=conflict, max_bytes=max_bytes,
+                           max_size=human_size(max_bytes), title=PAGE_NAMES[page]), status
 
 
 @bp.route("/portrait/photo", methods=["POST"])
@@ -293,8 +294,11 @@ def _visible_entry(db, actor, entry_id: int) -> tuple[Entry, Portfolio]:
 
 
 @bp.route("/entries/<int:entry_id>")
-def entry(entry_id: int):
-    """One entry: its columns, points, files and the history of decisions."""
+def entry(entry_id: int, upload_error: str = ""):
+    """One entry: its columns, points, files and the history of decisions.
+
+    `upload_error`: why a file was just refused, shown beside the file field.
+    """
     viewer = current_viewer()
     db = get_db()
     actor = actor_of(viewer)
@@ -307,7 +311,7 @@ def entry(entry_id: int):
                            max_bytes=int(evidence_settings(settings())["max_bytes"]),
                            max_size=human_size(int(evidence_settings(settings())["max_bytes"])),
                            storage=usage_line(db, settings(), viewer.user) if own else None,
-                           title=found.title)
+                           upload_error=upload_error, title=found.title)
 
 
 def _owner_action(entry_id: int, action):
@@ -392,8 +396,9 @@ def upload_evidence(entry_id: int):
                               file=request.files.get("file"), owner=viewer.user)
     except ToolError as err:
         db.rollback()
-        flash(str(err.message), "error")
-        return redirect(url_for(".entry", entry_id=entry_id), code=303)
+        # The entry page itself, the reason beside the file field (no banner left to go stale);
+        # 400 as for any refused form (a 413 is the request limit's own page, see errors.py).
+        return entry(entry_id, upload_error=str(err.message)), 400
     db.commit()
     flash(_("The file was attached."), "success")
     return redirect(url_for(".entry", entry_id=entry_id), code=303)

@@ -49,6 +49,17 @@ def store(db: Session, *, settings: dict, file, owner: User) -> int:
     return evidence.id
 
 
+def upload_limit(settings: dict) -> int | None:
+    """The largest evidence file in bytes, stated beside the upload field (None without storage)."""
+    storage = _storage()
+    return int(storage.evidence_settings(settings)["max_bytes"]) if storage is not None else None
+
+
+def size_text(size: int) -> str:
+    """A byte count for the reader: "20 MB" (the storage's own wording, in their locale)."""
+    return _storage().format_size(size)
+
+
 def usage_line(db: Session, *, settings: dict, owner: User) -> str | None:
     """"12 MB of 200 MB used" for the person's upload form (None without the storage)."""
     storage = _storage()

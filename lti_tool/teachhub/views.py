@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import wraps
@@ -23,17 +24,34 @@ from flask_babel import get_locale, gettext as _
 from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
-from ..errors import Forbidden, wants_json
+from ..errors import Forbidden, ToolError, wants_json
 from ..gradebook.sync import pull_roster
 from ..i18n import day, number
 from ..lti.placements import Landing
 from ..lti.roles import ToolRole
 from ..versioning import parse_version
-from . import coordinators as coordinator_service
-from . import evidence, exports, modules, participants, reports
+from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
 from .access import Actor, card_for, load_actor, managed_module
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
+from .forms import (
+    PAGE_FORMS,
+    ArchiveForm,
+    CoordinatorForm,
+    DepartmentForm,
+    EnrolForm,
+    FeedbackForm,
+    HoursForm,
+    MarkForm,
+    PublishForm,
+    RecordForm,
+    ReviewForm,
+    StatusForm,
+    StreamForm,
+    TaskForm,
+    TeachHubForm,
+    VerifyForm,
+)
 from .hours import credit_units, format_hours
 from .passport import FIELDS, lines, missing_labels
 from .placement import where_to_land
@@ -131,31 +149,55 @@ def back_to_page(endpoint: str, id_arg: str | None = None):
         def wrapper(*args, **kwargs):
             try:
                 return view(*args, **kwargs)
-            except Changed as err:
-                # Not a redirect: a 409 with the page as it is now and what was typed kept.
-                if wants_json():
-                    raise
-                get_db().rollback()
-                flash(str(err.message), "error")
-                if endpoint == ".card_page":
-                    return _card_page(kwargs["card_id"], 409, typed=request.form,
-                                      typed_for=request.endpoint)
-                return _module_page(kwargs["module_id"], 409)
             except (InputError, Refused) as err:
                 if wants_json():
                     raise
                 get_db().rollback()
+                card_id = kwargs.get("card_id", g.get("teachhub_card_id"))
+                if endpoint == ".card_page" and card_id is not None:
+                    # Not a redirect: the card as it is now, the refused form with what was
+                    # typed and each message beside its field (409 when it changed meanwhile).
+                    return _card_page(card_id, err.status, refused=_refused_form(err, kwargs))
+                if endpoint == ".module_page":
+                    return _module_page(kwargs["module_id"], err.status,
+                                        refused=_refused_form(err, kwargs))
                 messages = err.errors.values() if isinstance(err, InputError) else [err.message]
                 for message in messages:
                     flash(str(message), "error")
-                if "teachhub_card_id" in g:
-                    return redirect(url_for(endpoint, card_id=g.teachhub_card_id), code=303)
                 values = {id_arg: kwargs[id_arg]} if id_arg else {}
                 return redirect(url_for(endpoint, **values), code=303)
 
         return wrapper
 
     return decorate
+
+
+@dataclass
+class RefusedForm:
+    """A card form sent back: which one (`key`), its typed data and field errors, and the
+    messages that belong to no field (a refused move, a changed card)."""
+
+    key: str
+    form: TeachHubForm
+    messages: list[str]
+    changed: bool
+
+
+def _refused_form(err: ToolError, view_args: dict) -> RefusedForm:
+    name = request.endpoint.rpartition(".")[2]
+    form = PAGE_FORMS.get(name, TeachHubForm)()
+    left = form.refuse(err.errors) if isinstance(err, InputError) else {}
+    messages = [str(m) for m in left.values()]
+    if not isinstance(err, InputError):
+        messages.append(str(err.message))
+    key = name
+    if name == "card_status":
+        key = f"{name}-{form.text('status')}"
+    elif name == "review_task":
+        key = f"{name}-{view_args['task_id']}"
+    elif name == "save_stream":
+        key = f"{name}-{view_args.get('stream_id') or 'new'}"
+    return RefusedForm(key, form, messages, isinstance(err, Changed))
 
 
 # -- entry points -------------------------------------------------------------------------------
@@ -266,7 +308,7 @@ def module_page(module_id: int):
     return _module_page(module_id)
 
 
-def _module_page(module_id: int, status: int = 200):
+def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | None = None):
     db = get_db()
     actor = _actor()
     module = managed_module(db, actor, module_id)
@@ -277,7 +319,7 @@ def _module_page(module_id: int, status: int = 200):
         missing=missing_labels(passport), versions=modules.versions(db, module.id),
         streams=modules.streams_of(db, module.id),
         cards=participants.stream_cards(db, actor, module.id), actor=actor,
-        can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES,
+        can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES, refused=refused,
         title=module.title or _("Untitled module")), status
 
 
@@ -285,8 +327,8 @@ def _module_page(module_id: int, status: int = 200):
 @back_to_page(".module_page", "module_id")
 def publish(module_id: int):
     """Publish the working copy as a new version (refused with what is missing)."""
-    version = modules.publish(get_db(), _actor(), module_id,
-                              parse_version(request.form.get("revision")))
+    form = PublishForm()
+    version = modules.publish(get_db(), _actor(), module_id, parse_version(form.revision.data))
     flash(_("Published as version %(n)d.", n=version.number), "ok")
     return redirect(url_for(".module_page", module_id=module_id), code=303)
 
@@ -295,7 +337,7 @@ def publish(module_id: int):
 @back_to_page(".module_page", "module_id")
 def archive(module_id: int):
     """Archive a module card (no new participants, not offered for placement), or undo it."""
-    archived = request.form.get("archived") == "1"
+    archived = ArchiveForm().archived.data == "1"
     modules.set_archived(get_db(), _actor(), module_id, archived)
     flash(_("The module is archived: it takes no new participants.") if archived
           else _("The module is back from the archive."), "ok")
@@ -316,9 +358,9 @@ def version_page(module_id: int, number: int):
 @back_to_page(".module_page", "module_id")
 def save_stream(module_id: int, stream_id: int | None = None):
     """Add a stream or change one's name and dates."""
-    modules.save_stream(get_db(), _actor(), module_id, stream_id, name=request.form.get("name", ""),
-                        starts_on=request.form.get("starts_on", ""),
-                        ends_on=request.form.get("ends_on", ""))
+    form = StreamForm()
+    modules.save_stream(get_db(), _actor(), module_id, stream_id, name=form.text("name"),
+                        starts_on=form.text("starts_on"), ends_on=form.text("ends_on"))
     flash(_("Stream saved."), "ok")
     return redirect(url_for(".module_page", module_id=module_id), code=303)
 
@@ -343,8 +385,8 @@ def _course_staff():
 
 
 @bp.route("/streams/<int:stream_id>/enrol", methods=["GET"])
-def enrol_page(stream_id: int):
-    """The course roster with who is enrolled in the stream."""
+def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200):
+    """The course roster with who is enrolled in the stream (after a refusal: ticks kept)."""
     viewer = _course_staff()
     db = get_db()
     stream, module = modules.stream_for(db, _actor(), stream_id)
@@ -353,20 +395,28 @@ def enrol_page(stream_id: int):
 
     return render_template("teachhub/enrol.html", stream=stream, module=module,
                            candidates=candidates, context=viewer.context,
-                           state=sync_state(db, viewer.context.id),
-                           title=_("Enrol participants"))
+                           state=sync_state(db, viewer.context.id), form=form,
+                           title=_("Enrol participants")), status
 
 
 @bp.route("/streams/<int:stream_id>/enrol", methods=["POST"])
-@back_to_page(".enrol_page", "stream_id")
 def enrol(stream_id: int):
     """Enrol the chosen course members (or every learner of the course)."""
     viewer = _course_staff()
-    ids = parsing.ids(request.form.getlist("user_ids"), "user_ids")
-    count = participants.enrol(
-        get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
-        all_learners=request.form.get("all_learners") == "1",
-        resource_link=viewer.resource_link, config=_config())
+    form = EnrolForm()
+    ids = parsing.ids(form.user_ids.data or [], "user_ids")
+    try:
+        count = participants.enrol(
+            get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
+            all_learners=form.all_learners.data == "1", resource_link=viewer.resource_link,
+            config=_config())
+    except (InputError, Refused) as err:
+        if wants_json():
+            raise
+        get_db().rollback()
+        left = form.refuse(err.errors) if isinstance(err, InputError) else {"": err.message}
+        form.form_errors = [str(message) for message in left.values()]
+        return enrol_page(stream_id, form, err.status)
     flash(_("%(n)d participants enrolled.", n=count), "ok")
     return redirect(url_for(".enrol_page", stream_id=stream_id), code=303)
 
@@ -394,14 +444,12 @@ def card_page(card_id: int):
     return _card_page(card_id)
 
 
-def _card_page(card_id: int, status: int = 200, *, typed=None, typed_for: str = ""):
-    """The card page; after a refused change (409) the typed values refill their form."""
+def _card_page(card_id: int, status: int = 200, *, refused: RefusedForm | None = None):
+    """The card page; after a refusal the refused form keeps what was typed and its messages."""
     actor = _actor()
     view = participants.card_view(get_db(), actor, card_id)
     roles = actor.roles_on(view.module.id)
-    conflict = None
-    if typed is not None:
-        conflict = {"form": typed_for.rpartition(".")[2], "typed": typed}
+    limit = evidence.upload_limit(current_app.config["SETTINGS"])
     return render_template(
         "teachhub/card.html", view=view, actor=actor, roles=roles,
         own=view.card.user_id == actor.user_id, targets=allowed_targets(view.card.status, roles),
@@ -411,7 +459,8 @@ def _card_page(card_id: int, status: int = 200, *, typed=None, typed_for: str = 
                                     owner=current_viewer().user)
         if view.card.user_id == actor.user_id else None,
         files=evidence.files(get_db(), [i for ids in view.evidence.values() for i in ids]),
-        conflict=conflict, title=_("Participant card")), status
+        upload_limit=limit, upload_size=evidence.size_text(limit) if limit else "",
+        refused=refused, title=_("Participant card")), status
 
 
 def _card_redirect(card_id: int, message: str):
@@ -419,13 +468,19 @@ def _card_redirect(card_id: int, message: str):
     return redirect(url_for(".card_page", card_id=card_id), code=303)
 
 
+def _given(field) -> str | None:
+    """A field's posted text, None when the form did not carry the field at all."""
+    return field.data if field.raw_data else None
+
+
 @bp.route("/cards/<int:card_id>/hours", methods=["POST"])
 @back_to_page(".card_page", "card_id")
 def card_hours(card_id: int):
     """Contact and self-study hours."""
-    participants.set_hours(get_db(), _actor(), card_id, contact=request.form.get("contact_hours"),
-                           self_study=request.form.get("self_study_hours"), config=_config(),
-                           seen=parse_version(request.form.get("revision")))
+    form = HoursForm()
+    participants.set_hours(get_db(), _actor(), card_id, contact=_given(form.contact_hours),
+                           self_study=_given(form.self_study_hours), config=_config(),
+                           seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Hours saved."))
 
 
@@ -433,7 +488,8 @@ def card_hours(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_department(card_id: int):
     """The participant's department."""
-    participants.set_department(get_db(), _actor(), card_id, request.form.get("department", ""))
+    form = DepartmentForm()
+    participants.set_department(get_db(), _actor(), card_id, form.text("department"))
     return _card_redirect(card_id, _("Department saved."))
 
 
@@ -441,9 +497,10 @@ def card_department(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_mark(card_id: int):
     """The facilitator's mark and comment."""
-    participants.set_mark(get_db(), _actor(), card_id, mark=request.form.get("mark", ""),
-                          comment=request.form.get("mark_comment", ""), config=_config(),
-                          seen=parse_version(request.form.get("revision")))
+    form = MarkForm()
+    participants.set_mark(get_db(), _actor(), card_id, mark=form.text("mark"),
+                          comment=form.text("mark_comment"), config=_config(),
+                          seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Mark saved."))
 
 
@@ -451,8 +508,9 @@ def card_mark(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_verify(card_id: int):
     """Coordinator verification."""
-    participants.verify(get_db(), _actor(), card_id, note=request.form.get("note", ""),
-                        seen=parse_version(request.form.get("revision")))
+    form = VerifyForm()
+    participants.verify(get_db(), _actor(), card_id, note=form.text("note"),
+                        seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Card verified."))
 
 
@@ -460,11 +518,11 @@ def card_verify(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_record(card_id: int):
     """The work plan / information system record."""
+    form = RecordForm()
     participants.set_record(get_db(), _actor(), card_id,
-                            record_date=request.form.get("record_date", ""),
-                            record_number=request.form.get("record_number", ""),
-                            today=_config().today(),
-                            seen=parse_version(request.form.get("revision")))
+                            record_date=form.text("record_date"),
+                            record_number=form.text("record_number"),
+                            today=_config().today(), seen=parse_version(form.revision.data))
     return _card_redirect(card_id, _("Record saved."))
 
 
@@ -472,12 +530,12 @@ def card_record(card_id: int):
 @back_to_page(".card_page", "card_id")
 def card_status(card_id: int):
     """Move the card's status one step (refused moves say why)."""
+    form = StatusForm()
     card = participants.move(
-        get_db(), _actor(), card_id, request.form.get("status", ""), today=_config().today(),
-        config=_config(), seen=parse_version(request.form.get("revision")),
-        note=request.form.get("note", ""),
-        commission_date=request.form.get("commission_date", ""),
-        commission_number=request.form.get("commission_number", ""))
+        get_db(), _actor(), card_id, form.text("status"), today=_config().today(),
+        config=_config(), seen=parse_version(form.revision.data), note=form.text("note"),
+        commission_date=form.text("commission_date"),
+        commission_number=form.text("commission_number"))
     return _card_redirect(card_id, _("Status: %(status)s.", status=_config().status_name(
         card.status, str(get_locale()))))
 
@@ -488,12 +546,13 @@ def add_task(card_id: int):
     """Add a completed task or product, with an evidence file if one is attached."""
     db = get_db()
     actor = _actor()
-    task = participants.add_task(db, actor, card_id, title=request.form.get("title", ""),
-                                 description=request.form.get("description", ""),
-                                 completed_on=request.form.get("completed_on", ""),
+    form = TaskForm()
+    task = participants.add_task(db, actor, card_id, title=form.text("title"),
+                                 description=form.text("description"),
+                                 completed_on=form.text("completed_on"),
                                  today=_config().today())
-    upload = request.files.get("file")
-    if upload is not None and upload.filename:
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", None):
         if not evidence.available():
             raise InputError({"file": _("File uploads are not available yet.")})
         evidence_id = evidence.store(db, settings=current_app.config["SETTINGS"], file=upload,
@@ -514,9 +573,9 @@ def _task_card(task_id: int) -> int:
 def review_task(task_id: int):
     """The facilitator accepts or returns a task."""
     card_id = _task_card(task_id)
-    participants.review_task(get_db(), _actor(), task_id,
-                             decision=request.form.get("decision", ""),
-                             note=request.form.get("review_note", ""))
+    form = ReviewForm()
+    participants.review_task(get_db(), _actor(), task_id, decision=form.text("decision"),
+                             note=form.text("review_note"))
     return _card_redirect(card_id, _("Review saved."))
 
 
@@ -550,22 +609,23 @@ def feedback(card_id: int):
     card, _module = card_for(db, actor, card_id)
     if card.user_id != actor.user_id:
         raise Forbidden(_("Only the participant answers the feedback form."))
-    errors: dict[str, str] = {}
+    form = FeedbackForm()
+    refused = False
     if request.method == "POST":
         try:
-            reports.give_feedback(db, actor, card_id,
-                                  satisfaction=request.form.get("satisfaction", ""),
-                                  applicability=request.form.get("applicability", ""),
-                                  comment=request.form.get("comment", ""))
+            reports.give_feedback(db, actor, card_id, satisfaction=form.text("satisfaction"),
+                                  applicability=form.text("applicability"),
+                                  comment=form.text("comment"))
         except InputError as err:
             db.rollback()
             if wants_json():
                 raise
-            errors = err.errors
+            form.form_errors = list(form.refuse(err.errors).values())
+            refused = True
         else:
             return _card_redirect(card_id, _("Thank you for your feedback."))
-    return render_template("teachhub/feedback.html", card=card, errors=errors,
-                           values=request.form, title=_("Feedback")), 400 if errors else 200
+    return render_template("teachhub/feedback.html", card=card, form=form,
+                           title=_("Feedback")), 400 if refused else 200
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -640,9 +700,10 @@ def coordinators():
     db = get_db()
     actor = _actor()
     if request.method == "POST":
+        form = CoordinatorForm()
         # 0 (nobody) when missing: the service answers "choose a person".
-        user_id = parsing.arg_int(request.form, "user_id", 0)
-        if request.form.get("remove") == "1":
+        user_id = parsing.arg_int({"user_id": form.text("user_id")}, "user_id", 0)
+        if form.remove.data == "1":
             coordinator_service.remove_coordinator(db, actor, user_id)
             flash(_("Removed from the coordinators."), "ok")
         else:

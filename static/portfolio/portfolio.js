@@ -50,19 +50,7 @@
     update();
   }
 
-  // Uploads: say at once when a file is over the limit, before sending megabytes.
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-max-bytes]"), function (upload) {
-    var input = upload.querySelector("input[type=file]");
-    var error = upload.querySelector(".pf-size-error");
-    upload.addEventListener("submit", function (event) {
-      var file = input && input.files && input.files[0];
-      if (file && file.size > parseInt(upload.dataset.maxBytes, 10)) {
-        event.preventDefault();
-        error.textContent = upload.dataset.tooLarge;
-        error.hidden = false;
-      }
-    });
-  });
+  // Uploads: static/js/upload.js checks size and type and shows the progress.
 
   // Confirm before deleting.
   Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (f) {

@@ -74,4 +74,6 @@ def test_card_hours_and_mark_are_refused_with_the_message(tool, moodle, value):
         assert "Hours must be a number" in refused.json()["message"] or "At most" in \
             refused.json()["message"]
         refused = setup.facilitator.post(f"/teachhub/cards/{card_id}/mark", {"mark": value})
-        assert refused.status_code == 200 and "The mark must be" in refused.text  # on the card
+        # The card page answers 400 with the message beside the field and the value kept.
+        assert refused.status_code == 400 and "The mark must be" in refused.text
+        assert 'id="card_mark-mark-error"' in refused.text

@@ -300,7 +300,8 @@ def test_disguised_and_oversized_uploads_are_refused(tool, moodle):
                        ("empty.pdf", b"")):
         answer = student.post(f"/portfolio/entries/{entry_id}/evidence",
                               files={"file": (name, body, "application/pdf")})
-        assert answer.status_code == 200
+        # The entry page itself, the reason beside the file field.
+        assert answer.status_code == 400 and 'id="pf-file-error"' in answer.text
         assert "is not a file of an accepted kind" in answer.text or "The file is empty." \
             in answer.text
     big = PDF + b"0" * (20 * 1024 * 1024)

@@ -72,7 +72,7 @@ def test_quotas_refuse_before_storing_and_show_what_is_used(small_tool):
         assert "2 MB of 2.5 MB used" in answer.text
         entry_id = new_entry(first, "One too many")
         answer = upload(first, entry_id, MIB)
-        assert answer.status_code == 200
+        assert answer.status_code == 400  # the entry page, the reason beside the file field
         assert ("This file does not fit in your storage: 2 MB of 2.5 MB used. Remove files you "
                 "no longer need and try again.") in answer.text
         assert stored(tool) == (2, 2 * MIB) and files_on_disk(tool) == 2

@@ -113,8 +113,9 @@ def test_a_refused_move_from_the_page_says_why(tool, moodle):
         card_id = card_of(tool, setup.module_id, learner.user_id).id
         page = setup.facilitator.post(f"/teachhub/cards/{card_id}/status",
                                       {"status": "completed"})
-        assert page.status_code == 200 and f"/teachhub/cards/{card_id}" in page.url
-        assert "one step at a time" in page.text
+        # The card page itself answers (no redirect), the refusal said on it.
+        assert page.status_code == 409 and f"/teachhub/cards/{card_id}" in page.url
+        assert 'role="alert"' in page.text and "one step at a time" in page.text
 
 
 def test_gradebook_gets_progress_and_the_facilitators_mark(tool, moodle):

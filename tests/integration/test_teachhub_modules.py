@@ -41,7 +41,8 @@ def test_incomplete_card_stays_a_draft_and_publishing_says_what_is_missing(tool,
         assert "Workload" not in body["message"]  # filled fields are not listed
         # A browser gets the same reasons on the module page.
         shown = coordinator.post(f"/teachhub/modules/{module_id}/publish")
-        assert shown.status_code == 200 and "Missing: Facilitators, Target audience" in shown.text
+        assert shown.status_code == 409 and "Missing: Facilitators, Target audience" in shown.text
+        assert 'id="refused"' in shown.text  # the module page itself, the reason on top
         assert module(tool, module_id).published_number is None
 
 

@@ -1,0 +1,169 @@
+"""The participant card's forms as WTForms classes: what a view reads and a refusal re-renders.
+
+The rules (hours through the strict number parser, dates, lengths, status moves) stay in the
+services, which JSON clients reach too; a form reads what the browser posted, and after a
+refusal it carries the typed values and each service message on the field it names, so the
+card page shows both beside the field instead of a banner above a reset form.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from werkzeug.datastructures import CombinedMultiDict
+from wtforms import FileField, HiddenField, SelectMultipleField, StringField, TextAreaField
+
+from ..forms import HtmlForm
+
+
+class TeachHubForm(HtmlForm):
+    """A TeachHub form; `refuse` puts a service's messages on the fields they name."""
+
+    class Meta(HtmlForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            """A posted HTML form's fields, even when it came empty.
+
+            Flask-WTF reads nothing from an empty POST; reading the (empty) request.form keeps
+            each field's "sent or not" the same as request.form.get did, and lets the hostile
+            input test see every field a view reads.
+            """
+            wrapped = super().wrap_formdata(form, formdata)
+            if wrapped is None and formdata is not None and request and \
+                    request.method == "POST" and not request.is_json:
+                return CombinedMultiDict((request.files, request.form))
+            return wrapped
+
+    # A service's error key -> this form's field, where the two names differ.
+    error_fields: dict[str, str] = {}
+
+    def refuse(self, errors: dict[str, str]) -> dict[str, str]:
+        """Attach each message to its field; the messages no field of this form takes."""
+        left = {}
+        for key, message in errors.items():
+            field = self._fields.get(self.error_fields.get(key, key))
+            if field is None or field.name in ("csrf_token", "revision"):
+                left[key] = message
+            else:
+                # Lists, so that a message set by a failed validate() is replaced, not doubled.
+                field.errors = [message]
+        return left
+
+    def text(self, name: str) -> str:
+        """A field's posted text ("" when absent)."""
+        return self._fields[name].data or ""
+
+
+class RevisedForm(TeachHubForm):
+    """A card form that carries the card's revision it was opened at (compare-and-set)."""
+
+    revision = HiddenField()
+
+
+class HoursForm(RevisedForm):
+    """Contact hours (facilitators, coordinators) and self-study hours."""
+
+    contact_hours = StringField()
+    self_study_hours = StringField()
+
+
+class DepartmentForm(TeachHubForm):
+    """The participant's department."""
+
+    department = StringField()
+
+
+class MarkForm(RevisedForm):
+    """The facilitator's mark and comment."""
+
+    mark = StringField()
+    mark_comment = StringField()
+
+
+class VerifyForm(RevisedForm):
+    """The coordinator's verification note."""
+
+    error_fields = {"verification_note": "note"}
+    note = StringField()
+
+
+class RecordForm(RevisedForm):
+    """The work plan / information system record."""
+
+    record_date = StringField()
+    record_number = StringField()
+
+
+class StatusForm(RevisedForm):
+    """One status move: the target, a note, and the commission record for recognition."""
+
+    status = HiddenField()
+    note = StringField()
+    commission_date = StringField()
+    commission_number = StringField()
+
+
+class TaskForm(TeachHubForm):
+    """A completed task or product, with an optional evidence file."""
+
+    title = StringField()
+    description = TextAreaField()
+    completed_on = StringField()
+    file = FileField()
+
+
+class ReviewForm(TeachHubForm):
+    """The facilitator accepts or returns a task."""
+
+    decision = HiddenField()
+    review_note = StringField()
+
+
+class StreamForm(TeachHubForm):
+    """A stream's name and dates (a new stream, or a change to one)."""
+
+    name = StringField()
+    starts_on = StringField()
+    ends_on = StringField()
+
+
+class EnrolForm(TeachHubForm):
+    """Course members to enrol in a stream (ids; the strict parser reads them), or everyone."""
+
+    user_ids = SelectMultipleField(validate_choice=False)
+    all_learners = HiddenField()  # the "every learner" button's value
+
+    def ticked(self) -> set[str]:
+        """The ticked ids as posted, to tick them again."""
+        return set(self.user_ids.data or [])
+
+
+class FeedbackForm(TeachHubForm):
+    """The module's anonymous feedback: two 1-5 scales and a comment."""
+
+    satisfaction = StringField()
+    applicability = StringField()
+    comment = TextAreaField()
+
+
+class PublishForm(RevisedForm):
+    """Publish a module's working copy at the revision the page showed."""
+
+
+class ArchiveForm(TeachHubForm):
+    """Archive a module ("1") or bring it back ("0")."""
+
+    archived = HiddenField()
+
+
+class CoordinatorForm(TeachHubForm):
+    """Name a coordinator, or remove one ("remove" = "1"); the person by user id."""
+
+    user_id = StringField()
+    remove = HiddenField()
+
+
+# The card and module pages' forms by the endpoint they post to (others: messages only).
+PAGE_FORMS: dict[str, type[TeachHubForm]] = {
+    "card_hours": HoursForm, "card_department": DepartmentForm, "card_mark": MarkForm,
+    "card_verify": VerifyForm, "card_record": RecordForm, "card_status": StatusForm,
+    "add_task": TaskForm, "review_task": ReviewForm, "save_stream": StreamForm,
+}
