@@ -53,5 +53,6 @@ def test_no_template_formats_a_date_or_number_by_hand():
     found = [f"{path.relative_to(TEMPLATES)}:{n}: {line.strip()[:100]}"
              for path in sorted(TEMPLATES.rglob("*.html"))
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if by_hand.search(line)]
+             # A date input's value is ISO by HTML's rule (<input type="date">).
+             if by_hand.search(line) and 'type="date"' not in line]
     assert found == [], "\n".join(found)
