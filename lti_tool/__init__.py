@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import errors, i18n, security, settings as settings_module, web_session
 from .cache import shared_cache
 from .db import Database
+from .gradebook import doorbell
 from .gradebook.lms import TokenCache
 from .gradebook.refresh import RosterRefresher
 from .gradebook.sync import Services
@@ -21,7 +22,7 @@ from .lti.keysets import PlatformKeySets
 from .lti.records import RecordCache
 from .lti.registry import PlatformCache
 from .lti.states import LoginStates, RedisLoginStates
-from .ops import health, limits, logs, metrics, proxy, score_queue
+from .ops import health, limits, logs, metrics, proxy
 
 csrf = CSRFProtect()
 
@@ -83,7 +84,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
-    score_queue.init_app(app)
+    doorbell.init_app(app)
     proxy.init_app(app)
 
     @app.before_request

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..lti.models import ResourceLink, User
-from ..ops import score_queue
+from . import doorbell
 from .models import ScoreOutbox
 
 ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
@@ -39,7 +39,7 @@ def enqueue_score(db: Session, *, resource_link: ResourceLink, user: User,
         grading_progress=grading_progress, comment=comment, source=source,
         created_at=utcnow(), next_attempt_at=utcnow(),
     )
-    score_queue.request_send(db)  # with Redis: the worker is woken when this commits
+    doorbell.request_send(db)  # the worker is woken when this commits
     db.execute(
         update(ScoreOutbox)
         .where(ScoreOutbox.resource_link_id == resource_link.id,
@@ -78,5 +78,5 @@ def retry_parked(db: Session, context_id: int, ids: list[int] | None = None) -> 
         query = query.where(ScoreOutbox.id.in_(ids))
     result = db.execute(query.values(status="pending", attempts=0, next_attempt_at=utcnow(),
                                      claimed_until=None))
-    score_queue.request_send(db)
+    doorbell.request_send(db)
     return result.rowcount

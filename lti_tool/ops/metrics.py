@@ -20,6 +20,8 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 
 from ..db import utcnow
+from ..errors import launch_refused as launch_refused_signal
+from ..gradebook.worker import score_sent as score_sent_signal
 from ..settings import env_secret
 from .proxy import UNTRUSTED_FORWARD, address_in, parse_networks
 
@@ -167,8 +169,20 @@ def page():
     return Response(render(current_app), mimetype=CONTENT_TYPE_LATEST)
 
 
+def _count_refusal(_error, code: str) -> None:
+    launch_refused(code)
+
+
+def _observe_score(_worker, queued_at: datetime) -> None:
+    score_sent(queued_at)
+
+
 def init_app(app: Flask) -> None:
-    """Serve /metrics and count every request by route and status."""
+    """Serve /metrics, count every request by route and status, and listen to the refused
+    launches (errors) and the scores sent (the gradebook's worker)."""
+    # Module functions, connected once whatever the number of apps (blinker keeps one each).
+    launch_refused_signal.connect(_count_refusal)
+    score_sent_signal.connect(_observe_score)
     app.config["METRICS_TOKEN"] = env_secret("METRICS_TOKEN")
     app.register_blueprint(bp)
 

@@ -21,7 +21,7 @@ from test_portfolio_flow import launch as portfolio_launch
 
 from lti_tool.db import utcnow
 from lti_tool.gradebook.models import ScoreOutbox
-from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due
+from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due
 from lti_tool.portfolio import service
 from lti_tool.portfolio.models import Entry, Portfolio, PortraitVersion, Summary
 from lti_tool.teachhub.models import Module, Participant, StatusChange
@@ -74,8 +74,7 @@ def park_leftovers(tool) -> None:
 
 def drain(tool, timeout: float = 30.0) -> None:
     """Run the score worker until nothing is pending (waiting for retries that are due later)."""
-    worker = ScoreWorker(tool.app.extensions["db"].sessionmaker,
-                         tool.app.extensions["gradebook"], WorkerPolicy(max_attempts=20))
+    worker = build_score_worker(tool.app, WorkerPolicy(max_attempts=20))
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
