@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import errors, i18n, security, settings as settings_module, web_session
 from .cache import shared_cache
 from .db import Database
-from .gradebook import doorbell
+from .gradebook import doorbell, outbox
 from .gradebook.lms import TokenCache
 from .gradebook.refresh import RosterRefresher
 from .gradebook.sync import Services
@@ -83,7 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)
-    metrics.init_app(app)
+    metrics.init_app(app, outbox=outbox.outbox_gauges)
     doorbell.init_app(app)
     proxy.init_app(app)
 

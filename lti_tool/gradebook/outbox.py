@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -50,6 +52,15 @@ def enqueue_score(db: Session, *, resource_link: ResourceLink, user: User,
     )
     db.add(row)
     return row
+
+
+def outbox_gauges(db: Session) -> tuple[dict[str, int], datetime | None]:
+    """Scores by status over every course, and when the oldest pending one was queued."""
+    counts = dict(db.execute(select(ScoreOutbox.status, func.count())
+                             .group_by(ScoreOutbox.status)).all())
+    oldest = db.scalar(select(func.min(ScoreOutbox.created_at))
+                       .where(ScoreOutbox.status == "pending"))
+    return counts, oldest
 
 
 def course_outbox_counts(db: Session, context_id: int) -> dict[str, int]:

@@ -13,11 +13,11 @@ import logging
 import random
 import secrets
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from blinker import Namespace
 from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..db import utcnow
 from ..http import body_digest
 from ..lti.models import Context, ResourceLink
+from ..ops import metrics
 from . import ags
 from .doorbell import Doorbell, LocalDoorbell
 from .jobs import Jobs
@@ -33,10 +34,6 @@ from .models import ScoreOutbox
 from .sync import Services
 
 log = logging.getLogger(__name__)
-
-# Sent once per score the platform accepted, with `queued_at` (when the change was queued):
-# the metrics module listens (score latency); the gradebook knows no metrics.
-score_sent = Namespace().signal("score-sent")
 
 
 @dataclass(frozen=True)
@@ -81,10 +78,12 @@ class _Outcome:
 class ScoreWorker:
     """Claims due outbox rows and posts them to the platforms."""
 
-    def __init__(self, sessions: sessionmaker[Session], services: Services, policy: WorkerPolicy):
+    def __init__(self, sessions: sessionmaker[Session], services: Services, policy: WorkerPolicy,
+                 on_sent: Callable[[datetime], None] | None = None):
         self.sessions = sessions
         self.services = services
         self.policy = policy
+        self.on_sent = on_sent  # called with the queue time of every score the LMS accepted
         self._pool = ThreadPoolExecutor(max_workers=policy.parallel,
                                         thread_name_prefix="score-post")
 
@@ -253,7 +252,8 @@ class ScoreWorker:
                 continue
             if outcome.status == "sent":
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
-                score_sent.send(self, queued_at=row.created_at)
+                if self.on_sent is not None:
+                    self.on_sent(row.created_at)
                 row.claimed_until = None
                 report.sent += 1
             elif outcome.status == "lost_line_item":
@@ -312,7 +312,8 @@ def build_score_worker(app: Flask, policy: WorkerPolicy | None = None) -> ScoreW
     """The one place a ScoreWorker is built: the app's sessions and platform services, and
     the policy of settings [gradebook.worker] unless one is given (tests, benches)."""
     return ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
-                       policy or WorkerPolicy.from_settings(app.config["SETTINGS"]))
+                       policy or WorkerPolicy.from_settings(app.config["SETTINGS"]),
+                       on_sent=metrics.score_sent)
 
 
 def run(app: Flask, stop: threading.Event) -> None:
