@@ -127,8 +127,9 @@ class RedisDoorbell:
             if left <= 0:
                 return False
             try:
-                # Whole seconds (every Redis version takes them); stop is seen within one.
-                if self._client().blpop([self.key], timeout=1 if left >= 1 else 0.1):
+                # A second at a time (whole seconds: every Redis version takes them): stop is
+                # seen within one, and the poll comes at most a second late.
+                if self._client().blpop([self.key], timeout=1):
                     return True
             except (redis.RedisError, OSError) as err:
                 log.warning("score doorbell: redis unavailable (%s); polling the outbox meanwhile",
