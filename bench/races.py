@@ -59,7 +59,7 @@ from bench.common import LogTally  # noqa: E402
 from lti_tool import versioning  # noqa: E402
 from lti_tool.db import utcnow  # noqa: E402
 from lti_tool.gradebook.models import ScoreOutbox  # noqa: E402
-from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy, next_due  # noqa: E402
+from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due  # noqa: E402
 from lti_tool.portfolio import service  # noqa: E402
 from lti_tool.portfolio import summary as summary_module  # noqa: E402
 from lti_tool.portfolio.access import Actor  # noqa: E402
@@ -190,8 +190,7 @@ class Run:
             self.answers.append((what, answer.status_code))
 
     def drain(self, timeout: float = 120.0) -> None:
-        worker = ScoreWorker(self.tool.app.extensions["db"].sessionmaker,
-                             self.tool.app.extensions["gradebook"], WorkerPolicy(max_attempts=30))
+        worker = build_score_worker(self.tool.app, WorkerPolicy(max_attempts=30))
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:

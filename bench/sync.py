@@ -15,7 +15,7 @@ instead, as before. Moodle's quirks stay on (strict media types, Link header bug
 the naive client cannot work with one.
 
 1. ours: N scores (N students on the placement's line item) are written to the outbox with
-   `enqueue_score` in one transaction; then `ScoreWorker(...).run_once()` runs until the outbox
+   `enqueue_score` in one transaction; then `build_score_worker(app).run_once()` runs until the outbox
    is drained, with the policy of config/default.toml [gradebook.worker] and a cold token cache.
    Timed from the first claim to the last score stored on the platform (the platform's score log)
    and to the drained outbox. The SQL statements of each batch are counted with a SQLAlchemy
@@ -94,8 +94,9 @@ from lti_tool.gradebook.lms import TokenCache
 from lti_tool.gradebook.models import LineItem as LineItemRow, Result, ScoreOutbox, SyncState
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_grades, pull_roster
-from lti_tool.gradebook.worker import BatchReport, ScoreWorker, WorkerPolicy, next_due
-from lti_tool.lti.models import Context, Membership, Platform as PlatformRow, ResourceLink, User
+from lti_tool.gradebook.worker import BatchReport, WorkerPolicy, build_score_worker, next_due
+from lti_tool.lti.models import Context, Membership, ResourceLink, User
+from lti_tool.lti.models import Platform as PlatformRow
 
 SERVICE_DELAY = 0.020
 PUSH_TARGET_SECONDS = 2.5
@@ -373,7 +374,7 @@ def push_ours(served: ServedTool, platform: LocalLms, course: Course, sql: SqlCo
     log_start = platform.score_log_mark()
     out_of_process = platform.pid != os.getpid()
     lms_cpu_started = platform.cpu() if out_of_process else 0.0
-    worker = ScoreWorker(sessions, services, policy)
+    worker = build_score_worker(app, policy)
     rounds: list[BatchReport] = []
     sql_rounds: list[tuple[Counter[str], int]] = []
     profiler = ThreadProfiles(not out_of_process) if profile else None

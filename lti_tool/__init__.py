@@ -13,6 +13,7 @@ from . import errors, home, i18n, parsing, portfolio, security, teachhub, web_se
 from . import settings as settings_module
 from .cache import shared_cache
 from .db import Database
+from .gradebook import doorbell, outbox
 from .gradebook.lms import TokenCache
 from .gradebook.refresh import RosterRefresher
 from .gradebook.sync import Services
@@ -22,7 +23,7 @@ from .lti.keysets import PlatformKeySets
 from .lti.records import RecordCache
 from .lti.registry import PlatformCache
 from .lti.states import LoginStates, RedisLoginStates
-from .ops import health, limits, logs, metrics, proxy, score_queue
+from .ops import health, limits, logs, metrics, proxy
 
 csrf = CSRFProtect()
 
@@ -87,8 +88,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)
-    metrics.init_app(app)
-    score_queue.init_app(app)
+    metrics.init_app(app, outbox=outbox.outbox_gauges)
+    doorbell.init_app(app)
     proxy.init_app(app)
 
     @app.before_request

@@ -9,9 +9,9 @@ import click
 from sqlalchemy import select
 
 from . import create_app
-from .gradebook.worker import ScoreWorker, WorkerPolicy, start_in_process
-from .lti.invites import IssuedInvite, issue_invite, parse_duration
+from .gradebook import worker as score_worker
 from .lti.models import Platform
+from .lti.invites import IssuedInvite, issue_invite, parse_duration
 from .lti.registry import add_platform, find_platform
 from .migrate import upgrade
 from .settings import SettingsError, env_secret, is_production
@@ -88,7 +88,7 @@ def serve(host: str, port: int | None) -> None:
     print_urls(base_url, None if is_production(app.config["SETTINGS"])
                else _issue_invite(app, None, name="lti-tool serve"))
     if app.config["SETTINGS"].get("gradebook", {}).get("worker", {}).get("in_process", True):
-        start_in_process(app)
+        score_worker.start_in_process(app)
         click.echo("Score worker: running in this process (gradebook.worker.in_process)")
     # Threaded: Moodle's token endpoint fetches our JWKS while our token request waits.
     run_simple(host, port, app, threaded=True, use_reloader=False,
@@ -155,28 +155,11 @@ def worker() -> None:
     # Another thread sets it instead.
     signal.signal(signal.SIGTERM,
                   lambda *_: threading.Thread(target=stop.set, name="sigterm").start())
-    runner = ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
-                         WorkerPolicy.from_settings(app.config["SETTINGS"]))
-    queue = app.extensions.get("score_queue")
+    click.echo(f"score worker running, {app.extensions['score_doorbell'].describe()}")
     try:
-        if queue is None:
-            click.echo("score worker running")
-            runner.run_forever(stop, float(app.config["SETTINGS"].get("gradebook", {})
-                                           .get("worker", {}).get("idle_seconds", 1.0)))
-        else:
-            # Woken through the RQ queue; the poll catches retries that come due.
-            poll = threading.Thread(target=runner.run_forever, args=(stop, queue.poll_seconds),
-                                    name="score-poll", daemon=True)
-            poll.start()
-            click.echo(f"score worker running on the RQ queue {queue.queue.name}, polling "
-                       f"every {queue.poll_seconds:g} s")
-            queue.work(runner, stop)
-            stop.set()
-            poll.join()
+        score_worker.run(app, stop)
     except KeyboardInterrupt:
         pass
-    finally:
-        runner.close()
 
 
 @main.command()

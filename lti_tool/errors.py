@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from blinker import Namespace
 from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from .ops import metrics
 
 log = logging.getLogger(__name__)
+
+# Sent for every refused login or launch, with its reason `code` (ops.metrics counts them).
+launch_refused = Namespace().signal("launch-refused")
 
 
 class ToolError(Exception):
@@ -156,7 +159,7 @@ def init_app(app: Flask) -> None:
     def _tool_error(err: ToolError):
         log.warning("refused %s %s: %s (%s)", request.method, _route(), err.code, err.detail or "")
         if isinstance(err, LaunchError):
-            metrics.launch_refused(err.code)
+            launch_refused.send(err, code=err.code)
         return render_error(err.status, err.code, str(err.message), err.detail)
 
     @app.errorhandler(413)

@@ -133,7 +133,7 @@ def settle(tool, timeout: float = 10.0) -> None:
     """Wait for the background roster pulls a launch starts (SQLite takes one writer)."""
     refresher = tool.app.extensions["roster_refresher"]
     deadline = time.monotonic() + timeout
-    while refresher._running and time.monotonic() < deadline:
+    while refresher.busy() and time.monotonic() < deadline:
         time.sleep(0.01)
 
 

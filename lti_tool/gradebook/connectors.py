@@ -38,7 +38,8 @@ from ..lti.models import Context, Membership, User
 from ..lti.roles import ToolRole
 from .connector_models import Connector, ExternalCourseGrade
 from .credentials import decrypt_token
-from .gpa import academic_year_of, course_percent
+from .gpa import course_percent
+from .policy import academic_year_of
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from .policy import AcademicLevels, GradeBand, GradeScale, ProgressionRules
@@ -128,12 +127,6 @@ def academic_level(gpa_value: Decimal | float | None, levels: AcademicLevels) ->
     if value >= levels.average:
         return "average"
     return "low"
-
-
-def academic_year_of(day: date | datetime, start_month: int = 9) -> str:
-    """The academic year a date falls in, e.g. "2025-2026" for 2025-09-01 .. 2026-08-31."""
-    first = day.year if day.month >= start_month else day.year - 1
-    return f"{first}-{first + 1}"
 
 
 def is_academic_year(value: str) -> bool:

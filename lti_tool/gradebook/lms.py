@@ -106,7 +106,10 @@ class TokenCache:
 
 
 class _Assertion(ServiceConnector):
-    """pylti1p3's client-credentials grant; the cache is ours (TokenCache)."""
+    """pylti1p3's client-credentials grant; the cache is ours (TokenCache).
+
+    The hooks overridden here are pinned by tests/unit/test_pylti1p3_contract.py.
+    """
 
     def __init__(self, registration: Registration, http: requests.Session):
         super().__init__(registration, http)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..lti.models import ResourceLink, User
-from ..ops import score_queue
+from . import doorbell
 from .models import ScoreOutbox
 
 ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
@@ -39,7 +41,7 @@ def enqueue_score(db: Session, *, resource_link: ResourceLink, user: User,
         grading_progress=grading_progress, comment=comment, source=source,
         created_at=utcnow(), next_attempt_at=utcnow(),
     )
-    score_queue.request_send(db)  # with Redis: the worker is woken when this commits
+    doorbell.request_send(db)  # the worker is woken when this commits
     db.execute(
         update(ScoreOutbox)
         .where(ScoreOutbox.resource_link_id == resource_link.id,
@@ -50,6 +52,15 @@ def enqueue_score(db: Session, *, resource_link: ResourceLink, user: User,
     )
     db.add(row)
     return row
+
+
+def outbox_gauges(db: Session) -> tuple[dict[str, int], datetime | None]:
+    """Scores by status over every course, and when the oldest pending one was queued."""
+    counts = dict(db.execute(select(ScoreOutbox.status, func.count())
+                             .group_by(ScoreOutbox.status)).all())
+    oldest = db.scalar(select(func.min(ScoreOutbox.created_at))
+                       .where(ScoreOutbox.status == "pending"))
+    return counts, oldest
 
 
 def course_outbox_counts(db: Session, context_id: int) -> dict[str, int]:
@@ -78,5 +89,5 @@ def retry_parked(db: Session, context_id: int, ids: list[int] | None = None) -> 
         query = query.where(ScoreOutbox.id.in_(ids))
     result = db.execute(query.values(status="pending", attempts=0, next_attempt_at=utcnow(),
                                      claimed_until=None))
-    score_queue.request_send(db)
+    doorbell.request_send(db)
     return result.rowcount

@@ -93,9 +93,13 @@ class GradingPolicy:
 
     def current_academic_year(self) -> str:
         """The academic year today falls in, e.g. "2026-2027"."""
-        from .gpa import academic_year_of  # gpa is built on this module
-
         return academic_year_of(self.today(), self.academic_year_start_month)
+
+
+def academic_year_of(day: date | datetime, start_month: int = 9) -> str:
+    """The academic year a date falls in, e.g. "2025-2026" for 2025-09-01 .. 2026-08-31."""
+    first = day.year if day.month >= start_month else day.year - 1
+    return f"{first}-{first + 1}"
 
 
 def _decimal(value: Any, what: str) -> Decimal:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import datetime, timedelta
 
@@ -11,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..lti.models import Context
+from .jobs import Jobs
 from .models import SyncState
 from .sync import pull_roster
-
-log = logging.getLogger(__name__)
 
 
 class RosterRefresher:
@@ -23,11 +21,10 @@ class RosterRefresher:
     def __init__(self, app: Flask, max_age: timedelta):
         self.app = app
         self.max_age = max_age
-        self._running: set[int] = set()
+        self.jobs = Jobs()
         # Last pull or attempt per course, so a warm launch asks neither the database nor
         # the platform, and a failing roster service is not called at every launch.
         self._attempted: dict[int, datetime] = {}
-        self._lock = threading.Lock()
 
     def request_if_due(self, db: Session, context_id: int) -> threading.Thread | None:
         """Start a background pull when the course roster is older than max_age."""
@@ -49,27 +46,15 @@ class RosterRefresher:
 
     def busy(self) -> bool:
         """True while a background pull is running (tests wait on it)."""
-        return bool(self._running)
+        return self.jobs.busy()
 
     def request(self, context_id: int) -> threading.Thread | None:
         """Start a pull for the course unless one is running; returns its thread."""
-        with self._lock:
-            if context_id in self._running:
-                return None
-            self._running.add(context_id)
-        thread = threading.Thread(target=self._pull, args=(context_id,), daemon=True,
-                                  name=f"roster-{context_id}")
-        thread.start()
-        return thread
+        return self.jobs.start(f"roster-{context_id}", self._pull, context_id)
 
     def _pull(self, context_id: int) -> None:
-        try:
-            with self.app.extensions["db"].new_session() as db:
-                context = db.get(Context, context_id)
-                client = self.app.extensions["gradebook"].client(db, context.platform_id)
-                pull_roster(db, client, context)
-        except Exception:  # a failed background pull is logged and retried next launch
-            log.exception("background roster pull for context %s failed", context_id)
-        finally:
-            with self._lock:
-                self._running.discard(context_id)
+        # A failed pull is logged by the job runner and tried again at a later launch.
+        with self.app.extensions["db"].new_session() as db:
+            context = db.get(Context, context_id)
+            client = self.app.extensions["gradebook"].client(db, context.platform_id)
+            pull_roster(db, client, context)

@@ -13,10 +13,12 @@ import logging
 import random
 import secrets
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +27,8 @@ from ..http import body_digest
 from ..lti.models import Context, ResourceLink
 from ..ops import metrics
 from . import ags
+from .doorbell import Doorbell, LocalDoorbell
+from .jobs import Jobs
 from .lms import PlatformClient, ServiceError, retry_after_seconds
 from .models import ScoreOutbox
 from .sync import Services
@@ -74,10 +78,12 @@ class _Outcome:
 class ScoreWorker:
     """Claims due outbox rows and posts them to the platforms."""
 
-    def __init__(self, sessions: sessionmaker[Session], services: Services, policy: WorkerPolicy):
+    def __init__(self, sessions: sessionmaker[Session], services: Services, policy: WorkerPolicy,
+                 on_sent: Callable[[datetime], None] | None = None):
         self.sessions = sessions
         self.services = services
         self.policy = policy
+        self.on_sent = on_sent  # called with the queue time of every score the LMS accepted
         self._pool = ThreadPoolExecutor(max_workers=policy.parallel,
                                         thread_name_prefix="score-post")
 
@@ -246,7 +252,8 @@ class ScoreWorker:
                 continue
             if outcome.status == "sent":
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
-                metrics.score_sent(row.created_at)
+                if self.on_sent is not None:
+                    self.on_sent(row.created_at)
                 row.claimed_until = None
                 report.sent += 1
             elif outcome.status == "lost_line_item":
@@ -282,8 +289,9 @@ class ScoreWorker:
         report.errors.append(error)
 
     # -- loop ---------------------------------------------------------------------------
-    def run_forever(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
-        """Run batches until `stop` is set; sleeps when there was nothing to do."""
+    def run_forever(self, stop: threading.Event, doorbell: Doorbell | None = None) -> None:
+        """Run batches until `stop` is set; when idle, wait for the doorbell or its poll."""
+        doorbell = doorbell or LocalDoorbell()
         while not stop.is_set():
             try:
                 report = self.run_once()
@@ -291,7 +299,7 @@ class ScoreWorker:
                 log.exception("score worker batch failed")
                 report = BatchReport()
             if report.claimed == 0:
-                stop.wait(idle_seconds)
+                doorbell.wait(stop)
 
 
 def next_due(db: Session) -> datetime | None:
@@ -300,14 +308,26 @@ def next_due(db: Session) -> datetime | None:
                      .order_by(ScoreOutbox.next_attempt_at).limit(1))
 
 
-def start_in_process(app) -> tuple[ScoreWorker, threading.Event, threading.Thread]:
-    """Run the worker in a daemon thread of this process (the embedded default)."""
-    settings = app.config["SETTINGS"]
-    worker = ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
-                         WorkerPolicy.from_settings(settings))
+def build_score_worker(app: Flask, policy: WorkerPolicy | None = None) -> ScoreWorker:
+    """The one place a ScoreWorker is built: the app's sessions and platform services, and
+    the policy of settings [gradebook.worker] unless one is given (tests, benches)."""
+    return ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
+                       policy or WorkerPolicy.from_settings(app.config["SETTINGS"]),
+                       on_sent=metrics.score_sent)
+
+
+def run(app: Flask, stop: threading.Event) -> None:
+    """Run the app's score worker until `stop` is set (`lti-tool worker`, or in-process)."""
+    worker = build_score_worker(app)
+    try:
+        worker.run_forever(stop, app.extensions["score_doorbell"])
+    finally:
+        worker.close()
+
+
+def start_in_process(app: Flask) -> threading.Event:
+    """Run the score worker as a background job of this process (the embedded default);
+    returns the event that stops it."""
     stop = threading.Event()
-    idle = float(settings.get("gradebook", {}).get("worker", {}).get("idle_seconds", 1.0))
-    thread = threading.Thread(target=worker.run_forever, args=(stop, idle), daemon=True,
-                              name="score-worker")
-    thread.start()
-    return worker, stop, thread
+    Jobs().start("score-worker", run, app, stop)
+    return stop

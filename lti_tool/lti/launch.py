@@ -126,7 +126,10 @@ def _b64json(segment: str) -> Any:
 
 
 class ToolMessageLaunch(MessageLaunch):
-    """pylti1p3's MessageLaunch with every check a production tool needs."""
+    """pylti1p3's MessageLaunch with every check a production tool needs.
+
+    What it overrides is pinned by tests/unit/test_pylti1p3_contract.py.
+    """
 
     def __init__(self, db: Session, params: dict[str, str], cookies: dict[str, str],
                  tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy,

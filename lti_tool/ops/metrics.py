@@ -14,12 +14,14 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from sqlalchemy import func, select
 
 from ..db import utcnow
+from ..errors import launch_refused as launch_refused_signal
 from ..settings import env_secret
 from .proxy import UNTRUSTED_FORWARD, address_in, parse_networks
 
@@ -83,24 +85,23 @@ def score_sent(queued_at: datetime) -> None:
 
 
 class OutboxCollector:
-    """Outbox depth by status and the age of the oldest pending score, read at scrape time."""
+    """Outbox depth by status and the age of the oldest pending score, read at scrape time.
 
-    def __init__(self, sessions):
+    `read(db)` is the gradebook's: (count by status, when the oldest pending score was queued).
+    """
+
+    def __init__(self, sessions, read: Callable[[Any], tuple[dict[str, int], datetime | None]]):
         self.sessions = sessions
+        self.read = read
 
     def collect(self):
         """The gauges, from one query; database_up 0 when it does not answer."""
         from prometheus_client.core import GaugeMetricFamily
 
-        from ..gradebook.models import ScoreOutbox
-
         up = GaugeMetricFamily("lti_tool_database_up", "1 when the database answered /metrics")
         try:
             with self.sessions() as db:
-                counts = dict(db.execute(select(ScoreOutbox.status, func.count())
-                                         .group_by(ScoreOutbox.status)).all())
-                oldest = db.scalar(select(func.min(ScoreOutbox.created_at))
-                                   .where(ScoreOutbox.status == "pending"))
+                counts, oldest = self.read(db)
         except Exception as err:  # the database is down: say so, keep the other metrics
             log.warning("metrics: outbox not readable: %s", type(err).__name__)
             up.add_metric([], 0)
@@ -128,7 +129,8 @@ def render(app: Flask) -> bytes:
 
     metrics()  # so that a fresh worker shows its families even before counting anything
     outbox = CollectorRegistry()
-    outbox.register(OutboxCollector(app.extensions["db"].new_session))
+    outbox.register(OutboxCollector(app.extensions["db"].new_session,
+                                    app.extensions["metrics_outbox"]))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         workers = CollectorRegistry()
         multiprocess.MultiProcessCollector(workers)
@@ -167,8 +169,17 @@ def page():
     return Response(render(current_app), mimetype=CONTENT_TYPE_LATEST)
 
 
-def init_app(app: Flask) -> None:
-    """Serve /metrics and count every request by route and status."""
+def _count_refusal(_error, code: str) -> None:
+    launch_refused(code)
+
+
+def init_app(app: Flask, outbox: Callable[[Any], tuple[dict[str, int], datetime | None]]
+             ) -> None:
+    """Serve /metrics with the outbox gauges `outbox(db)` reads, count every request by route
+    and status, and count the refused launches (errors.launch_refused)."""
+    app.extensions["metrics_outbox"] = outbox
+    # A module function, connected once whatever the number of apps (blinker keeps one).
+    launch_refused_signal.connect(_count_refusal)
     app.config["METRICS_TOKEN"] = env_secret("METRICS_TOKEN")
     app.register_blueprint(bp)
 

@@ -10,7 +10,7 @@ from tool_server import start_tool
 from lti_tool.gradebook.models import LineItem, Result, ScoreOutbox
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_grades, pull_roster
-from lti_tool.gradebook.worker import ScoreWorker, WorkerPolicy
+from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker
 from lti_tool.lti.models import Context, Membership, ResourceLink, User
 
 FAST = WorkerPolicy(parallel=8, lease_seconds=5, max_attempts=8, backoff_base_seconds=0.05,
@@ -75,8 +75,7 @@ def _client(tool, db, context):
 
 
 def _worker(tool, policy=FAST):
-    return ScoreWorker(tool.app.extensions["db"].sessionmaker, tool.app.extensions["gradebook"],
-                       policy)
+    return build_score_worker(tool.app, policy)
 
 
 def _drain(worker, rounds=60):

@@ -1,6 +1,6 @@
 """With Redis (redis.url), two tool hosts on one database agree on login states, key sets,
-access tokens and registrations, a committed score wakes the worker through RQ, and a Redis
-outage costs nothing but speed."""
+access tokens and registrations, a committed score wakes the worker through a Redis list (the
+doorbell), and a Redis outage costs nothing but speed."""
 
 from __future__ import annotations
 
@@ -206,7 +206,7 @@ def test_a_committed_score_wakes_the_worker_through_the_queue(hosts, redis_serve
             worker = subprocess.Popen([sys.executable, "-m", "lti_tool.cli", "worker"], env=env,
                                       stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait(lambda: "RQ queue" in output.read_text(), what="the worker to listen")
+            _wait(lambda: "Redis list" in output.read_text(), what="the worker to listen")
             time.sleep(1)  # the worker's first poll is over; it now sleeps 300 s
             platform_id = _platform_id(a, lms)
             with _db(a) as db:
