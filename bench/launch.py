@@ -720,7 +720,7 @@ def report(result: ModeResult, args: argparse.Namespace) -> list[str]:
     what = ("the tool's requests through its WSGI app" if wsgi else "whole flow")
     hops = Counter(s.redirects for s in ours.samples)
     lines += [
-        f"  ours: redirects from the launch POST to the landed page: "
+        "  ours: redirects from the launch POST to the landed page: "
         + ", ".join(f"{n} in {count} launches" for n, count in sorted(hops.items())),
         "",
         f"  [{result.mode}] (1) calls from our tool to the platform during the measured warm"

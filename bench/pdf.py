@@ -36,10 +36,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lti_tool import create_app  # noqa: E402
-from lti_tool.lti.models import User  # noqa: E402
-from lti_tool.portfolio.models import Entry, Portfolio, Summary  # noqa: E402
-from lti_tool.portfolio.service import totals_from_entries  # noqa: E402
+from lti_tool import create_app
+from lti_tool.lti.models import User
+from lti_tool.portfolio.models import Entry, Portfolio, Summary
+from lti_tool.portfolio.service import totals_from_entries
 
 KK = "Қазақстан Республикасының медицина университеті, әлеуметтік ғылымдар өңірі. "
 RU = "Научно-практическая конференция молодых учёных «Медицина будущего», Алматы. "
@@ -57,40 +57,72 @@ def portfolio_of(size: str) -> tuple[Portfolio, list[Entry], list[Summary]]:
     extreme = size == "extreme"
     user = User(platform_id=1, sub="s1", name="Әлия Студент")
     portfolio = Portfolio(
-        platform_id=1, user_id=1, full_name=text_of(255, "Әлия ") if extreme else "Әлия Серікова",
-        faculty=text_of(255) if extreme else "Жалпы медицина", birth_year=2004,
-        admission_year=2022, course_year=2, group_name="МД-21" + ("ә" * 56 if extreme else ""),
+        platform_id=1,
+        user_id=1,
+        full_name=text_of(255, "Әлия ") if extreme else "Әлия Серікова",
+        faculty=text_of(255) if extreme else "Жалпы медицина",
+        birth_year=2004,
+        admission_year=2022,
+        course_year=2,
+        group_name="МД-21" + ("ә" * 56 if extreme else ""),
         specialty=text_of(255) if extreme else "Общая медицина",
         essay=text_of(20_000) if extreme else text_of(1500),
         goals=text_of(20_000) if extreme else text_of(600),
-        analysis=text_of(20_000) if extreme else text_of(600))
+        analysis=text_of(20_000) if extreme else text_of(600),
+    )
     portfolio.user = user
     entries = []
     for n in range(300 if extreme else 20):
         if extreme:
-            fields = {"title": text_of(500, "Олимпиада "), "when": text_of(500),
-                      "note": text_of(7000, "Ескерту ") + "Ы" * 3000}
+            fields = {
+                "title": text_of(500, "Олимпиада "),
+                "when": text_of(500),
+                "note": text_of(7000, "Ескерту ") + "Ы" * 3000,
+            }
         else:
-            fields = {"title": f"Олимпиада по анатомии {n}", "when": "2026-03-14",
-                      "note": "Диплом I степени, республиканский этап"}
-        entries.append(Entry(
-            id=n + 1, portfolio_id=1, section="achievements" if n % 4 else "chest",
-            list_key="olympiads" if n % 4 else "letters",
-            item_key="olympiad" if n % 4 else "thank_you_letter",
-            course_year=1 + n % 6 if extreme else 1 + n % 3,
-            level="republic" if n % 4 else None, result="first" if n % 4 else None, count=1,
-            title=fields["title"], fields=fields, claimed_points=100,
-            verified_points=100 if n % 2 else None, status="verified" if n % 2 else "submitted"))
+            fields = {
+                "title": f"Олимпиада по анатомии {n}",
+                "when": "2026-03-14",
+                "note": "Диплом I степени, республиканский этап",
+            }
+        entries.append(
+            Entry(
+                id=n + 1,
+                portfolio_id=1,
+                section="achievements" if n % 4 else "chest",
+                list_key="olympiads" if n % 4 else "letters",
+                item_key="olympiad" if n % 4 else "thank_you_letter",
+                course_year=1 + n % 6 if extreme else 1 + n % 3,
+                level="republic" if n % 4 else None,
+                result="first" if n % 4 else None,
+                count=1,
+                title=fields["title"],
+                fields=fields,
+                claimed_points=100,
+                verified_points=100 if n % 2 else None,
+                status="verified" if n % 2 else "submitted",
+            )
+        )
     long = 4000 if extreme else 300
     summary = Summary(
-        id=1, portfolio_id=1, academic_year="2025-2026", course_year=2,
-        group_name=portfolio.group_name, gpa="3.40", academic_level="good", points=100,
-        achievement_level="medium", activity=text_of(long), self_development=text_of(long),
-        competences=text_of(long), remarks=text_of(long),
+        id=1,
+        portfolio_id=1,
+        academic_year="2025-2026",
+        course_year=2,
+        group_name=portfolio.group_name,
+        gpa="3.40",
+        academic_level="good",
+        points=100,
+        achievement_level="medium",
+        activity=text_of(long),
+        self_development=text_of(long),
+        competences=text_of(long),
+        remarks=text_of(long),
         tutor_name=text_of(255) if extreme else "Тулеген Тьютор",
         head_name=text_of(255) if extreme else "Айгүл Меңгеруші",
         department=text_of(255) if extreme else "Анатомия кафедрасы",
-        summary_date=date(2026, 6, 20))
+        summary_date=date(2026, 6, 20),
+    )
     return portfolio, entries, [summary]
 
 
@@ -98,7 +130,10 @@ def module_at(revision: str):
     """lti_tool/portfolio/pdf.py as it was at `revision`, imported beside today's."""
     source = subprocess.run(
         ["git", "-C", str(REPO), "show", f"{revision}:lti_tool/portfolio/pdf.py"],
-        check=True, capture_output=True, text=True).stdout
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     name = "lti_tool.portfolio._pdf_before"
     spec = importlib.util.spec_from_loader(name, loader=None)
     module = importlib.util.module_from_spec(spec)
@@ -119,10 +154,20 @@ def build(module: types.ModuleType, app, data) -> tuple[float, float, bytes]:
     totals = totals_from_entries(entries, [])
     started, cpu = time.perf_counter(), time.process_time()
     body = module.portfolio_pdf(
-        portfolio, entries, totals, rubric, summaries, settings=app.config["SETTINGS"],
-        locale="kk", status_names={k: str(v) for k, v in STATUS_NAMES.items()},
-        level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
-                     **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}}, gpa=None)
+        portfolio,
+        entries,
+        totals,
+        rubric,
+        summaries,
+        settings=app.config["SETTINGS"],
+        locale="kk",
+        status_names={k: str(v) for k, v in STATUS_NAMES.items()},
+        level_names={
+            **{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
+            **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()},
+        },
+        gpa=None,
+    )
     return time.perf_counter() - started, time.process_time() - cpu, body
 
 
@@ -141,10 +186,17 @@ def main() -> int:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     data_dir = tempfile.mkdtemp(prefix="bench-pdf-")
-    app = create_app({"tool": {"data_dir": data_dir, "database_url": f"sqlite:///{data_dir}/t.db",
-                               "base_url": "http://127.0.0.1:5000"},
-                      "keys": {"dir": f"{data_dir}/keys"},
-                      "gradebook": {"worker": {"in_process": False}}})
+    app = create_app(
+        {
+            "tool": {
+                "data_dir": data_dir,
+                "database_url": f"sqlite:///{data_dir}/t.db",
+                "base_url": "http://127.0.0.1:5000",
+            },
+            "keys": {"dir": f"{data_dir}/keys"},
+            "gradebook": {"worker": {"in_process": False}},
+        }
+    )
     from lti_tool.portfolio import pdf as today
 
     builders = [("now", today)]
@@ -161,10 +213,14 @@ def main() -> int:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
             return 0
-        print(f"Portfolio PDF build, in-process, median of {args.runs} runs after one warm-up "
-              "(fonts loaded); wall time includes the machine's other load, CPU time less so")
-        print(f"{'portfolio':<10}{'builder':<14}{'wall s':>8}{'min s':>8}{'CPU s':>8}"
-              f"{'pages':>7}{'KB':>7}  target (wall)")
+        print(
+            f"Portfolio PDF build, in-process, median of {args.runs} runs after one warm-up "
+            "(fonts loaded); wall time includes the machine's other load, CPU time less so"
+        )
+        print(
+            f"{'portfolio':<10}{'builder':<14}{'wall s':>8}{'min s':>8}{'CPU s':>8}"
+            f"{'pages':>7}{'KB':>7}  target (wall)"
+        )
         missed = False
         for size in args.sizes.split(","):
             data = portfolio_of(size)
@@ -179,12 +235,18 @@ def main() -> int:
                 median = statistics.median(times)
                 verdict = ""
                 if label == "now":
-                    verdict = (f"< {TARGETS_S[size]:g} s" if median < TARGETS_S[size]
-                               else f"TARGET MISSED (< {TARGETS_S[size]:g} s)")
+                    verdict = (
+                        f"< {TARGETS_S[size]:g} s"
+                        if median < TARGETS_S[size]
+                        else f"TARGET MISSED (< {TARGETS_S[size]:g} s)"
+                    )
                     missed |= median >= TARGETS_S[size]
-                print(f"{size:<10}{label:<14}{median:>8.2f}{min(times):>8.2f}"
-                      f"{statistics.median(cpus):>8.2f}{pages(body):>7}{len(body) / 1024:>7.0f}"
-                      f"  {verdict}", flush=True)
+                print(
+                    f"{size:<10}{label:<14}{median:>8.2f}{min(times):>8.2f}"
+                    f"{statistics.median(cpus):>8.2f}{pages(body):>7}{len(body) / 1024:>7.0f}"
+                    f"  {verdict}",
+                    flush=True,
+                )
     return 1 if missed else 0
 
 

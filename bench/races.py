@@ -32,6 +32,7 @@ value that differs from the tool's.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import random
 import re
@@ -50,20 +51,22 @@ for extra in (REPO / "tests", REPO):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from lti_platform import LaunchDriver, Platform  # noqa: E402
-from servers import PostgresServer  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-from tool_server import start_tool  # noqa: E402
+from lti_platform import LaunchDriver, Platform
+from servers import PostgresServer
+from sqlalchemy import select
+from tool_server import start_tool
 
-from bench.common import LogTally  # noqa: E402
-from lti_tool import versioning  # noqa: E402
-from lti_tool.db import utcnow  # noqa: E402
-from lti_tool.gradebook.models import ScoreOutbox  # noqa: E402
-from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due  # noqa: E402
-from lti_tool.portfolio import service  # noqa: E402
-from lti_tool.portfolio import summary as summary_module  # noqa: E402
-from lti_tool.portfolio.access import Actor  # noqa: E402
-from lti_tool.portfolio.models import Entry, Portfolio  # noqa: E402
+from bench.common import LogTally
+from lti_tool import versioning
+from lti_tool.db import utcnow
+from lti_tool.gradebook.models import ScoreOutbox
+from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due
+from lti_tool.portfolio import (
+    service,
+    summary as summary_module,
+)
+from lti_tool.portfolio.access import Actor
+from lti_tool.portfolio.models import Entry, Portfolio
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
@@ -92,13 +95,21 @@ class Person:
         return self.driver.get(self.url(path))
 
     def post(self, path: str, data: dict):
-        return self.driver.post(self.url(path), data={"csrf_token": self.csrf, **data},
-                                follow_redirects=False)
+        return self.driver.post(
+            self.url(path), data={"csrf_token": self.csrf, **data}, follow_redirects=False
+        )
 
 
 def entry_form(level: str, version: int | None = None) -> dict:
-    form = {"list": "olympiads", "course_year": "2", "item": "olympiad", "level": level,
-            "result": "first", "f_title": "Olympiad", "action": "submit"}
+    form = {
+        "list": "olympiads",
+        "course_year": "2",
+        "item": "olympiad",
+        "level": level,
+        "result": "first",
+        "f_title": "Olympiad",
+        "action": "submit",
+    }
     if version is not None:
         form["version"] = str(version)
     return form
@@ -160,7 +171,8 @@ class Run:
         for student in self.students:
             page = student.driver.post(
                 student.url("/portfolio/entries/new?list=olympiads"),
-                data={"csrf_token": student.csrf, **entry_form("republic")})
+                data={"csrf_token": student.csrf, **entry_form("republic")},
+            )
             made.append(int(page.url.split("/portfolio/entries/")[1].split("?")[0]))
         self.entries += made
         index = self.rng.randrange(len(made))
@@ -171,19 +183,34 @@ class Run:
         versions = {e: self.seen(e) for e in {target, other}}
         first_action = self.rng.choice(["verify", "verify", "return"])
         calls = [
-            lambda: ("decide", self.tutors[0].post(
-                f"/portfolio/entries/{target}/decide",
-                {"action": first_action, "comment": "fix", "version": str(versions[target])})),
-            lambda: ("decide", self.tutors[1].post(
-                f"/portfolio/entries/{other}/decide",
-                {"action": "verify", "version": str(versions[other])})),
-            lambda: ("edit", self.students[index].post(
-                f"/portfolio/entries/{target}/edit",
-                entry_form(self.rng.choice(["international", "university"]),
-                           versions[target]))),
-            lambda: ("mark", self.tutors[1].post(
-                f"/portfolio/{portfolio_id}/marks",
-                {"mark": "design", "year": "2", "points": str(self.rng.choice([10, 20, 30]))})),
+            lambda: (
+                "decide",
+                self.tutors[0].post(
+                    f"/portfolio/entries/{target}/decide",
+                    {"action": first_action, "comment": "fix", "version": str(versions[target])},
+                ),
+            ),
+            lambda: (
+                "decide",
+                self.tutors[1].post(
+                    f"/portfolio/entries/{other}/decide",
+                    {"action": "verify", "version": str(versions[other])},
+                ),
+            ),
+            lambda: (
+                "edit",
+                self.students[index].post(
+                    f"/portfolio/entries/{target}/edit",
+                    entry_form(self.rng.choice(["international", "university"]), versions[target]),
+                ),
+            ),
+            lambda: (
+                "mark",
+                self.tutors[1].post(
+                    f"/portfolio/{portfolio_id}/marks",
+                    {"mark": "design", "year": "2", "points": str(self.rng.choice([10, 20, 30]))},
+                ),
+            ),
         ]
         self.rng.shuffle(calls)
         for what, answer in at_once(calls):
@@ -217,27 +244,42 @@ class Run:
                 staff = [d for d in chain if d.action in ("verify", "return", "reject")]
                 recorded += len(staff)
                 # A decision on top of another for the same change of state is a lost one.
-                lost += sum(1 for a, b in zip(chain, chain[1:]) if b.from_status != a.to_status)
+                lost += sum(1 for a, b in itertools.pairwise(chain) if b.from_status != a.to_status)
                 if entry.status == "verified" and entry.verified_points != entry.claimed_points:
                     lost += 1  # verified content its tutor never saw
             lost += max(0, done - recorded)
-        return {"trials": 0, "requests": len(self.answers), "decided": done,
-                "conflicts": conflicts, "errors": errors, "lost": lost, "differ": self.differ,
-                "students": self.compared}
+        return {
+            "trials": 0,
+            "requests": len(self.answers),
+            "decided": done,
+            "conflicts": conflicts,
+            "errors": errors,
+            "lost": lost,
+            "differ": self.differ,
+            "students": self.compared,
+        }
 
     def compare(self) -> None:
         """After a drain: count the students whose LMS value is not the tool's total."""
         with self.session() as db:
-            students = db.scalars(select(Portfolio).where(Portfolio.id.in_(
-                select(Entry.portfolio_id).where(Entry.id.in_(self.entries))))).all()
+            students = db.scalars(
+                select(Portfolio).where(
+                    Portfolio.id.in_(select(Entry.portfolio_id).where(Entry.id.in_(self.entries)))
+                )
+            ).all()
             for portfolio in students:
                 total = service.verified_total(db, portfolio.id)
-                row = db.scalars(select(ScoreOutbox).where(
-                    ScoreOutbox.user_id == portfolio.user_id).order_by(ScoreOutbox.id.desc())
+                row = db.scalars(
+                    select(ScoreOutbox)
+                    .where(ScoreOutbox.user_id == portfolio.user_id)
+                    .order_by(ScoreOutbox.id.desc())
                 ).first()
                 stored = self.platform.scores(row.line_item_url).get(row.user_sub) if row else None
-                lms = (round(stored["scoreGiven"] * row.score_maximum / stored["scoreMaximum"], 2)
-                       if stored else None)
+                lms = (
+                    round(stored["scoreGiven"] * row.score_maximum / stored["scoreMaximum"], 2)
+                    if stored
+                    else None
+                )
                 self.compared += 1
                 if lms != total and not (lms is None and total == 0):
                     self.differ += 1
@@ -253,38 +295,58 @@ def cost_per_decision(app, n: int) -> dict[str, tuple[float, float]]:
         tutor = Actor(user_id=None, platform_id=portfolio.platform_id, name="bench")
         ids = []
         for _ in range(2 * n):
-            entry = Entry(portfolio_id=portfolio.id, section="achievements",
-                          list_key="olympiads", item_key="olympiad", course_year=2,
-                          level="republic", result="first", count=1, title="bench",
-                          fields={}, claimed_points=100, status="submitted", version=1)
+            entry = Entry(
+                portfolio_id=portfolio.id,
+                section="achievements",
+                list_key="olympiads",
+                item_key="olympiad",
+                course_year=2,
+                level="republic",
+                result="first",
+                count=1,
+                title="bench",
+                fields={},
+                claimed_points=100,
+                status="submitted",
+                version=1,
+            )
             db.add(entry)
             db.flush()
             ids.append(entry.id)
         db.commit()
     times: dict[str, list[float]] = {"versioned": [], "today": []}
     statements: dict[str, list[float]] = {"versioned": [], "today": []}
-    for mode, entry_id in zip(["versioned", "today"] * n, ids):
+    for mode, entry_id in zip(["versioned", "today"] * n, ids, strict=True):
         context = todays_path(app) if mode == "today" else _nothing()
         with context, sessions() as db:
             started = time.perf_counter()
-            report = service.decide(db, tutor, [(entry_id, 1)], "verify", settings=settings,
-                                    may_review=lambda *_: True)
+            report = service.decide(
+                db, tutor, [(entry_id, 1)], "verify", settings=settings, may_review=lambda *_: True
+            )
             db.flush()
             statements[mode].append((time.perf_counter() - started) * 1000)
             db.commit()
             times[mode].append((time.perf_counter() - started) * 1000)
             assert len(report.done) == 1, report
-    return {"statements": (statistics.median(statements["versioned"]),
-                           statistics.median(statements["today"])),
-            "commit": (statistics.median(times["versioned"]), statistics.median(times["today"]))}
+    return {
+        "statements": (
+            statistics.median(statements["versioned"]),
+            statistics.median(statements["today"]),
+        ),
+        "commit": (statistics.median(times["versioned"]), statistics.median(times["today"])),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--students", type=int, default=4)
-    parser.add_argument("--decisions", type=int, default=500,
-                        help="decisions per path for the cost of the version check")
+    parser.add_argument(
+        "--decisions",
+        type=int,
+        default=500,
+        help="decisions per path for the cost of the version check",
+    )
     parser.add_argument("--seed", type=int, default=10)
     args = parser.parse_args()
     tally = LogTally()
@@ -296,17 +358,38 @@ def main() -> int:
     try:
         for mode in ("versioned", "today"):
             url = postgres.create_database(f"races_{mode}")
-            tool = start_tool(tempfile.mkdtemp(prefix="lti-races-"),
-                              {"tool": {"database_url": url}, "gradebook": {
-                                  "worker": {"in_process": False}}})
+            tool = start_tool(
+                tempfile.mkdtemp(prefix="lti-races-"),
+                {"tool": {"database_url": url}, "gradebook": {"worker": {"in_process": False}}},
+            )
             with Platform("moodle") as platform:
                 tool.register(platform)
-                tutors = [Person(tool, platform, "teacher"), Person(tool, platform, {
-                    "role": "teacher", "id": "77", "given_name": "Tina",
-                    "family_name": "Tutor"})]
-                students = [Person(tool, platform, {
-                    "role": "student", "id": str(100 + i), "given_name": f"S{i}",
-                    "family_name": "Student"}) for i in range(args.students)]
+                tutors = [
+                    Person(tool, platform, "teacher"),
+                    Person(
+                        tool,
+                        platform,
+                        {
+                            "role": "teacher",
+                            "id": "77",
+                            "given_name": "Tina",
+                            "family_name": "Tutor",
+                        },
+                    ),
+                ]
+                students = [
+                    Person(
+                        tool,
+                        platform,
+                        {
+                            "role": "student",
+                            "id": str(100 + i),
+                            "given_name": f"S{i}",
+                            "family_name": "Student",
+                        },
+                    )
+                    for i in range(args.students)
+                ]
                 run = Run(tool, platform, tutors, students, random.Random(args.seed))
                 started = time.monotonic()
                 context = todays_path(tool.app) if mode == "today" else _nothing()
@@ -325,23 +408,31 @@ def main() -> int:
     finally:
         postgres.remove()
 
-    print(f"bench/races.py on PostgreSQL {postgres.bin.parent.name} (durable), "
-          f"{args.trials} trials x 4 simultaneous requests, {args.students} students, "
-          f"seed {args.seed}")
+    print(
+        f"bench/races.py on PostgreSQL {postgres.bin.parent.name} (durable), "
+        f"{args.trials} trials x 4 simultaneous requests, {args.students} students, "
+        f"seed {args.seed}"
+    )
     print(f"{'':<34}{'versioned':>12}{'today':>12}")
-    rows = [("trials", "trials"), ("requests", "requests"),
-            ("decisions answered done (303)", "decided"),
-            ("conflicts refused with 409", "conflicts"), ("answers 5xx", "errors"),
-            ("decisions lost (target 0)", "lost"),
-            ("LMS totals != tool's (target 0)", "differ"),
-            ("LMS totals compared", "students")]
+    rows = [
+        ("trials", "trials"),
+        ("requests", "requests"),
+        ("decisions answered done (303)", "decided"),
+        ("conflicts refused with 409", "conflicts"),
+        ("answers 5xx", "errors"),
+        ("decisions lost (target 0)", "lost"),
+        ("LMS totals != tool's (target 0)", "differ"),
+        ("LMS totals compared", "students"),
+    ]
     for label, key in rows:
         print(f"{label:<34}{results['versioned'][key]:>12}{results['today'][key]:>12}")
     print(f"cost per decision, median of {args.decisions} each, the two paths alternated:")
     for label, key in (("decide (statements)", "statements"), ("decide + commit", "commit")):
         versioned_ms, today_ms = results["versioned"]["cost"][key]
-        print(f"  {label:<22} versioned {versioned_ms:6.2f} ms, today {today_ms:6.2f} ms, "
-              f"version check {versioned_ms - today_ms:+.2f} ms")
+        print(
+            f"  {label:<22} versioned {versioned_ms:6.2f} ms, today {today_ms:6.2f} ms, "
+            f"version check {versioned_ms - today_ms:+.2f} ms"
+        )
     print(f"warnings and errors logged: {tally.summary()}")
     bad = results["versioned"]
     return 1 if bad["lost"] or bad["differ"] or bad["errors"] else 0

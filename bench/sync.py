@@ -15,7 +15,8 @@ instead, as before. Moodle's quirks stay on (strict media types, Link header bug
 the naive client cannot work with one.
 
 1. ours: N scores (N students on the placement's line item) are written to the outbox with
-   `enqueue_score` in one transaction; then `build_score_worker(app).run_once()` runs until the outbox
+   `enqueue_score` in one transaction; then `build_score_worker(app).run_once()` runs until the
+   outbox
    is drained, with the policy of config/default.toml [gradebook.worker] and a cold token cache.
    Timed from the first claim to the last score stored on the platform (the platform's score log)
    and to the drained outbox. The SQL statements of each batch are counted with a SQLAlchemy
@@ -95,8 +96,7 @@ from lti_tool.gradebook.models import LineItem as LineItemRow, Result, ScoreOutb
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_grades, pull_roster
 from lti_tool.gradebook.worker import BatchReport, WorkerPolicy, build_score_worker, next_due
-from lti_tool.lti.models import Context, Membership, ResourceLink, User
-from lti_tool.lti.models import Platform as PlatformRow
+from lti_tool.lti.models import Context, Membership, Platform as PlatformRow, ResourceLink, User
 
 SERVICE_DELAY = 0.020
 PUSH_TARGET_SECONDS = 2.5

@@ -9,8 +9,17 @@ from typing import Any
 from flask import Flask, request, session
 from flask_wtf.csrf import CSRFProtect
 
-from . import errors, home, i18n, parsing, portfolio, security, teachhub, web_session
-from . import settings as settings_module
+from . import (
+    errors,
+    home,
+    i18n,
+    parsing,
+    portfolio,
+    security,
+    settings as settings_module,
+    teachhub,
+    web_session,
+)
 from .cache import shared_cache
 from .db import Database
 from .gradebook import doorbell, outbox

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from . import create_app
 from .gradebook import worker as score_worker
-from .lti.models import Platform
 from .lti.invites import IssuedInvite, issue_invite, parse_duration
+from .lti.models import Platform
 from .lti.registry import add_platform, find_platform
 from .migrate import upgrade
 from .settings import SettingsError, env_secret, is_production

@@ -12,7 +12,6 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-
 log = logging.getLogger(__name__)
 
 # Sent for every refused login or launch, with its reason `code` (ops.metrics counts them).

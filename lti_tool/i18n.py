@@ -6,8 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import Flask, g, request, session
-from flask_babel import Babel, format_date, format_datetime, format_decimal, format_time
-from flask_babel import get_locale, get_translations
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    get_locale,
+    get_translations,
+)
 
 from .settings import PROJECT_ROOT
 

@@ -50,25 +50,25 @@ def parse_int(value: object, *, minimum: int = 1, maximum: int = MAX_ID) -> int:
     """A whole number from `minimum` to `maximum`, written in ASCII digits (NumberError else)."""
     text = str(value if value is not None else "").strip(_BLANKS)
     if not _WHOLE.match(text) or (text.startswith("-") and minimum >= 0):
-        raise NumberError(_l("Enter a whole number from %(low)s to %(high)s.",
-                             low=minimum, high=maximum))
+        raise NumberError(
+            _l("Enter a whole number from %(low)s to %(high)s.", low=minimum, high=maximum)
+        )
     number = int(text)
     if not minimum <= number <= maximum:
-        raise NumberError(_l("Enter a whole number from %(low)s to %(high)s.",
-                             low=minimum, high=maximum))
+        raise NumberError(
+            _l("Enter a whole number from %(low)s to %(high)s.", low=minimum, high=maximum)
+        )
     return number
 
 
-def parse_decimal(value: object, *, minimum: Decimal, maximum: Decimal,
-                  places: int = 2) -> Decimal:
+def parse_decimal(value: object, *, minimum: Decimal, maximum: Decimal, places: int = 2) -> Decimal:
     """A plain decimal (e.g. 7.5 or 7,5) within bounds and with at most `places` decimals."""
     text = str(value if value is not None else "").strip(_BLANKS)
     if not _DECIMAL.match(text):
         raise NumberError(_l("Enter a number, e.g. 12 or 7.5."))
     number = Decimal(text.replace(",", "."))
     if not minimum <= number <= maximum:
-        raise NumberError(_l("Enter a number from %(low)s to %(high)s.",
-                             low=minimum, high=maximum))
+        raise NumberError(_l("Enter a number from %(low)s to %(high)s.", low=minimum, high=maximum))
     if number != number.quantize(Decimal(1).scaleb(-places)):
         raise NumberError(_l("At most %(n)s decimals.", n=places))
     return number
@@ -87,8 +87,14 @@ def id_or_none(value: object) -> int | None:
         return None
 
 
-def arg_int(args: Mapping[str, str], name: str, default: int | None = None, *,
-            minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+def arg_int(
+    args: Mapping[str, str],
+    name: str,
+    default: int | None = None,
+    *,
+    minimum: int = 1,
+    maximum: int = MAX_ID,
+) -> int | None:
     """A whole-number query parameter: `default` when absent or empty, BadNumber when bad."""
     raw = args.get(name)
     if raw is None or raw.strip(_BLANKS) == "":
@@ -111,7 +117,7 @@ def ids(values: Iterable[str], name: str) -> list[int]:
 
 
 def id_pair(value: str, name: str) -> tuple[int, int]:
-    """"id:version" (a queue checkbox); BadNumber when either half is not a number."""
+    """ "id:version" (a queue checkbox); BadNumber when either half is not a number."""
     first, _sep, second = value.partition(":")
     try:
         return parse_int(first), parse_int(second, minimum=0)
@@ -166,6 +172,12 @@ class IdConverter(IntegerConverter):
     on a value over 2**63-1 (PostgreSQL on one over 2**31-1).
     """
 
-    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
-                 max: int | None = MAX_ID, signed: bool = False) -> None:
+    def __init__(
+        self,
+        url_map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
         super().__init__(url_map, fixed_digits, min, max, signed)

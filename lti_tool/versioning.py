@@ -43,8 +43,9 @@ def claim(db: Session, obj, seen: int, column: str = "version") -> bool:
     """
     table = type(obj).__table__
     col = table.c[column]
-    result = db.execute(update(table).where(table.c.id == obj.id, col == seen)
-                        .values({column: col + 1}))
+    result = db.execute(
+        update(table).where(table.c.id == obj.id, col == seen).values({column: col + 1})
+    )
     if result.rowcount != 1:
         return False
     set_committed_value(obj, column, seen + 1)

@@ -14,8 +14,9 @@ from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due
 def park_leftovers(tool) -> None:
     """Scores queued by earlier tests go to platforms that have stopped: keep them out."""
     with tool.app.extensions["db"].new_session() as db:
-        db.execute(update(ScoreOutbox).where(ScoreOutbox.status == "pending")
-                   .values(status="parked"))
+        db.execute(
+            update(ScoreOutbox).where(ScoreOutbox.status == "pending").values(status="parked")
+        )
         db.commit()
 
 

@@ -87,8 +87,7 @@ def human_size(size: int) -> str:
 
 def format_size(size: int) -> str:
     """A byte count in megabytes for the reader's locale: "12 MB", "0,4 MB" (kk, ru)."""
-    from flask_babel import format_decimal
-    from flask_babel import gettext as _
+    from flask_babel import format_decimal, gettext as _
 
     megabytes = size / (1024 * 1024)
     number = format_decimal(round(megabytes, 1 if megabytes < 10 else 0), format="#,##0.#")
@@ -344,22 +343,20 @@ def unlink_stored(settings: dict, names: list[str | None]) -> int:
 
 
 __all__ = [
-    "allow_upload",
     "Sniffed",
     "UploadError",
     "Usage",
+    "allow_upload",
     "delete_evidence",
     "evidence_dir",
     "evidence_settings",
     "format_size",
     "human_size",
     "person_usage",
-    "usage_line",
     "platform_usage",
-    "stored_names_of_platform",
-    "unlink_stored",
     "send_evidence",
     "store_upload",
     "stored_names_of_platform",
     "unlink_stored",
+    "usage_line",
 ]

@@ -98,8 +98,10 @@ class RedisDoorbell:
 
     def describe(self) -> str:
         """How the worker is woken, for its start-up line."""
-        return (f"woken through the Redis list {self.key}, polling the outbox every "
-                f"{self.poll_seconds:g} s")
+        return (
+            f"woken through the Redis list {self.key}, polling the outbox every "
+            f"{self.poll_seconds:g} s"
+        )
 
     def ring(self) -> None:
         """Leave one ring for the worker, however many commits ring before it wakes."""
@@ -132,8 +134,10 @@ class RedisDoorbell:
                 if self._client().blpop([self.key], timeout=1):
                     return True
             except (redis.RedisError, OSError) as err:
-                log.warning("score doorbell: redis unavailable (%s); polling the outbox meanwhile",
-                            type(err).__name__)
+                log.warning(
+                    "score doorbell: redis unavailable (%s); polling the outbox meanwhile",
+                    type(err).__name__,
+                )
                 stop.wait(max(0.0, min(5.0, deadline - time.monotonic())))
         return False
 
@@ -142,9 +146,12 @@ class RedisDoorbell:
             import redis
 
             pool = self.cache.client.connection_pool
-            self._blocking = redis.Redis(connection_pool=redis.ConnectionPool(
-                connection_class=pool.connection_class,
-                **{**pool.connection_kwargs, "socket_timeout": 5.0}))
+            self._blocking = redis.Redis(
+                connection_pool=redis.ConnectionPool(
+                    connection_class=pool.connection_class,
+                    **{**pool.connection_kwargs, "socket_timeout": 5.0},
+                )
+            )
         return self._blocking
 
 

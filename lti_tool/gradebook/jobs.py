@@ -27,8 +27,9 @@ class Jobs:
             if name in self._running:
                 return None
             self._running.add(name)
-        thread = threading.Thread(target=self._run, args=(name, target, args), daemon=True,
-                                  name=name)
+        thread = threading.Thread(
+            target=self._run, args=(name, target, args), daemon=True, name=name
+        )
         thread.start()
         return thread
 

@@ -43,24 +43,29 @@ class NavLink:
     label: object  # a lazy string: translated when the page renders
 
 
-def nav_links(role: ToolRole, *, has_context: bool, course_has_portfolio: bool,
-              teachhub_coordinator: bool) -> list[NavLink]:
+def nav_links(
+    role: ToolRole, *, has_context: bool, course_has_portfolio: bool, teachhub_coordinator: bool
+) -> list[NavLink]:
     """The menu of a role, in the order people use it."""
     links = [NavLink("home.index", _l("Home"))]
     staff_here = role in COURSE_STAFF and has_context
     if role in (ToolRole.LEARNER, ToolRole.INSTRUCTOR):
         links.append(NavLink("portfolio.mine", _l("My portfolio")))
     if staff_here and course_has_portfolio:
-        links += [NavLink("portfolio_staff.course_view", _l("Students")),
-                  NavLink("portfolio_staff.queue", _l("Waiting")),
-                  NavLink("portfolio_staff.analytics", _l("Analytics"))]
+        links += [
+            NavLink("portfolio_staff.course_view", _l("Students")),
+            NavLink("portfolio_staff.queue", _l("Waiting")),
+            NavLink("portfolio_staff.analytics", _l("Analytics")),
+        ]
     if role == ToolRole.ADMIN:
         links.append(NavLink("portfolio_staff.all_portfolios", _l("All portfolios")))
     if role in (ToolRole.LEARNER, ToolRole.INSTRUCTOR):
         links.append(NavLink("gradebook.my_grades", _l("My grades")))
     if staff_here:
-        links += [NavLink("gradebook.course_settings", _l("Course grading")),
-                  NavLink("gradebook_sync.sync_page", _l("Gradebook sync"))]
+        links += [
+            NavLink("gradebook.course_settings", _l("Course grading")),
+            NavLink("gradebook_sync.sync_page", _l("Gradebook sync")),
+        ]
     # A coordinator by `teachhub.coordinator_roles` is one whatever the launch role (access.py).
     if role in TEACHHUB_ROLES or teachhub_coordinator:
         links.append(NavLink("teachhub.index", _l("TeachHub")))

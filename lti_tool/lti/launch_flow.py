@@ -74,8 +74,9 @@ class Landed:
 LaunchOutcome = AskStorage | OpenNewWindow | Landed
 
 
-def run_launch(db: Session, params: dict[str, str], cookies: dict[str, str],
-               services: LaunchServices) -> LaunchOutcome:
+def run_launch(
+    db: Session, params: dict[str, str], cookies: dict[str, str], services: LaunchServices
+) -> LaunchOutcome:
     """Take a launch form to its outcome; raises LaunchError when it is refused."""
     states = services.states
     storage_target = needs_storage_lookup(db, params, cookies, states)
@@ -83,15 +84,21 @@ def run_launch(db: Session, params: dict[str, str], cookies: dict[str, str],
         return AskStorage(storage_target, _auth_origin(db, states, params))
     try:
         result = validate_launch(
-            db, params, cookies, tool_conf=services.tool_conf, keysets=services.keysets,
-            policy=services.policy, platforms=services.platforms, states=states)
+            db,
+            params,
+            cookies,
+            tool_conf=services.tool_conf,
+            keysets=services.keysets,
+            policy=services.policy,
+            platforms=services.platforms,
+            states=states,
+        )
     except LaunchError as err:
         db.rollback()
         if err.code == "cookies_blocked":
             metrics.launch_refused(err.code)
             login_state = states.get(db, params.get("state", ""))
-            return OpenNewWindow(err.message,
-                                 login_state.login_params if login_state else {})
+            return OpenNewWindow(err.message, login_state.login_params if login_state else {})
         raise
     records = services.records
     try:
@@ -130,17 +137,30 @@ def run_launch(db: Session, params: dict[str, str], cookies: dict[str, str],
         services.frame_origins_changed()
     if record.context_id is not None:
         services.refresh_roster(db, record.context_id)
-    log.info("launch ok: platform=%s type=%s role=%s binding=%s", result.platform.id,
-             result.message_type, result.role, result.state_binding)
+    log.info(
+        "launch ok: platform=%s type=%s role=%s binding=%s",
+        result.platform.id,
+        result.message_type,
+        result.role,
+        result.state_binding,
+    )
     metrics.launch_ok()
     if result.message_type == MessageType.DEEP_LINKING:
         landing = Landing(DEEP_LINK_PAGE)
     else:
         # Straight to the placement's own page: one redirect, not a chain through home.
-        landing = services.placements.landing(db, record.placement, Arrival(
-            platform_id=result.platform.id, user_id=record.user_id,
-            context_id=record.context_id, resource_link_id=record.resource_link_id,
-            role=result.role, custom=custom))
+        landing = services.placements.landing(
+            db,
+            record.placement,
+            Arrival(
+                platform_id=result.platform.id,
+                user_id=record.user_id,
+                context_id=record.context_id,
+                resource_link_id=record.resource_link_id,
+                role=result.role,
+                custom=custom,
+            ),
+        )
     return Landed(record.user_id, result.platform.id, data, landing)
 
 

@@ -24,10 +24,10 @@ EXTENSION = "lti_placements"
 class Placeable:
     """One choice on the deep linking page: something the tool can put on a course page."""
 
-    key: str        # the choice's id; the custom parameter `placement` unless `placement` is set
+    key: str  # the choice's id; the custom parameter `placement` unless `placement` is set
     title: str
     description: str
-    tag: str        # the AGS line item tag when graded
+    tag: str  # the AGS line item tag when graded
     placement: str = ""  # the custom `placement` when it differs from `key` (TeachHub cards)
     custom: dict = field(default_factory=dict)  # more custom parameters (module_card=<id>)
     score_maximum: int = 100  # the line item's default maximum when graded
@@ -57,10 +57,10 @@ class Landing:
 class PlacementKind:
     """What a domain can place: its key, how it is offered, where its launches land."""
 
-    key: str                  # the custom parameter `placement` of its resource links
-    title: Any                # a lazy string: translated when shown
-    description: Any          # a lazy string
-    tag: str                  # the AGS line item tag when graded
+    key: str  # the custom parameter `placement` of its resource links
+    title: Any  # a lazy string: translated when shown
+    description: Any  # a lazy string
+    tag: str  # the AGS line item tag when graded
     score_maximum: int = 100  # the line item's default maximum when graded
     # Where its launches land; None: the role's home.
     landing: str | None = None
@@ -94,8 +94,15 @@ class PlacementRegistry:
         for kind in self._kinds.values():
             if role not in kind.placers:
                 continue
-            found.append(Placeable(kind.key, str(kind.title), str(kind.description), kind.tag,
-                                   score_maximum=kind.score_maximum))
+            found.append(
+                Placeable(
+                    kind.key,
+                    str(kind.title),
+                    str(kind.description),
+                    kind.tag,
+                    score_maximum=kind.score_maximum,
+                )
+            )
             if kind.extra_choices is not None:
                 found += kind.extra_choices(db, platform_id)
         return found

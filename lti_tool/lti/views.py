@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, g, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from .. import csrf, web_session

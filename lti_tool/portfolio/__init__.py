@@ -13,9 +13,11 @@ from .service import PLACEMENT
 def init_app(app: Flask) -> None:
     """Register the portfolio's placement with the LTI core: its launches land on the role's
     home, which leads to the portfolio (so does a link with no placement at all)."""
-    placements(app).register(PlacementKind(
-        key=PLACEMENT,
-        title=_l("Student portfolio"),
-        description=_l("Each student keeps their achievement portfolio; tutors verify it."),
-        tag="portfolio",
-    ))
+    placements(app).register(
+        PlacementKind(
+            key=PLACEMENT,
+            title=_l("Student portfolio"),
+            description=_l("Each student keeps their achievement portfolio; tutors verify it."),
+            tag="portfolio",
+        )
+    )

@@ -13,6 +13,7 @@ from .models import Entry, Portfolio, Summary, TutorMark
 from .rubric import Rubric
 from .service import Totals
 
+
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value else None
 

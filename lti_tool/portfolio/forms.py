@@ -60,7 +60,8 @@ class ProfileForm(VersionedForm):
 
     full_name = StringField(_l("Full name"), validators=[
         DataRequired(message=_l("Enter your full name.")), _length(255)])
-    birth_year = StrictIntegerField(_l("Year of birth"), validators=[Optional(), _year_range(1940, 2015)])
+    birth_year = StrictIntegerField(_l("Year of birth"),
+                                    validators=[Optional(), _year_range(1940, 2015)])
     admission_year = StrictIntegerField(_l("Year of admission"),
                                   validators=[Optional(), _year_range(1990, 2100)])
     faculty = StringField(_l("Faculty"), validators=[Optional(), _length(255)])

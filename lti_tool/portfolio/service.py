@@ -29,8 +29,14 @@ from ..gradebook.outbox import enqueue_score
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from ..versioning import claim
-from .access import ACTIVE, Actor, NotFound, require_owner, review_courses
-from .access import may_review as access_may_review
+from .access import (
+    ACTIVE,
+    Actor,
+    NotFound,
+    may_review as access_may_review,
+    require_owner,
+    review_courses,
+)
 from .entries import EntryInput
 from .models import (
     CLAIMED_STATUSES,

@@ -263,7 +263,8 @@ def _summary_form(viewer, db, actor, portfolio, summary):
     form = SummaryForm(obj=summary if request.method == "GET" else None)
     page = load_page(db, portfolio, include_drafts=False)
     if request.method == "GET" and summary is None:
-        academic_year = request.args.get("academic_year") or grading_policy().current_academic_year()
+        academic_year = (request.args.get("academic_year")
+                         or grading_policy().current_academic_year())
         course_year = (parsing.arg_int(request.args, "course_year", maximum=rubric().course_years)
                        or course_year_for(portfolio, academic_year)
                        or portfolio.course_year or 1)

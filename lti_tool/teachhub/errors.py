@@ -33,8 +33,10 @@ class Changed(Refused):
     """The card changed after its author opened it: nothing was saved (issue 10)."""
 
     code = "changed"
-    message = _l("Someone changed this card after you opened it, so nothing was saved. "
-                 "The card as it is now is shown; what you typed is kept in the form.")
+    message = _l(
+        "Someone changed this card after you opened it, so nothing was saved. "
+        "The card as it is now is shown; what you typed is kept in the form."
+    )
 
 
 def parse_date(value: object, field: str, *, required: bool = False) -> date | None:

@@ -8,6 +8,8 @@ card page shows both beside the field instead of a banner above a reset form.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from flask import request
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms import FileField, HiddenField, SelectMultipleField, StringField, TextAreaField
@@ -27,13 +29,18 @@ class TeachHubForm(HtmlForm):
             input test see every field a view reads.
             """
             wrapped = super().wrap_formdata(form, formdata)
-            if wrapped is None and formdata is not None and request and \
-                    request.method == "POST" and not request.is_json:
+            if (
+                wrapped is None
+                and formdata is not None
+                and request
+                and request.method == "POST"
+                and not request.is_json
+            ):
                 return CombinedMultiDict((request.files, request.form))
             return wrapped
 
     # A service's error key -> this form's field, where the two names differ.
-    error_fields: dict[str, str] = {}
+    error_fields: ClassVar[dict[str, str]] = {}
 
     def refuse(self, errors: dict[str, str]) -> dict[str, str]:
         """Attach each message to its field; the messages no field of this form takes."""
@@ -81,7 +88,7 @@ class MarkForm(RevisedForm):
 class VerifyForm(RevisedForm):
     """The coordinator's verification note."""
 
-    error_fields = {"verification_note": "note"}
+    error_fields: ClassVar[dict[str, str]] = {"verification_note": "note"}
     note = StringField()
 
 
@@ -163,7 +170,13 @@ class CoordinatorForm(TeachHubForm):
 
 # The card and module pages' forms by the endpoint they post to (others: messages only).
 PAGE_FORMS: dict[str, type[TeachHubForm]] = {
-    "card_hours": HoursForm, "card_department": DepartmentForm, "card_mark": MarkForm,
-    "card_verify": VerifyForm, "card_record": RecordForm, "card_status": StatusForm,
-    "add_task": TaskForm, "review_task": ReviewForm, "save_stream": StreamForm,
+    "card_hours": HoursForm,
+    "card_department": DepartmentForm,
+    "card_mark": MarkForm,
+    "card_verify": VerifyForm,
+    "card_record": RecordForm,
+    "card_status": StatusForm,
+    "add_task": TaskForm,
+    "review_task": ReviewForm,
+    "save_stream": StreamForm,
 }

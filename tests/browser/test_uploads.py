@@ -23,10 +23,12 @@ except ImportError:  # the `playwright` fixture fails every test with what to do
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-       b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-       b"trailer<</Root 1 0 R>>\n%%EOF\n")
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 # What the progress bar and the button do while the form sends, written to the console (which
 # outlives the page the answer replaces).
@@ -50,9 +52,17 @@ def _card_in_the_frame(tool, moodle, stack, page):
     setup = published_module(tool, moodle, stack)
     # Registered by a launch first, so that the browser's launch lands on the card.
     learner = participant(tool, moodle, stack, setup, uid="77", name="Dana")
-    plan = moodle.plan({"role": "student", "id": "77", "username": "staff77",
-                        "given_name": "Dana", "family_name": "N77"}, locale="en",
-                       **placement(setup.module_id))
+    plan = moodle.plan(
+        {
+            "role": "student",
+            "id": "77",
+            "username": "staff77",
+            "given_name": "Dana",
+            "family_name": "N77",
+        },
+        locale="en",
+        **placement(setup.module_id),
+    )
     page.set_viewport_size(PHONE)
     page.goto(moodle.course_url(plan))
     frame = page.frame_locator("iframe[name=tool]")
@@ -61,7 +71,8 @@ def _card_in_the_frame(tool, moodle, stack, page):
 
 
 def test_a_file_over_the_limit_is_refused_in_the_browser_with_the_limit(
-        tool, moodle, browser_page, tmp_path):
+    tool, moodle, browser_page, tmp_path
+):
     from lti_tool.teachhub import evidence
 
     if not evidence.available():
@@ -101,8 +112,7 @@ def test_a_file_over_the_limit_is_refused_in_the_browser_with_the_limit(
     assert browser_page.page_errors == []
 
 
-def test_an_upload_shows_its_progress_and_ends_on_the_card(tool, moodle, browser_page,
-                                                           tmp_path):
+def test_an_upload_shows_its_progress_and_ends_on_the_card(tool, moodle, browser_page, tmp_path):
     from lti_tool.teachhub import evidence
 
     if not evidence.available():

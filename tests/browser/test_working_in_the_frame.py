@@ -14,12 +14,12 @@ from contextlib import ExitStack
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+from a11y import axe_violations
 from conftest import MODES
 from lti_platform import Platform
 from sqlalchemy import select
 from teachhub_helpers import card_of, move, participant, placement, published_module
 
-from a11y import axe_violations
 from lti_tool.portfolio.models import Entry, EntryEvidence
 
 try:
@@ -216,7 +216,8 @@ SCREENS = [("phone", "kk"), ("phone", "ru"), ("phone", "en"), ("desktop", "kk"),
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("screen, locale", SCREENS, ids=[f"{s}-{l}" for s, l in SCREENS])
+@pytest.mark.parametrize("screen, locale", SCREENS,
+                         ids=[f"{screen}-{lang}" for screen, lang in SCREENS])
 def test_every_page_each_role_reaches_fits_the_screen_and_passes_axe_core(
         request, tool, moodle, chromium, browser_page, screen, locale, tmp_path):
     # The pages are the same in every cookie mode: all screens and languages in 3pc-blocked,

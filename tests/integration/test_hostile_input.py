@@ -36,11 +36,11 @@ from lti_tool.teachhub.models import Participant, Task
 # Values every path part gets alone, and every field and query parameter gets (in all of a
 # route's fields at once; the SHARP ones also alone in each field).
 HOSTILE = [
-    "²",                                  # "²".isdigit() is True, int("²") raises
-    "٣",                                  # an Arabic-Indic digit: int() takes it
-    "１２",                                # full-width digits
-    "99999999999999999999",               # over SQLite's 2**63-1
-    "2147483648",                         # over PostgreSQL's integer
+    "²",  # "²".isdigit() is True, int("²") raises
+    "٣",  # an Arabic-Indic digit: int() takes it
+    "１２",  # full-width digits
+    "99999999999999999999",  # over SQLite's 2**63-1
+    "2147483648",  # over PostgreSQL's integer
     "-1",
     "-99999999999999999999",
     "0",
@@ -48,17 +48,17 @@ HOSTILE = [
     "NaN",
     "Infinity",
     "1_000",
-    "1:²",                                # the queue's "entry:version" with a bad half
-    "\x00\x01\x1b[31m\x7f",               # control characters
+    "1:²",  # the queue's "entry:version" with a bad half
+    "\x00\x01\x1b[31m\x7f",  # control characters
     "2026-13-45",
     "../../etc/passwd",
     "<script>alert(1)</script>",
-    "=HYPERLINK(\"http://x\")",
-    "\u202e\u200b",                        # bidi override, zero width space
+    '=HYPERLINK("http://x")',
+    "\u202e\u200b",  # bidi override, zero width space
 ]
 # The sharpest, also sent alone in each field.
 SHARP = ["²", "99999999999999999999", "1e100", "-1"]
-LONG = "A" * (1 << 20)                    # 1 MiB (ASCII: quoting Cyrillic would take seconds)
+LONG = "A" * (1 << 20)  # 1 MiB (ASCII: quoting Cyrillic would take seconds)
 ROLES = ("anonymous", "learner", "instructor", "facilitator", "coordinator", "administrator")
 # Never attacked: the session token (it would only sign the person out) and the CSRF token (a
 # bad one is refused before anything else is read).
@@ -114,49 +114,89 @@ def world(tool):
         tool.register(platform)
         setup = published_module(tool, platform, stack)
         learner = participant(tool, platform, stack, setup, uid="61", name="Ерлан")
-        instructor = launch(tool, platform, stack, {"role": "teacher", "id": "62",
-                                                    "username": "tutor62"})
-        coordinator = launch(tool, platform, stack, {"role": "teacher", "id": "63",
-                                                     "username": "coord63"})
-        named = setup.coordinator.post("/teachhub/coordinators",
-                                       {"user_id": str(coordinator.user_id)})
+        instructor = launch(
+            tool, platform, stack, {"role": "teacher", "id": "62", "username": "tutor62"}
+        )
+        coordinator = launch(
+            tool, platform, stack, {"role": "teacher", "id": "63", "username": "coord63"}
+        )
+        named = setup.coordinator.post(
+            "/teachhub/coordinators", {"user_id": str(coordinator.user_id)}
+        )
         assert named.status_code == 200, named.text[:400]
-        people = {"learner": learner, "instructor": instructor,
-                  "facilitator": setup.facilitator, "coordinator": coordinator,
-                  "administrator": setup.coordinator}
+        people = {
+            "learner": learner,
+            "instructor": instructor,
+            "facilitator": setup.facilitator,
+            "coordinator": coordinator,
+            "administrator": setup.coordinator,
+        }
         # One of each thing: an entry with a file, a summary, a showcase link, a task with a file.
-        entry = learner.post("/portfolio/entries/new?list=olympiads", {
-            "list": "olympiads", "course_year": "2", "action": "submit", "item": "olympiad",
-            "level": "republic", "result": "first", "f_title": "Олимпиада",
-            "f_when": "2026-03-14", "f_note": "Диплом"})
+        entry = learner.post(
+            "/portfolio/entries/new?list=olympiads",
+            {
+                "list": "olympiads",
+                "course_year": "2",
+                "action": "submit",
+                "item": "olympiad",
+                "level": "republic",
+                "result": "first",
+                "f_title": "Олимпиада",
+                "f_when": "2026-03-14",
+                "f_note": "Диплом",
+            },
+        )
         entry_id = int(re.search(r"/portfolio/entries/(\d+)", entry.url).group(1))
-        learner.post(f"/portfolio/entries/{entry_id}/evidence",
-                     files={"file": ("photo.png", _png(), "image/png")})
-        learner.post("/portfolio/showcase", {"title": "CV", "sections": ["achievements"],
-                                             "entries": [str(entry_id)], "days": "30"})
+        learner.post(
+            f"/portfolio/entries/{entry_id}/evidence",
+            files={"file": ("photo.png", _png(), "image/png")},
+        )
+        learner.post(
+            "/portfolio/showcase",
+            {"title": "CV", "sections": ["achievements"], "entries": [str(entry_id)], "days": "30"},
+        )
         with tool.app.extensions["db"].new_session() as db:
             found = db.get(Entry, entry_id)
-            card_id = db.scalars(select(Participant.id).where(
-                Participant.user_id == learner.user_id)).one()
-        learner.post(f"/teachhub/cards/{card_id}/tasks", {
-            "title": "Mini-project", "description": "Audit", "completed_on": ""},
-            files={"file": ("task.png", _png(), "image/png")})
-        instructor.post(f"/portfolio/{found.portfolio_id}/summaries/new", {
-            "version": "0", "academic_year": "2025-2026", "course_year": "2",
-            "points": "0", "academic_level": "", "achievement_level": "low",
-            "tutor_name": "T", "summary_date": "2026-06-20"})
+            card_id = db.scalars(
+                select(Participant.id).where(Participant.user_id == learner.user_id)
+            ).one()
+        learner.post(
+            f"/teachhub/cards/{card_id}/tasks",
+            {"title": "Mini-project", "description": "Audit", "completed_on": ""},
+            files={"file": ("task.png", _png(), "image/png")},
+        )
+        instructor.post(
+            f"/portfolio/{found.portfolio_id}/summaries/new",
+            {
+                "version": "0",
+                "academic_year": "2025-2026",
+                "course_year": "2",
+                "points": "0",
+                "academic_level": "",
+                "achievement_level": "low",
+                "tutor_name": "T",
+                "summary_date": "2026-06-20",
+            },
+        )
         with tool.app.extensions["db"].new_session() as db:
             ids = {
-                "module_id": setup.module_id, "stream_id": setup.stream_id, "card_id": card_id,
-                "entry_id": entry_id, "portfolio_id": found.portfolio_id, "number": 1,
+                "module_id": setup.module_id,
+                "stream_id": setup.stream_id,
+                "card_id": card_id,
+                "entry_id": entry_id,
+                "portfolio_id": found.portfolio_id,
+                "number": 1,
                 "user_id": learner.user_id,
-                "evidence_id": db.scalars(select(EvidenceFile.id).order_by(
-                    EvidenceFile.id.desc())).first() or 1,
+                "evidence_id": db.scalars(
+                    select(EvidenceFile.id).order_by(EvidenceFile.id.desc())
+                ).first()
+                or 1,
                 "task_id": db.scalars(select(Task.id)).first() or 1,
                 "summary_id": db.scalars(select(Summary.id)).first() or 1,
                 "showcase_id": db.scalars(select(Showcase.id)).first() or 1,
                 "token": db.scalars(select(Showcase.token)).first() or "x",
-                "page": "profile", "filename": "style.css",
+                "page": "profile",
+                "filename": "style.css",
             }
         tokens = {role: (person.token, person._csrf) for role, person in people.items()}
         tokens["anonymous"] = (None, None)
@@ -194,8 +234,9 @@ def test_every_route_survives_hostile_input(tool, world, capsys):
         token, csrf = world["tokens"][role]
         query = list(query) + ([("ls", token)] if token else [])
         if method == "POST" and "json" not in kwargs and "data" not in kwargs:
-            kwargs["data"] = ImmutableMultiDict(list(form) + ([("csrf_token", csrf)] if csrf
-                                                               else []))
+            kwargs["data"] = ImmutableMultiDict(
+                list(form) + ([("csrf_token", csrf)] if csrf else [])
+            )
         READ.clear()
         response = client.open(path, method=method, query_string=query, **kwargs)
         counts["requests"] += 1
@@ -205,18 +246,25 @@ def test_every_route_survives_hostile_input(tool, world, capsys):
             faults.append(f"{role} {method} {path[:80]} {what}: {fault}")
         return response
 
-    rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"),
-                   key=lambda r: (bool(LAST.search(r.rule)), r.rule))
+    rules = sorted(
+        (r for r in app.url_map.iter_rules() if r.endpoint != "static"),
+        key=lambda r: (bool(LAST.search(r.rule)), r.rule),
+    )
     try:
         # Names every request reads (the language switch): attacked once, on one page.
         common: set[str] = set()
         for role in ROLES:
             send("GET", "/no-such-page", role, what="(probe)")
             common |= READ
-        for i, value in enumerate(HOSTILE + [LONG]):
+        for i, value in enumerate([*HOSTILE, LONG]):
             for name in sorted(common - KEPT):
-                send("GET", "/portfolio/", ROLES[i % len(ROLES)], query=[(name, value)],
-                     what=f"{name}={value[:20]!r}")
+                send(
+                    "GET",
+                    "/portfolio/",
+                    ROLES[i % len(ROLES)],
+                    query=[(name, value)],
+                    what=f"{name}={value[:20]!r}",
+                )
         # Every GET page as every role: what each view reads, and the fields of its forms.
         reads: dict[tuple, set[str]] = {}
         form_names: dict[str, set[str]] = {}
@@ -226,8 +274,11 @@ def test_every_route_survives_hostile_input(tool, world, capsys):
             for role in ROLES:
                 page = send("GET", _path(rule, world["ids"]), role, what="(normal)")
                 reads[id(rule), "GET", role] = READ - KEPT - common
-                html = page.get_data().decode("utf-8", "replace") \
-                    if page.mimetype == "text/html" else ""
+                html = (
+                    page.get_data().decode("utf-8", "replace")
+                    if page.mimetype == "text/html"
+                    else ""
+                )
                 for action, body in FORM.findall(html):
                     target = action.split("?")[0] or _path(rule, world["ids"])
                     form_names.setdefault(target, set()).update(FORM_FIELD.findall(body))
@@ -245,13 +296,19 @@ def test_every_route_survives_hostile_input(tool, world, capsys):
                 for arg in rule.arguments:
                     # <int:...> takes ASCII digits only: the others never reach a view.
                     numeric = type(rule._converters[arg]).__name__ == "IdConverter"
-                    values = [v for v in HOSTILE + [LONG]
-                              if not numeric or v.isascii() and v.isdigit()]
+                    values = [
+                        v for v in [*HOSTILE, LONG] if not numeric or (v.isascii() and v.isdigit())
+                    ]
                     for i, value in enumerate(values):
-                        send(method, _path(rule, {**world["ids"], arg: value}),
-                             ROLES[i % len(ROLES)], what=f"path {arg}={value[:20]!r}")
-                names = sorted(set().union(*readers.values())
-                               | (form_names.get(path, set()) - KEPT - common))
+                        send(
+                            method,
+                            _path(rule, {**world["ids"], arg: value}),
+                            ROLES[i % len(ROLES)],
+                            what=f"path {arg}={value[:20]!r}",
+                        )
+                names = sorted(
+                    set().union(*readers.values()) | (form_names.get(path, set()) - KEPT - common)
+                )
                 if not names:
                     continue
                 counts["fields"] += len(names)
@@ -260,28 +317,54 @@ def test_every_route_survives_hostile_input(tool, world, capsys):
                 for i, value in enumerate(HOSTILE):
                     role = deep[i % len(deep)]
                     every = [(name, value) for name in names]
-                    send(method, path, role, query=every, form=every, what=f"every={value!r}",
-                         headers={"Accept": "application/json"} if i % 2 else {})
+                    send(
+                        method,
+                        path,
+                        role,
+                        query=every,
+                        form=every,
+                        what=f"every={value!r}",
+                        headers={"Accept": "application/json"} if i % 2 else {},
+                    )
                 # ... and the sharpest alone in each field (an earlier field's refusal must not
                 # hide a later one), repeated, and 1 MB.
                 for j, name in enumerate(names):
                     who = [role for role in deep if name in readers[role]] or deep
-                    for i, value in enumerate(SHARP + [LONG]):
-                        send(method, path, who[(i + j) % len(who)], query=[(name, value)],
-                             form=[(name, value)], what=f"{name}={value[:20]!r}")
-                    send(method, path, who[j % len(who)], query=[(name, "1"), (name, "²")],
-                         form=[(name, "1"), (name, "²")], what=f"{name} repeated")
+                    for i, value in enumerate([*SHARP, LONG]):
+                        send(
+                            method,
+                            path,
+                            who[(i + j) % len(who)],
+                            query=[(name, value)],
+                            form=[(name, value)],
+                            what=f"{name}={value[:20]!r}",
+                        )
+                    send(
+                        method,
+                        path,
+                        who[j % len(who)],
+                        query=[(name, "1"), (name, "²")],
+                        form=[(name, "1"), (name, "²")],
+                        what=f"{name} repeated",
+                    )
                 if method == "POST":
                     # JSON where a form is read (lists, objects, null), its CSRF token in the
                     # header Flask-WTF also reads.
-                    send(method, path, deep[0], json={n: [1, {"a": None}] for n in names},
-                         headers={"X-CSRFToken": world["tokens"][deep[0]][1] or ""},
-                         what="JSON of the wrong types")
+                    send(
+                        method,
+                        path,
+                        deep[0],
+                        json={n: [1, {"a": None}] for n in names},
+                        headers={"X-CSRFToken": world["tokens"][deep[0]][1] or ""},
+                        what="JSON of the wrong types",
+                    )
     finally:
         app.request_class = normal_class
     took = time.monotonic() - started
     with capsys.disabled():
-        print(f"\nhostile input: {counts['routes']} routes, {counts['fields']} route fields, "
-              f"{len(ROLES)} roles, {len(HOSTILE) + 1} values: {counts['requests']} requests "
-              f"in {took:.1f} s, {len(faults)} wrong answers")
+        print(
+            f"\nhostile input: {counts['routes']} routes, {counts['fields']} route fields, "
+            f"{len(ROLES)} roles, {len(HOSTILE) + 1} values: {counts['requests']} requests "
+            f"in {took:.1f} s, {len(faults)} wrong answers"
+        )
     assert not faults, "\n".join(faults[:60])

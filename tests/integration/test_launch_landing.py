@@ -32,8 +32,14 @@ def test_every_placement_lands_in_one_redirect(tool, moodle):
         assert "Participant card" in newcomer.page.text
         staff = launch(tool, moodle, stack, "teacher", **cards)
         assert _landed(staff) == (1, f"/teachhub/modules/{setup.module_id}")
-        hub = launch(tool, moodle, stack, "student", custom={"placement": "teachhub"},
-                     resource_link={"id": "rl-hub"})
+        hub = launch(
+            tool,
+            moodle,
+            stack,
+            "student",
+            custom={"placement": "teachhub"},
+            resource_link={"id": "rl-hub"},
+        )
         assert _landed(hub) == (1, "/teachhub/")
 
         # Home still leads a TeachHub placement's session to its page (the menu's Home link).
@@ -41,16 +47,19 @@ def test_every_placement_lands_in_one_redirect(tool, moodle):
         assert urlsplit(again.url).path == path
 
         designer = stack.enter_context(LaunchDriver())
-        page = designer.launch(moodle.plan("teacher", message_type="LtiDeepLinkingRequest"),
-                               params={"lti_storage_target": None})
+        page = designer.launch(
+            moodle.plan("teacher", message_type="LtiDeepLinkingRequest"),
+            params={"lti_storage_target": None},
+        )
         assert (len(page.history), urlsplit(page.url).path) == (1, "/lti/deep-link")
 
 
 def test_a_card_that_is_gone_lands_on_the_placement_page_that_says_so(tool, moodle):
     with ExitStack() as stack:
         gone = stack.enter_context(LaunchDriver())
-        page = gone.launch(moodle.plan("student", **placement(987654, link="rl-gone")),
-                           params={"lti_storage_target": None})
+        page = gone.launch(
+            moodle.plan("student", **placement(987654, link="rl-gone")),
+            params={"lti_storage_target": None},
+        )
         assert (len(page.history), urlsplit(page.url).path) == (1, "/teachhub/launch")
         assert page.status_code == 404
-

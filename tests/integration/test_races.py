@@ -11,13 +11,18 @@ from contextlib import ExitStack
 
 from outbox_helpers import drain, park_leftovers
 from sqlalchemy import select
-from teachhub_helpers import PASSPORT, card_of, participant, published_module, settle
-from teachhub_helpers import db as th_db
-from teachhub_helpers import launch as th_launch
-from teachhub_helpers import move as th_move
-from teachhub_helpers import today as th_today
-from test_portfolio_flow import CSRF, add_entry, db_session
-from test_portfolio_flow import launch as portfolio_launch
+from teachhub_helpers import (
+    PASSPORT,
+    card_of,
+    db as th_db,
+    launch as th_launch,
+    move as th_move,
+    participant,
+    published_module,
+    settle,
+    today as th_today,
+)
+from test_portfolio_flow import CSRF, add_entry, db_session, launch as portfolio_launch
 
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.portfolio import service
@@ -58,8 +63,9 @@ def csrf(client) -> str:
 
 def post(client, token: str, path: str, data: dict):
     """A form POST without following the redirect (303 = done)."""
-    return client.browser.post(client.url(path), data={"csrf_token": token, **data},
-                               follow_redirects=False)
+    return client.browser.post(
+        client.url(path), data={"csrf_token": token, **data}, follow_redirects=False
+    )
 
 
 def lms_and_tool_totals(tool, platform, user_id: int) -> tuple[float | None, int]:
@@ -67,8 +73,11 @@ def lms_and_tool_totals(tool, platform, user_id: int) -> tuple[float | None, int
     with db_session(tool) as db:
         portfolio = db.scalar(select(Portfolio).where(Portfolio.user_id == user_id))
         total = service.verified_total(db, portfolio.id)
-        row = db.scalars(select(ScoreOutbox).where(ScoreOutbox.user_id == user_id)
-                         .order_by(ScoreOutbox.id.desc())).first()
+        row = db.scalars(
+            select(ScoreOutbox)
+            .where(ScoreOutbox.user_id == user_id)
+            .order_by(ScoreOutbox.id.desc())
+        ).first()
         if row is None:
             return None, total
         stored = platform.scores(row.line_item_url).get(row.user_sub)
@@ -104,8 +113,9 @@ def test_two_tutors_verify_one_entry_at_once(tool, moodle):
         entry_id = add_entry(student)
         seen = {"action": "verify", "version": str(version_of(tool, entry_id))}
         path = f"/portfolio/entries/{entry_id}/decide"
-        answers = at_once(lambda: post(first, tokens[0], path, seen),
-                          lambda: post(second, tokens[1], path, seen))
+        answers = at_once(
+            lambda: post(first, tokens[0], path, seen), lambda: post(second, tokens[1], path, seen)
+        )
         assert sorted(a.status_code for a in answers) == [303, 409]
         assert history(tool, entry_id) == ["submit", "verify"]
         refused = next(a for a in answers if a.status_code == 409)
@@ -123,14 +133,31 @@ def test_a_verify_of_the_version_before_the_students_edit_is_refused(tool, moodl
     tutor = launch(tool, moodle, "teacher")
     entry_id = add_entry(student)  # republic, first place: 100 points
     seen = version_of(tool, entry_id)
-    edit = student.post(f"/portfolio/entries/{entry_id}/edit", {
-        "list": "olympiads", "course_year": "2", "item": "olympiad", "level": "international",
-        "result": "first", "f_title": "Anatomy olympiad", "action": "submit",
-        "version": str(seen)})
+    edit = student.post(
+        f"/portfolio/entries/{entry_id}/edit",
+        {
+            "list": "olympiads",
+            "course_year": "2",
+            "item": "olympiad",
+            "level": "international",
+            "result": "first",
+            "f_title": "Anatomy olympiad",
+            "action": "submit",
+            "version": str(seen),
+        },
+    )
     assert edit.status_code == 200
-    answer = post(tutor, csrf(tutor), f"/portfolio/entries/{entry_id}/decide",
-                  {"action": "verify", "version": str(seen), "seen_points": "100",
-                   "comment": "Checked the diploma"})
+    answer = post(
+        tutor,
+        csrf(tutor),
+        f"/portfolio/entries/{entry_id}/decide",
+        {
+            "action": "verify",
+            "version": str(seen),
+            "seen_points": "100",
+            "comment": "Checked the diploma",
+        },
+    )
     assert answer.status_code == 409
     assert "when you looked: 100" in answer.text and ">150" in answer.text
     assert "Checked the diploma</textarea>" in answer.text  # what the tutor typed is kept
@@ -138,8 +165,12 @@ def test_a_verify_of_the_version_before_the_students_edit_is_refused(tool, moodl
         entry = db.get(Entry, entry_id)
         assert entry.status == "submitted" and entry.verified_points is None
     # One click on the 409 page: verify the version now shown.
-    again = post(tutor, csrf(tutor), f"/portfolio/entries/{entry_id}/decide",
-                 {"action": "verify", "version": str(version_of(tool, entry_id))})
+    again = post(
+        tutor,
+        csrf(tutor),
+        f"/portfolio/entries/{entry_id}/decide",
+        {"action": "verify", "version": str(version_of(tool, entry_id))},
+    )
     assert again.status_code == 303
     with db_session(tool) as db:
         assert db.get(Entry, entry_id).verified_points == 150
@@ -152,23 +183,41 @@ def test_student_edits_while_the_tutor_verifies(tool, moodle):
     for _round in range(ROUNDS):
         entry_id = add_entry(student)
         seen = str(version_of(tool, entry_id))
-        edit = {"list": "olympiads", "course_year": "2", "item": "olympiad",
-                "level": "international", "result": "first", "f_title": "Anatomy olympiad",
-                "action": "submit", "version": seen}
+        edit = {
+            "list": "olympiads",
+            "course_year": "2",
+            "item": "olympiad",
+            "level": "international",
+            "result": "first",
+            "f_title": "Anatomy olympiad",
+            "action": "submit",
+            "version": seen,
+        }
         edited, verified = at_once(
             lambda: post(student, tokens[0], f"/portfolio/entries/{entry_id}/edit", edit),
-            lambda: post(tutor, tokens[1], f"/portfolio/entries/{entry_id}/decide",
-                         {"action": "verify", "version": seen}))
+            lambda: post(
+                tutor,
+                tokens[1],
+                f"/portfolio/entries/{entry_id}/decide",
+                {"action": "verify", "version": seen},
+            ),
+        )
         # Exactly one wins; the tutor never verifies content they did not see.
         assert sorted((edited.status_code, verified.status_code)) == [303, 409]
         with db_session(tool) as db:
             entry = db.get(Entry, entry_id)
             if verified.status_code == 303:
                 assert (entry.status, entry.claimed_points, entry.verified_points) == (
-                    "verified", 100, 100)
+                    "verified",
+                    100,
+                    100,
+                )
             else:
                 assert (entry.status, entry.claimed_points, entry.verified_points) == (
-                    "submitted", 150, None)
+                    "submitted",
+                    150,
+                    None,
+                )
 
 
 def test_student_withdraws_while_the_tutor_verifies(tool, moodle):
@@ -180,8 +229,13 @@ def test_student_withdraws_while_the_tutor_verifies(tool, moodle):
         seen = {"version": str(version_of(tool, entry_id))}
         withdrawn, verified = at_once(
             lambda: post(student, tokens[0], f"/portfolio/entries/{entry_id}/withdraw", seen),
-            lambda: post(tutor, tokens[1], f"/portfolio/entries/{entry_id}/decide",
-                         {"action": "verify", **seen}))
+            lambda: post(
+                tutor,
+                tokens[1],
+                f"/portfolio/entries/{entry_id}/decide",
+                {"action": "verify", **seen},
+            ),
+        )
         assert sorted((withdrawn.status_code, verified.status_code)) == [303, 409]
         if history(tool, entry_id) == ["submit", "withdraw"]:
             assert "The student took this entry back to draft." in verified.text
@@ -202,13 +256,22 @@ def test_verification_and_design_mark_at_once_the_lms_ends_on_the_tools_total(to
     with db_session(tool) as db:
         portfolio = db.get(Entry, entry_ids[0]).portfolio
         portfolio_id, user_id = portfolio.id, portfolio.user_id
-    for entry_id, points in zip(entry_ids, ("15", "30", "20", "25")):
+    for entry_id, points in zip(entry_ids, ("15", "30", "20", "25"), strict=True):
         version = str(version_of(tool, entry_id))
         answers = at_once(
-            lambda: post(first, tokens[0], f"/portfolio/entries/{entry_id}/decide",
-                         {"action": "verify", "version": version}),
-            lambda: post(second, tokens[1], f"/portfolio/{portfolio_id}/marks",
-                         {"mark": "design", "year": "2", "points": points}))
+            lambda: post(
+                first,
+                tokens[0],
+                f"/portfolio/entries/{entry_id}/decide",
+                {"action": "verify", "version": version},
+            ),
+            lambda: post(
+                second,
+                tokens[1],
+                f"/portfolio/{portfolio_id}/marks",
+                {"mark": "design", "year": "2", "points": points},
+            ),
+        )
         assert [a.status_code for a in answers] == [303, 303]
     drain(tool)
     lms, total = lms_and_tool_totals(tool, moodle, user_id)
@@ -227,21 +290,30 @@ def test_two_saves_of_the_same_section_i_page(tool, moodle):
     for n in range(ROUNDS):
         with db_session(tool) as db:
             seen = db.get(Portfolio, portfolio_id).essay_version
-        answers = at_once(*(
-            lambda client=client, token=token, text=text: post(
-                client, token, "/portfolio/portrait/essay",
-                {"essay": text, "version": str(seen)})
-            for client, token, text in ((student, tokens[0], f"first tab {n}"),
-                                        (other_tab, tokens[1], f"second tab {n}"))))
+        answers = at_once(
+            *(
+                lambda client=client, token=token, text=text: post(
+                    client,
+                    token,
+                    "/portfolio/portrait/essay",
+                    {"essay": text, "version": str(seen)},
+                )
+                for client, token, text in (
+                    (student, tokens[0], f"first tab {n}"),
+                    (other_tab, tokens[1], f"second tab {n}"),
+                )
+            )
+        )
         assert sorted(a.status_code for a in answers) == [303, 409]
         refused = next(a for a in answers if a.status_code == 409)
         assert "The newer saved version" in refused.text
         with db_session(tool) as db:
-            numbers = db.scalars(select(PortraitVersion.number).where(
-                PortraitVersion.portfolio_id == portfolio_id,
-                PortraitVersion.page == "essay")).all()
+            numbers = db.scalars(
+                select(PortraitVersion.number).where(
+                    PortraitVersion.portfolio_id == portfolio_id, PortraitVersion.page == "essay"
+                )
+            ).all()
         assert sorted(numbers) == list(range(1, seen + 2))
-
 
 
 def test_two_tutors_save_one_summary_at_once(tool, moodle):
@@ -249,24 +321,55 @@ def test_two_tutors_save_one_summary_at_once(tool, moodle):
     first, second = launch(tool, moodle, "teacher"), launch(tool, moodle, SECOND_TUTOR)
     tokens = csrf(first), csrf(second)
     portfolio_id = entry_portfolio(tool, add_entry(student))
-    form = {"academic_year": "2025-2026", "course_year": "2", "points": "100",
-            "academic_level": "", "achievement_level": "low", "summary_date": "2026-06-20",
-            **{name: "" for name in ("group_name", "gpa", "activity", "self_development",
-                                     "competences", "remarks", "head_name", "department")}}
+    form = {
+        "academic_year": "2025-2026",
+        "course_year": "2",
+        "points": "100",
+        "academic_level": "",
+        "achievement_level": "low",
+        "summary_date": "2026-06-20",
+        **{
+            name: ""
+            for name in (
+                "group_name",
+                "gpa",
+                "activity",
+                "self_development",
+                "competences",
+                "remarks",
+                "head_name",
+                "department",
+            )
+        },
+    }
     # Both write the year's first summary: one is saved, the other told it exists (no 500).
-    created = at_once(*(lambda c=c, t=t, n=n: post(
-        c, t, f"/portfolio/{portfolio_id}/summaries/new",
-        {**form, "version": "0", "tutor_name": n}) for c, t, n in (
-            (first, tokens[0], "Terry"), (second, tokens[1], "Tina"))))
+    created = at_once(
+        *(
+            lambda c=c, t=t, n=n: post(
+                c,
+                t,
+                f"/portfolio/{portfolio_id}/summaries/new",
+                {**form, "version": "0", "tutor_name": n},
+            )
+            for c, t, n in ((first, tokens[0], "Terry"), (second, tokens[1], "Tina"))
+        )
+    )
     assert sorted(a.status_code for a in created) == [303, 409]
     with db_session(tool) as db:
         summary = db.scalar(select(Summary).where(Summary.portfolio_id == portfolio_id))
         summary_id, seen = summary.id, summary.version
     # Both change it from the same version: one save, one 409 with the newer text shown.
-    edited = at_once(*(lambda c=c, t=t, n=n: post(
-        c, t, f"/portfolio/summaries/{summary_id}/edit",
-        {**form, "version": str(seen), "tutor_name": n, "remarks": f"by {n}"}) for c, t, n in (
-            (first, tokens[0], "Terry"), (second, tokens[1], "Tina"))))
+    edited = at_once(
+        *(
+            lambda c=c, t=t, n=n: post(
+                c,
+                t,
+                f"/portfolio/summaries/{summary_id}/edit",
+                {**form, "version": str(seen), "tutor_name": n, "remarks": f"by {n}"},
+            )
+            for c, t, n in ((first, tokens[0], "Terry"), (second, tokens[1], "Tina"))
+        )
+    )
     assert sorted(a.status_code for a in edited) == [303, 409]
     with db_session(tool) as db:
         summary = db.get(Summary, summary_id)
@@ -281,15 +384,24 @@ def test_two_tutors_save_one_summary_at_once(tool, moodle):
 def _card(tool, card_id: int):
     with th_db(tool) as session:
         card = session.get(Participant, card_id)
-        log = [c.to_status for c in session.scalars(select(StatusChange).where(
-            StatusChange.participant_id == card_id).order_by(StatusChange.id))]
+        log = [
+            c.to_status
+            for c in session.scalars(
+                select(StatusChange)
+                .where(StatusChange.participant_id == card_id)
+                .order_by(StatusChange.id)
+            )
+        ]
         return card, log
 
 
 def _th_post(person, card_id: int, action: str, data: dict, revision: int):
     """A card form posted as the page showed it (its revision), without following redirects."""
-    return person.post(f"/teachhub/cards/{card_id}/{action}",
-                       {**data, "revision": str(revision)}, follow_redirects=False)
+    return person.post(
+        f"/teachhub/cards/{card_id}/{action}",
+        {**data, "revision": str(revision)},
+        follow_redirects=False,
+    )
 
 
 def test_teachhub_moves_marks_and_hours_on_one_card_at_once(tool, moodle):
@@ -302,17 +414,24 @@ def test_teachhub_moves_marks_and_hours_on_one_card_at_once(tool, moodle):
             assert person._csrf  # fetched now, outside the race
         # Two moves to "in progress" from the same page: one move, one log line.
         seen = _card(tool, card_id)[0].revision
-        answers = at_once(*(lambda p=p: _th_post(p, card_id, "status", {"status": "in_progress"},
-                                                 seen) for p in (setup.facilitator, other_tab)))
+        answers = at_once(
+            *(
+                lambda p=p: _th_post(p, card_id, "status", {"status": "in_progress"}, seen)
+                for p in (setup.facilitator, other_tab)
+            )
+        )
         assert sorted(a.status_code for a in answers) == [303, 409]
         assert _card(tool, card_id)[1] == ["registered", "in_progress"]
         # A mark and hours typed on the same page: one is saved, the other is shown again.
         seen = _card(tool, card_id)[0].revision
         mark, hours = at_once(
-            lambda: _th_post(setup.facilitator, card_id, "mark",
-                             {"mark": "88", "mark_comment": "Good"}, seen),
-            lambda: _th_post(other_tab, card_id, "hours",
-                             {"contact_hours": "24", "self_study_hours": "6"}, seen))
+            lambda: _th_post(
+                setup.facilitator, card_id, "mark", {"mark": "88", "mark_comment": "Good"}, seen
+            ),
+            lambda: _th_post(
+                other_tab, card_id, "hours", {"contact_hours": "24", "self_study_hours": "6"}, seen
+            ),
+        )
         assert sorted((mark.status_code, hours.status_code)) == [303, 409]
         card, _log = _card(tool, card_id)
         refused = mark if mark.status_code == 409 else hours
@@ -339,10 +458,18 @@ def test_two_coordinators_record_recognition_at_once(tool, moodle):
         assert second._csrf
         seen = _card(tool, card_id)[0].revision
         day = th_today().isoformat()
-        answers = at_once(*(
-            lambda p=p, n=n: _th_post(p, card_id, "status", {
-                "status": "recognized", "commission_number": n, "commission_date": day}, seen)
-            for p, n in ((coord, "17"), (second, "18"))))
+        answers = at_once(
+            *(
+                lambda p=p, n=n: _th_post(
+                    p,
+                    card_id,
+                    "status",
+                    {"status": "recognized", "commission_number": n, "commission_date": day},
+                    seen,
+                )
+                for p, n in ((coord, "17"), (second, "18"))
+            )
+        )
         assert sorted(a.status_code for a in answers) == [303, 409]
         card, log = _card(tool, card_id)
         assert log.count("recognized") == 1
@@ -362,10 +489,17 @@ def test_two_edits_of_one_module_card_at_once(tool, moodle):
         with th_db(tool) as session:
             seen = session.get(Module, setup.module_id).revision
         path = f"/teachhub/modules/{setup.module_id}/edit"
-        answers = at_once(*(lambda p=p, goal=goal: p.post(path, {
-            **PASSPORT, "goal": goal, "revision": str(seen)}, follow_redirects=False)
-            for p, goal in ((coord, "Goal by the coordinator"),
-                            (fac, "Goal by the facilitator"))))
+        answers = at_once(
+            *(
+                lambda p=p, goal=goal: p.post(
+                    path, {**PASSPORT, "goal": goal, "revision": str(seen)}, follow_redirects=False
+                )
+                for p, goal in (
+                    (coord, "Goal by the coordinator"),
+                    (fac, "Goal by the facilitator"),
+                )
+            )
+        )
         assert sorted(a.status_code for a in answers) == [303, 409]
         with th_db(tool) as session:
             module = session.get(Module, setup.module_id)
@@ -373,6 +507,9 @@ def test_two_edits_of_one_module_card_at_once(tool, moodle):
         refused = next(a for a in answers if a.status_code == 409)
         # The saved goal is shown, the loser's own is still in the form.
         assert module.goal in refused.text and "Changed since you looked" in refused.text
-        mine = "Goal by the facilitator" if module.goal.endswith("coordinator") else \
-            "Goal by the coordinator"
+        mine = (
+            "Goal by the facilitator"
+            if module.goal.endswith("coordinator")
+            else "Goal by the coordinator"
+        )
         assert mine in refused.text

@@ -11,10 +11,8 @@ from contextlib import ExitStack
 from html.parser import HTMLParser
 
 import pytest
-
 from teachhub_helpers import card_of, move, participant, published_module, user_id
-from test_portfolio_flow import add_entry, entry_version
-from test_portfolio_flow import launch as portfolio_launch
+from test_portfolio_flow import add_entry, entry_version, launch as portfolio_launch
 
 
 class Fields(HTMLParser):
@@ -81,60 +79,90 @@ def task_with_a_wrong_file(stack, tool, moodle):
     if not evidence.available():
         pytest.skip("lti_tool.evidence is not installed")
     _setup, learner, card = _teachhub(stack, tool, moodle)
-    page = learner.post(f"/teachhub/cards/{card}/tasks",
-                        {"title": "Audit of my course", "description": "Two weeks of work"},
-                        files={"file": ("audit.exe", b"MZ\x90\x00not a pdf",
-                                        "application/octet-stream")})
-    return page, "add_task-file", {"add_task-title": "Audit of my course",
-                                   "add_task-description": "Two weeks of work"}, set()
+    page = learner.post(
+        f"/teachhub/cards/{card}/tasks",
+        {"title": "Audit of my course", "description": "Two weeks of work"},
+        files={"file": ("audit.exe", b"MZ\x90\x00not a pdf", "application/octet-stream")},
+    )
+    return (
+        page,
+        "add_task-file",
+        {"add_task-title": "Audit of my course", "add_task-description": "Two weeks of work"},
+        set(),
+    )
 
 
 def task_without_a_title(stack, tool, moodle):
     """A task without a title: the date and description typed stay."""
     _setup, learner, card = _teachhub(stack, tool, moodle)
-    page = learner.post(f"/teachhub/cards/{card}/tasks",
-                        {"title": " ", "description": "Peer review notes",
-                         "completed_on": "2026-01-15"})
-    return page, "add_task-title", {"add_task-description": "Peer review notes",
-                                    "add_task-completed_on": "2026-01-15"}, set()
+    page = learner.post(
+        f"/teachhub/cards/{card}/tasks",
+        {"title": " ", "description": "Peer review notes", "completed_on": "2026-01-15"},
+    )
+    return (
+        page,
+        "add_task-title",
+        {"add_task-description": "Peer review notes", "add_task-completed_on": "2026-01-15"},
+        set(),
+    )
 
 
 def mark(stack, tool, moodle):
     """The facilitator's mark "ten" is refused; the comment typed beside it stays."""
     setup, _learner, card = _teachhub(stack, tool, moodle)
-    page = setup.facilitator.post(f"/teachhub/cards/{card}/mark",
-                                  {"mark": "ten", "mark_comment": "Solid audit"})
-    return page, "card_mark-mark", {"card_mark-mark": "ten",
-                                    "card_mark-mark_comment": "Solid audit"}, set()
+    page = setup.facilitator.post(
+        f"/teachhub/cards/{card}/mark", {"mark": "ten", "mark_comment": "Solid audit"}
+    )
+    return (
+        page,
+        "card_mark-mark",
+        {"card_mark-mark": "ten", "card_mark-mark_comment": "Solid audit"},
+        set(),
+    )
 
 
 def record(stack, tool, moodle):
     """The coordinator's record dated in the future: date and number stay."""
     setup, _learner, card = _teachhub(stack, tool, moodle)
-    page = setup.coordinator.post(f"/teachhub/cards/{card}/record",
-                                  {"record_date": "2999-01-01", "record_number": "ИПР-2026/114"})
-    return page, "card_record-record_date", {"card_record-record_date": "2999-01-01",
-                                             "card_record-record_number": "ИПР-2026/114"}, set()
+    page = setup.coordinator.post(
+        f"/teachhub/cards/{card}/record",
+        {"record_date": "2999-01-01", "record_number": "ИПР-2026/114"},
+    )
+    return (
+        page,
+        "card_record-record_date",
+        {"card_record-record_date": "2999-01-01", "card_record-record_number": "ИПР-2026/114"},
+        set(),
+    )
 
 
 def status_note(stack, tool, moodle):
     """A status move with a note over the limit: the note stays in that move's form."""
     setup, _learner, card = _teachhub(stack, tool, moodle)
     note = "Started. " * 300
-    page = setup.facilitator.post(f"/teachhub/cards/{card}/status",
-                                  {"status": "in_progress", "note": note})
+    page = setup.facilitator.post(
+        f"/teachhub/cards/{card}/status", {"status": "in_progress", "note": note}
+    )
     return page, "card_status-in_progress-note", {"card_status-in_progress-note": note}, set()
 
 
 def new_stream(stack, tool, moodle):
     """A new stream ending before it starts: its name and dates stay on the module page."""
     setup, _learner, _card = _teachhub(stack, tool, moodle)
-    page = setup.coordinator.post(f"/teachhub/modules/{setup.module_id}/streams",
-                                  {"name": "Autumn", "starts_on": "2026-09-01",
-                                   "ends_on": "2026-08-01"})
-    return page, "save_stream-new-ends_on", {"save_stream-new-name": "Autumn",
-                                             "save_stream-new-starts_on": "2026-09-01",
-                                             "save_stream-new-ends_on": "2026-08-01"}, set()
+    page = setup.coordinator.post(
+        f"/teachhub/modules/{setup.module_id}/streams",
+        {"name": "Autumn", "starts_on": "2026-09-01", "ends_on": "2026-08-01"},
+    )
+    return (
+        page,
+        "save_stream-new-ends_on",
+        {
+            "save_stream-new-name": "Autumn",
+            "save_stream-new-starts_on": "2026-09-01",
+            "save_stream-new-ends_on": "2026-08-01",
+        },
+        set(),
+    )
 
 
 def enrol_with_a_stranger(stack, tool, moodle):
@@ -143,8 +171,9 @@ def enrol_with_a_stranger(stack, tool, moodle):
     learners = moodle.add_members(2, 2, "Learner")
     setup.facilitator.post(f"/teachhub/streams/{setup.stream_id}/roster")
     chosen = str(user_id(tool, moodle, learners[0].sub))
-    page = setup.facilitator.post(f"/teachhub/streams/{setup.stream_id}/enrol",
-                                  {"user_ids": [chosen, "999999"]})
+    page = setup.facilitator.post(
+        f"/teachhub/streams/{setup.stream_id}/enrol", {"user_ids": [chosen, "999999"]}
+    )
     return page, "enrol", {}, {chosen}
 
 
@@ -154,8 +183,9 @@ def feedback(stack, tool, moodle):
     setup.facilitator.post(f"/teachhub/cards/{card}/hours", {"contact_hours": "20"})
     assert move(setup.facilitator, card, "in_progress").status_code == 303
     assert move(setup.facilitator, card, "completed").status_code == 303
-    page = learner.post(f"/teachhub/cards/{card}/feedback",
-                        {"satisfaction": "4", "comment": "Useful peer review"})
+    page = learner.post(
+        f"/teachhub/cards/{card}/feedback", {"satisfaction": "4", "comment": "Useful peer review"}
+    )
     return page, "applicability", {"comment": "Useful peer review"}, {"4"}
 
 
@@ -163,9 +193,10 @@ def portfolio_file_of_a_wrong_type(stack, tool, moodle):
     """A student's evidence file of a wrong type: said beside the file field, no banner."""
     student = portfolio_launch(tool, moodle)
     entry_id = add_entry(student)
-    page = student.post(f"/portfolio/entries/{entry_id}/evidence",
-                        files={"file": ("notes.exe", b"MZ\x90\x00not a pdf",
-                                        "application/octet-stream")})
+    page = student.post(
+        f"/portfolio/entries/{entry_id}/evidence",
+        files={"file": ("notes.exe", b"MZ\x90\x00not a pdf", "application/octet-stream")},
+    )
     return page, "pf-file", {}, set()
 
 
@@ -186,14 +217,26 @@ def queue_return_without_comment(stack, tool, moodle):
 def queue_nothing_ticked(stack, tool, moodle):
     """The tutor's comment stays when no entry was ticked; the message sits by the buttons."""
     teacher, _ticked = _queue(stack, tool, moodle)
-    page = teacher.post("/portfolio/course/queue",
-                        {"action": "return", "comment": "Attach the diploma"})
+    page = teacher.post(
+        "/portfolio/course/queue", {"action": "return", "comment": "Attach the diploma"}
+    )
     return page, "queue-choice", {"queue-comment": "Attach the diploma"}, set()
 
 
-CASES = [hours, task_with_a_wrong_file, task_without_a_title, mark, record, status_note,
-         new_stream, enrol_with_a_stranger, feedback, portfolio_file_of_a_wrong_type,
-         queue_return_without_comment, queue_nothing_ticked]
+CASES = [
+    hours,
+    task_with_a_wrong_file,
+    task_without_a_title,
+    mark,
+    record,
+    status_note,
+    new_stream,
+    enrol_with_a_stranger,
+    feedback,
+    portfolio_file_of_a_wrong_type,
+    queue_return_without_comment,
+    queue_nothing_ticked,
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])

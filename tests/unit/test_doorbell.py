@@ -11,12 +11,14 @@ from sqlalchemy.orm import sessionmaker
 
 from lti_tool.gradebook.doorbell import BELL_INFO, LocalDoorbell, request_send
 
+
 @pytest.fixture
 def bell_and_sessions():
     bell = LocalDoorbell(poll_seconds=5.0)
     engine = create_engine("sqlite://")
     yield bell, sessionmaker(engine, info={BELL_INFO: bell})
     engine.dispose()
+
 
 def test_a_commit_that_queued_a_score_rings_once(bell_and_sessions):
     bell, sessions = bell_and_sessions
@@ -30,6 +32,7 @@ def test_a_commit_that_queued_a_score_rings_once(bell_and_sessions):
         db.commit()  # nothing queued: no ring
     assert LocalDoorbell(poll_seconds=0.3).wait(threading.Event()) is False
 
+
 def test_a_rollback_forgets_the_ring(bell_and_sessions):
     bell, sessions = bell_and_sessions
     bell.poll_seconds = 0.3
@@ -39,6 +42,7 @@ def test_a_rollback_forgets_the_ring(bell_and_sessions):
         db.rollback()
         db.commit()
     assert bell.wait(threading.Event()) is False
+
 
 def test_stop_ends_the_wait_at_once():
     bell, stop = LocalDoorbell(poll_seconds=60.0), threading.Event()

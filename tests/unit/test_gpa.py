@@ -8,11 +8,19 @@ from decimal import Decimal
 
 import pytest
 
-from lti_tool.gradebook.gpa import (Credited, academic_level, band_for_percent,
-                                    check_progression, course_percent, gpa, gpa_by_year,
-                                    is_academic_year, study_years, whole_percent)
-from lti_tool.gradebook.policy import (AcademicLevels, academic_year_of, load_progression,
-                                       load_scale)
+from lti_tool.gradebook.gpa import (
+    Credited,
+    academic_level,
+    band_for_percent,
+    check_progression,
+    course_percent,
+    gpa,
+    gpa_by_year,
+    is_academic_year,
+    study_years,
+    whole_percent,
+)
+from lti_tool.gradebook.policy import AcademicLevels, academic_year_of, load_progression, load_scale
 
 SCALE = load_scale("config/grade_scales/kz.yaml")
 PROGRESSION = load_progression("config/grade_scales/kz_progression.yaml")

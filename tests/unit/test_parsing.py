@@ -18,8 +18,25 @@ from lti_tool.parsing import (
     parse_int,
 )
 
-REFUSED_WHOLE = ["²", "٣", "１２", "1_000", "1e3", "99999999999999999999", str(MAX_ID + 1), "-1",
-                 "0", "", "NaN", "12abc", "1\n", "\x00", "+5", "1.0", "9" * 5000]
+REFUSED_WHOLE = [
+    "²",
+    "٣",
+    "１２",
+    "1_000",
+    "1e3",
+    "99999999999999999999",
+    str(MAX_ID + 1),
+    "-1",
+    "0",
+    "",
+    "NaN",
+    "12abc",
+    "1\n",
+    "\x00",
+    "+5",
+    "1.0",
+    "9" * 5000,
+]
 
 
 @pytest.mark.parametrize("text", REFUSED_WHOLE)
@@ -28,8 +45,9 @@ def test_whole_numbers_refused(text):
         parse_int(text)
 
 
-@pytest.mark.parametrize("text, number", [("1", 1), (" 42 ", 42), (str(MAX_ID), MAX_ID),
-                                          ("007", 7)])
+@pytest.mark.parametrize(
+    "text, number", [("1", 1), (" 42 ", 42), (str(MAX_ID), MAX_ID), ("007", 7)]
+)
 def test_whole_numbers_accepted(text, number):
     assert parse_int(text) == number
 
@@ -40,15 +58,32 @@ def test_bounds_are_the_callers():
         parse_int("6", minimum=-5, maximum=5)
 
 
-@pytest.mark.parametrize("text", ["1e100", "NaN", "Infinity", "-Infinity", "²", "７.５",
-                                  "1.234", "1000.01", "-1", "", "1,2,3", "9" * 40])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e100",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "²",
+        "７.５",
+        "1.234",
+        "1000.01",
+        "-1",
+        "",
+        "1,2,3",
+        "9" * 40,
+    ],
+)
 def test_decimals_refused(text):
     with pytest.raises(NumberError):
         parse_decimal(text, minimum=Decimal(0), maximum=Decimal(1000))
 
 
-@pytest.mark.parametrize("text, number", [("7,5", "7.5"), ("7.50", "7.5"), ("1000", "1000"),
-                                          ("0.01", "0.01"), ("7.500", "7.5")])
+@pytest.mark.parametrize(
+    "text, number",
+    [("7,5", "7.5"), ("7.50", "7.5"), ("1000", "1000"), ("0.01", "0.01"), ("7.500", "7.5")],
+)
 def test_decimals_accepted(text, number):
     assert parse_decimal(text, minimum=Decimal(0), maximum=Decimal(1000)) == Decimal(number)
 

@@ -43,34 +43,38 @@ def test_long_text_flows_over_pages_whole_and_without_control_characters():
 
 def test_lines_keep_the_texts_spacing_and_empty_lines_their_height():
     _buffer, _doc, s = pdf._doc("t", {})
-    one, = pdf._paragraphs("one line", s["p"])
+    (one,) = pdf._paragraphs("one line", s["p"])
     assert one.style is s["p"]
     first, empty, last = pdf._paragraphs("a\n\nb", s["p"])
     assert first.getSpaceBefore() == s["p"].spaceBefore and first.getSpaceAfter() == 0
     assert last.getSpaceAfter() == s["p"].spaceAfter and last.getSpaceBefore() == 0
     assert empty.wrap(300, 1000)[1] == s["p"].leading
     # Markup is text: nothing a student types is read as reportlab's tags.
-    shown, = pdf._paragraphs("<b>bold?</b> & <br/>", s["p"])
+    (shown,) = pdf._paragraphs("<b>bold?</b> & <br/>", s["p"])
     shown.wrap(300, 1000)
     assert [w for line in shown.blPara.lines for w in line[1]] == ["<b>bold?</b>", "&", "<br/>"]
 
 
-@pytest.mark.parametrize("header", [
-    ["Year", "Entry", "Level and result", "Claimed", "Verified", "Status"],
-    ["Курс", "Жазба", "Деңгейі мен нәтижесі", "Мәлімделген", "Расталған", "Мәртебесі"],
-    ["Курс", "Запись", "Уровень и результат", "Заявлено", "Подтверждено", "Статус"],
-], ids=["en", "kk", "ru"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["Year", "Entry", "Level and result", "Claimed", "Verified", "Status"],
+        ["Курс", "Жазба", "Деңгейі мен нәтижесі", "Мәлімделген", "Расталған", "Мәртебесі"],
+        ["Курс", "Запись", "Уровень и результат", "Заявлено", "Подтверждено", "Статус"],
+    ],
+    ids=["en", "kk", "ru"],
+)
 def test_cells_wrap_in_their_column_and_header_cells_never_break_inside_a_word(header):
     _buffer, _doc, s = pdf._doc("t", {})
     table = pdf._table([header, ["1", KK * 3, "x", "1", "2", "y"]], s, widths=pdf.ENTRY_WIDTHS)
     table.wrap(500, 800)
     assert sum(table._colWidths) == sum(pdf.ENTRY_WIDTHS)  # the page width is kept
-    for cell, width in zip(table._cellvalues[0], table._colWidths):
+    for cell, width in zip(table._cellvalues[0], table._colWidths, strict=True):
         for paragraph in _flowables(cell):
             paragraph.wrap(width - 2 * pdf.CELL_PADDING, 800)
             words = [w for line in paragraph.blPara.lines for w in line[1]]
             assert words == paragraph.text.split(), (paragraph.text, words)
-    long_cell, = _flowables(table._cellvalues[1][1])
+    (long_cell,) = _flowables(table._cellvalues[1][1])
     long_cell.wrap(table._colWidths[1] - 2 * pdf.CELL_PADDING, 800)
     assert len(long_cell.blPara.lines) > 3  # wrapped inside its column
 
@@ -78,9 +82,15 @@ def test_cells_wrap_in_their_column_and_header_cells_never_break_inside_a_word(h
 @pytest.mark.parametrize("rows", [400])
 def test_a_long_table_repeats_its_header_on_every_page(rows):
     header = ["Жыл", "Жазба", "Мәртебесі"]
-    pages = _build(lambda s: [pdf._table(
-        [header] + [[str(n), f"Олимпиада {n}\n{KK}", "расталды"] for n in range(rows)], s,
-        widths=[40, 300, 80])])
+    pages = _build(
+        lambda s: [
+            pdf._table(
+                [header] + [[str(n), f"Олимпиада {n}\n{KK}", "расталды"] for n in range(rows)],
+                s,
+                widths=[40, 300, 80],
+            )
+        ]
+    )
     assert len(pages) > 3
     assert all("Жазба" in page and "Мәртебесі" in page for page in pages)
     assert "Олимпиада 399" in pages[-1]
@@ -96,8 +106,11 @@ def test_the_entry_list_header_heads_every_page_of_the_list_and_no_other():
         made = [pdf._paragraphs("Кіріспе", s["p"])[0]]
         made.append(running_header(lambda: pdf._table([header], s, widths=[40, 300, 80])))
         for n in range(120):
-            made.append(pdf._table([[str(n), f"Олимпиада {n}", "расталды"]], s,
-                                   widths=[40, 300, 80], header=False))
+            made.append(
+                pdf._table(
+                    [[str(n), f"Олимпиада {n}", "расталды"]], s, widths=[40, 300, 80], header=False
+                )
+            )
             made += pdf._paragraphs((KK + "\n") * (30 if n % 40 == 0 else 1), s["detail"])
         made.append(running_header(None))
         made += pdf._paragraphs("Қорытынды\n" + (KK + "\n") * 200, s["p"])

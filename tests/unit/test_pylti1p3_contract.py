@@ -37,8 +37,15 @@ from lti_tool.lti.registry import DatabaseToolConf
 # The steps lti/launch.py replaces; the library's validate() must run these and nothing else
 # that the tool would silently skip (save_launch_data is left out on purpose: the launch is
 # kept in the tool's own session).
-STEPS = ("validate_jwt_format", "validate_registration", "validate_state",
-         "validate_jwt_signature", "validate_nonce", "validate_deployment", "validate_message")
+STEPS = (
+    "validate_jwt_format",
+    "validate_registration",
+    "validate_state",
+    "validate_jwt_signature",
+    "validate_nonce",
+    "validate_deployment",
+    "validate_message",
+)
 LEFT_OUT = {"save_launch_data"}
 OVERRIDDEN = ("validate", *STEPS, "get_client_id", "_get_request_param")
 DATA_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/data"  # lti/deep_linking.py pops it
@@ -51,23 +58,33 @@ def _parameters(function) -> list[str]:
 
 def _abstract(cls) -> set[str]:
     # pylti1p3 marks them with @abstractmethod without ABCMeta: no __abstractmethods__.
-    return {name for name in dir(cls)
-            if getattr(getattr(cls, name, None), "__isabstractmethod__", False)}
+    return {
+        name
+        for name in dir(cls)
+        if getattr(getattr(cls, name, None), "__isabstractmethod__", False)
+    }
 
 
 def _called_methods(function) -> set[str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    return {node.func.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+    return {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
 
 
 # -- MessageLaunch (lti/launch.py) ---------------------------------------------------------
 def test_the_library_validates_with_the_steps_the_tool_overrides():
-    called = {name for name in _called_methods(MessageLaunch.validate)
-              if name.startswith(("validate_", "save_"))}
+    called = {
+        name
+        for name in _called_methods(MessageLaunch.validate)
+        if name.startswith(("validate_", "save_"))
+    }
     assert called == set(STEPS) | LEFT_OUT, (
         "MessageLaunch.validate() runs other steps now: ToolMessageLaunch.validate() skips "
-        f"{sorted(called - set(STEPS) - LEFT_OUT)} and runs {sorted(set(STEPS) - called)}")
+        f"{sorted(called - set(STEPS) - LEFT_OUT)} and runs {sorted(set(STEPS) - called)}"
+    )
 
 
 def test_the_library_has_no_validate_step_the_tool_does_not_override():
@@ -90,13 +107,18 @@ class _Probe(MessageLaunch):
 
 def _probe() -> _Probe:
     request = _FormRequest({})
-    return _Probe(request, DatabaseToolConf(None, None), session_service=SessionService(request),
-                  cookie_service=_NoCookies())
+    return _Probe(
+        request,
+        DatabaseToolConf(None, None),
+        session_service=SessionService(request),
+        cookie_service=_NoCookies(),
+    )
 
 
 def test_the_constructor_takes_what_the_tool_passes_and_sets_the_attributes_it_touches():
     assert {"request", "tool_config", "session_service", "cookie_service"} <= set(
-        _parameters(MessageLaunch.__init__))
+        _parameters(MessageLaunch.__init__)
+    )
     launch = _probe()
     # ToolMessageLaunch sets _validated, _jwt and _registration, and reads _tool_config.
     assert launch._validated is False
@@ -122,9 +144,15 @@ def test_the_request_and_cookie_seams_need_nothing_more():
 def test_the_tool_config_implements_every_abstract_method_and_overrides_real_ones():
     assert _abstract(ToolConfAbstract) and _abstract(DatabaseToolConf) == set()
     assert _abstract(MessageLaunch) <= set(OVERRIDDEN)
-    for name in ("check_iss_has_one_client", "check_iss_has_many_clients", "find_deployment",
-                 "find_registration_by_issuer", "find_registration_by_params",
-                 "find_deployment_by_params", "get_jwks"):
+    for name in (
+        "check_iss_has_one_client",
+        "check_iss_has_many_clients",
+        "find_deployment",
+        "find_registration_by_issuer",
+        "find_registration_by_params",
+        "find_deployment_by_params",
+        "get_jwks",
+    ):
         assert callable(getattr(ToolConfAbstract, name, None)), f"ToolConfAbstract.{name} is gone"
     # DatabaseToolConf makes this dict its own; the library must still keep its cache there.
     assert "issuers_relation_types" in vars(ToolConfAbstract)
@@ -134,10 +162,14 @@ def test_the_tool_config_implements_every_abstract_method_and_overrides_real_one
 def registration(tmp_path_factory):
     keyring = Keyring(tmp_path_factory.mktemp("contract-keys"), timedelta(hours=1))
     keyring.ensure()
-    platform = SimpleNamespace(issuer="https://lms.example", client_id="client-1",
-                               auth_login_url="https://lms.example/auth",
-                               auth_token_url="https://lms.example/token",
-                               key_set_url="https://lms.example/jwks", auth_audience="")
+    platform = SimpleNamespace(
+        issuer="https://lms.example",
+        client_id="client-1",
+        auth_login_url="https://lms.example/auth",
+        auth_token_url="https://lms.example/token",
+        key_set_url="https://lms.example/jwks",
+        auth_audience="",
+    )
     return DatabaseToolConf(None, keyring).registration_for(platform), keyring
 
 
@@ -157,8 +189,9 @@ class _TokenEndpoint:
 
     def post(self, url, data=None, **kwargs):
         self.posts.append((url, data))
-        return SimpleNamespace(ok=True, json=lambda: {"access_token": f"t{len(self.posts)}",
-                                                      "expires_in": 1234})
+        return SimpleNamespace(
+            ok=True, json=lambda: {"access_token": f"t{len(self.posts)}", "expires_in": 1234}
+        )
 
 
 def test_the_connector_cache_hooks_keep_their_names_and_signatures():
@@ -167,7 +200,8 @@ def test_the_connector_cache_hooks_keep_their_names_and_signatures():
         assert name in vars(_Assertion)
         assert _parameters(getattr(ServiceConnector, name)) == _parameters(vars(_Assertion)[name])
     assert {"_get_cached_access_token", "_cache_access_token"} <= _called_methods(
-        ServiceConnector.get_access_token)
+        ServiceConnector.get_access_token
+    )
 
 
 def test_the_connector_asks_every_time_and_reports_the_lifetime(registration):
@@ -187,15 +221,35 @@ def test_the_connector_asks_every_time_and_reports_the_lifetime(registration):
 # -- the deep linking response (lti/deep_linking.py) ----------------------------------------
 def test_the_deep_linking_message_carries_the_claims_the_tool_edits_and_signs(registration):
     reg, _keyring = registration
-    resource = (DeepLinkResource().set_url("https://tool.example/lti/launch").set_title("Card")
-                .set_custom_params({"placement": "teachhub"})
-                .set_lineitem(LineItem().set_score_maximum(100).set_label("Card")
-                              .set_resource_id("teachhub").set_tag("teachhub")))
-    message = DeepLink(reg, "deployment-1", {"deep_link_return_url": "https://lms.example/r"}
-                       ).get_message_jwt([resource])
+    resource = (
+        DeepLinkResource()
+        .set_url("https://tool.example/lti/launch")
+        .set_title("Card")
+        .set_custom_params({"placement": "teachhub"})
+        .set_lineitem(
+            LineItem()
+            .set_score_maximum(100)
+            .set_label("Card")
+            .set_resource_id("teachhub")
+            .set_tag("teachhub")
+        )
+    )
+    message = DeepLink(
+        reg, "deployment-1", {"deep_link_return_url": "https://lms.example/r"}
+    ).get_message_jwt([resource])
     assert isinstance(message, dict), "get_message_jwt signs now: the tool signs it itself"
-    assert set(message) == {"iss", "aud", "exp", "iat", "nonce", Claim.DEPLOYMENT_ID,
-                            Claim.MESSAGE_TYPE, Claim.VERSION, CONTENT_ITEMS, DATA_CLAIM}
+    assert set(message) == {
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "nonce",
+        Claim.DEPLOYMENT_ID,
+        Claim.MESSAGE_TYPE,
+        Claim.VERSION,
+        CONTENT_ITEMS,
+        DATA_CLAIM,
+    }
     assert message[DATA_CLAIM] is None  # sent empty unless the request had data: the tool pops it
     assert (message["iss"], message["aud"]) == ("client-1", ["https://lms.example"])
     assert message[Claim.MESSAGE_TYPE] == "LtiDeepLinkingResponse"
@@ -203,8 +257,15 @@ def test_the_deep_linking_message_carries_the_claims_the_tool_edits_and_signs(re
     (item,) = message[CONTENT_ITEMS]
     assert item["type"] == "ltiResourceLink"
     assert (item["url"], item["title"], item["custom"]) == (
-        "https://tool.example/lti/launch", "Card", {"placement": "teachhub"})
-    assert item["lineItem"] == {"scoreMaximum": 100, "label": "Card", "resourceId": "teachhub",
-                                "tag": "teachhub"}
+        "https://tool.example/lti/launch",
+        "Card",
+        {"placement": "teachhub"},
+    )
+    assert item["lineItem"] == {
+        "scoreMaximum": 100,
+        "label": "Card",
+        "resourceId": "teachhub",
+        "tag": "teachhub",
+    }
     echoed = DeepLink(reg, "deployment-1", {"data": "opaque"}).get_message_jwt([resource])
     assert echoed[DATA_CLAIM] == "opaque"
