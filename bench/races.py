@@ -39,9 +39,7 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -51,6 +49,7 @@ for extra in (REPO / "tests", REPO):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from concurrency import at_once
 from lti_platform import LaunchDriver, Platform
 from servers import PostgresServer
 from sqlalchemy import select
@@ -113,17 +112,6 @@ def entry_form(level: str, version: int | None = None) -> dict:
     if version is not None:
         form["version"] = str(version)
     return form
-
-
-def at_once(calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 @contextmanager
@@ -213,7 +201,7 @@ class Run:
             ),
         ]
         self.rng.shuffle(calls)
-        for what, answer in at_once(calls):
+        for what, answer in at_once(*calls):
             self.answers.append((what, answer.status_code))
 
     def drain(self, timeout: float = 120.0) -> None:

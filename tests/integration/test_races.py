@@ -5,10 +5,9 @@ ends on the tool's total. Runs on SQLite and on PostgreSQL (--db=postgresql)."""
 from __future__ import annotations
 
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
+from concurrency import at_once
 from outbox_helpers import drain, park_leftovers
 from sqlalchemy import select
 from teachhub_helpers import (
@@ -40,18 +39,6 @@ def launch(tool, platform, *args, **kwargs):
     client = portfolio_launch(tool, platform, *args, **kwargs)
     settle(tool)
     return client
-
-
-def at_once(*calls):
-    """Run the calls in threads released together; their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def csrf(client) -> str:
