@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
-from ..errors import ToolError
+from ..errors import NotFound, ToolError, UnknownAction
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import (
     allow_upload,
@@ -148,7 +148,7 @@ def view(portfolio_id: int):
 def edit_page(page: str):
     """Edit a Section I page; every save is a new version; a stale save shows both texts."""
     if page not in PORTRAIT_PAGES:
-        abort(404)
+        raise NotFound()
     viewer, db, portfolio = _own()
     form_class = PAGE_FORMS[page]
     form = form_class(obj=portfolio if request.method == "GET" else None)
@@ -199,7 +199,7 @@ def upload_photo():
 def history(portfolio_id: int, page: str):
     """Every version of a Section I page: what changed and when."""
     if page not in PORTRAIT_PAGES:
-        abort(404)
+        raise NotFound()
     viewer = current_viewer()
     db = get_db()
     portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
@@ -235,7 +235,7 @@ def new_entry():
     viewer, db, portfolio = _own()
     entry_list = rubric().lists.get(request.values.get("list", ""))
     if entry_list is None:
-        abort(404)
+        raise NotFound()
     if request.method == "GET":
         year = _year_arg() or portfolio.course_year or 1
         return _entry_form_page(viewer, portfolio, entry_list,
@@ -259,7 +259,7 @@ def edit_entry(entry_id: int):
     entry = service.owned_entry(db, actor, entry_id)
     entry_list = rubric().lists.get(entry.list_key)
     if entry_list is None:
-        abort(404)
+        raise NotFound()
     if request.method == "GET":
         return _entry_form_page(viewer, entry.portfolio, entry_list, _form_values(entry), {},
                                 entry=entry)
@@ -286,10 +286,10 @@ def edit_entry(entry_id: int):
 def _visible_entry(db, actor, entry_id: int) -> tuple[Entry, Portfolio]:
     entry = db.get(Entry, entry_id)
     if entry is None:
-        raise access.NotFound()
+        raise NotFound()
     portfolio = access.viewable_portfolio(db, actor, entry.portfolio_id)
     if entry.status == "draft" and portfolio.user_id != actor.user_id:
-        raise access.NotFound()
+        raise NotFound()
     return entry, portfolio
 
 
@@ -425,9 +425,9 @@ def file(evidence_id: int) -> Response:
     actor = actor_of(viewer)
     evidence = db.get(EvidenceFile, evidence_id)
     if evidence is None or evidence.platform_id != actor.platform_id:
-        raise access.NotFound()
+        raise NotFound()
     if evidence.owner_user_id != actor.user_id and not _may_see_file(db, actor, evidence):
-        raise access.NotFound()
+        raise NotFound()
     return send_evidence(evidence, settings=settings(), thumbnail=bool(request.args.get("thumb")),
                          download=bool(request.args.get("download")))
 
@@ -472,7 +472,7 @@ def decide(entry_id: int):
             flash(_("The comment was added."), "success")
         return redirect(url_for(".entry", entry_id=entry_id), code=303)
     if action not in service.STAFF_ACTIONS:
-        abort(400)
+        raise UnknownAction()
     access.reviewable_portfolio(db, actor, portfolio.id)
     seen = parse_version(request.form.get("version"))
     try:
