@@ -35,6 +35,53 @@ class Viewer:
         return self.role in COURSE_STAFF
 
 
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, as every domain's services need them (no request, no session).
+
+    One type for the portfolio, TeachHub and the gradebook: views build it from the Viewer
+    (`actor_of`), TeachHub adds its rights on top (`teachhub.access.load_actor`).
+    """
+
+    user_id: int
+    platform_id: int
+    name: str = ""
+    role: ToolRole = ToolRole.GUEST  # the launch's role in this session
+    context_id: int | None = None  # the course they opened the tool from
+    mentees: frozenset[str] = frozenset()  # `sub`s a mentor may read (role_scope_mentor)
+    is_coordinator: bool = False  # a TeachHub coordinator on this platform
+    facilitates: frozenset[int] = frozenset()  # TeachHub module ids
+
+    @property
+    def is_admin(self) -> bool:
+        """An administrator of this platform (launch role)."""
+        return self.role == ToolRole.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Instructor or administrator in the course of the launch."""
+        return self.role in COURSE_STAFF
+
+    @property
+    def is_mentor(self) -> bool:
+        """Follows some learners (read-only) and is not course staff here."""
+        return bool(self.mentees) and not self.is_staff
+
+    @property
+    def is_teachhub_staff(self) -> bool:
+        """A TeachHub coordinator, or a facilitator of at least one module."""
+        return self.is_coordinator or bool(self.facilitates)
+
+
+def actor_of(viewer: Viewer, **teachhub_rights) -> Actor:
+    """The services' view of the signed-in person (`teachhub_rights`: is_coordinator,
+    facilitates, as TeachHub loads them)."""
+    return Actor(user_id=viewer.user.id, platform_id=viewer.platform.id,
+                 name=viewer.user.display_name, role=viewer.role,
+                 context_id=viewer.context.id if viewer.context else None,
+                 mentees=frozenset(viewer.mentees), **teachhub_rights)
+
+
 def current_viewer() -> Viewer:
     """The viewer of this request; NotSignedIn when there was no launch."""
     if "viewer" in g:

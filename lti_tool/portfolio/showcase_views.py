@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ..auth import current_viewer
+from ..auth import actor_of, current_viewer
 from ..db import get_db
 from ..evidence.storage import send_evidence
 from . import access, showcase
 from .forms import ShowcaseForm
 from .labels import SHOWCASE_STATES
 from .models import DRAFT, REJECTED, Entry
-from .web import actor_of, locale, rubric, settings
+from .web import locale, rubric, settings
 
 bp = Blueprint("showcase", __name__)
 

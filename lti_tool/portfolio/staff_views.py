@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from .. import parsing
-from ..auth import current_viewer, roles_required
+from ..auth import actor_of, current_viewer, roles_required
 from ..db import get_db
 from ..errors import Forbidden, ToolError
 from ..lti.roles import COURSE_STAFF, ToolRole
@@ -29,7 +29,6 @@ from .summary import (
 from .views import decision_conflict
 from .web import (
     Links,
-    actor_of,
     entry_views,
     files_of,
     grading_policy,

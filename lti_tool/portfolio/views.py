@@ -9,7 +9,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import get_locale, gettext as _
 
 from .. import parsing
-from ..auth import current_viewer
+from ..auth import actor_of, current_viewer
 from ..db import get_db
 from ..errors import NotFound, ToolError, UnknownAction
 from ..evidence.models import EvidenceFile
@@ -31,7 +31,6 @@ from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
 from .web import (
     Links,
-    actor_of,
     entry_views,
     grade_labeller,
     init_rubric,

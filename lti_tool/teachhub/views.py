@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import get_locale, gettext as _
 
 from .. import parsing
-from ..auth import current_viewer
+from ..auth import Actor, actor_of, current_viewer
 from ..db import get_db
 from ..errors import Forbidden, ToolError, wants_json
 from ..gradebook.sync import pull_roster
@@ -31,7 +31,7 @@ from ..lti.placements import Landing
 from ..lti.roles import ToolRole
 from ..versioning import parse_version
 from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
-from .access import Actor, card_for, load_actor, managed_module
+from .access import card_for, load_actor, managed_module, manages, roles_on
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
 from .forms import (
@@ -88,10 +88,7 @@ def current_actor() -> Actor:
     """The signed-in person as TeachHub sees them (once per request)."""
     if "teachhub_actor" not in g:
         viewer = current_viewer()
-        g.teachhub_actor = load_actor(
-            get_db(), user_id=viewer.user.id, platform_id=viewer.platform.id,
-            tool_role=viewer.role, context_id=viewer.context.id if viewer.context else None,
-            coordinator_roles=_config().coordinator_roles)
+        g.teachhub_actor = load_actor(get_db(), actor_of(viewer), _config().coordinator_roles)
     return g.teachhub_actor
 
 
@@ -350,7 +347,7 @@ def version_page(module_id: int, number: int):
     module, version = modules.version_for(get_db(), _actor(), module_id, number)
     return render_template("teachhub/version.html", module=module, version=version,
                            passport=modules.passport_of(version, version.facilitator_names),
-                           actor=_actor(), title=version.title)
+                           manages=manages(_actor(), module), title=version.title)
 
 
 @bp.route("/modules/<int:module_id>/streams", methods=["POST"])
@@ -448,7 +445,7 @@ def _card_page(card_id: int, status: int = 200, *, refused: RefusedForm | None =
     """The card page; after a refusal the refused form keeps what was typed and its messages."""
     actor = _actor()
     view = participants.card_view(get_db(), actor, card_id)
-    roles = actor.roles_on(view.module.id)
+    roles = roles_on(actor, view.module.id)
     limit = evidence.upload_limit(current_app.config["SETTINGS"])
     return render_template(
         "teachhub/card.html", view=view, actor=actor, roles=roles,
