@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import wraps
+from typing import NamedTuple
 
 from flask import g, session
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .db import get_db
 from .errors import Forbidden, NotSignedIn
@@ -124,15 +126,38 @@ REFUSALS = {
 }
 
 
+class Acting(NamedTuple):
+    """What a view starts from: who looks, the request's database session, who acts."""
+
+    viewer: Viewer
+    db: Session
+    actor: Actor
+
+
+FROM_A_COURSE = _l("Open this page from a course.")
+
+
+def acting(*roles: ToolRole, course: bool = False) -> Acting:
+    """The view preamble in one call: the viewer (NotSignedIn without a launch), the request's
+    session and Actor; Forbidden, saying why, unless the launch's role is one of `roles` (any
+    role when none is given) and, with `course`, unless the tool was opened from a course."""
+    viewer = current_viewer()
+    if roles and viewer.role not in roles:
+        raise Forbidden(REFUSALS.get(viewer.role))
+    if course and viewer.context is None:
+        raise Forbidden(FROM_A_COURSE)
+    if "actor" not in g:
+        g.actor = actor_of(viewer)
+    return Acting(viewer, get_db(), g.actor)
+
+
 def roles_required(*roles: ToolRole):
     """Decorator: the view needs a launch with one of `roles` (403 saying why otherwise)."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            role = current_viewer().role
-            if role not in roles:
-                raise Forbidden(REFUSALS.get(role))
+            acting(*roles)
             return view(*args, **kwargs)
 
         return wrapper

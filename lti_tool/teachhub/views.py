@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import get_locale, gettext as _
 
 from .. import parsing
-from ..auth import Actor, actor_of, current_viewer
+from ..auth import Acting, Actor, acting, current_viewer
 from ..db import get_db
 from ..errors import Forbidden, ToolError, wants_json
 from ..gradebook.sync import pull_roster
@@ -85,11 +85,15 @@ def _config() -> TeachHubConfig:
 
 
 def current_actor() -> Actor:
-    """The signed-in person as TeachHub sees them (once per request)."""
+    """The signed-in person with their TeachHub rights (once per request)."""
     if "teachhub_actor" not in g:
-        viewer = current_viewer()
-        g.teachhub_actor = load_actor(get_db(), actor_of(viewer), _config().coordinator_roles)
+        g.teachhub_actor = load_actor(get_db(), acting().actor, _config().coordinator_roles)
     return g.teachhub_actor
+
+
+def _acting() -> Acting:
+    """The view preamble (auth.acting) with TeachHub's rights on the actor."""
+    return acting()._replace(actor=current_actor())
 
 
 # The views below call it by its old private name; the menu (home/nav.py) by the public one.
@@ -272,8 +276,7 @@ def _render_form(module, values: dict, errors: dict, facilitator_ids: list[int],
 @bp.route("/modules/<int:module_id>/edit", methods=["GET", "POST"])
 def edit_module(module_id: int | None = None):
     """Create a draft module card (coordinators) or edit a working copy."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     module = managed_module(db, actor, module_id) if module_id else None
     if module is None and not actor.is_coordinator:
         raise Forbidden(_("Only TeachHub coordinators create module cards."))
@@ -306,8 +309,7 @@ def module_page(module_id: int):
 
 
 def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | None = None):
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     module = managed_module(db, actor, module_id)
     passport = modules.working_passport(db, module)
     viewer = current_viewer()
@@ -374,20 +376,19 @@ def delete_stream(module_id: int, stream_id: int):
 # -- enrolment from the roster ------------------------------------------------------------------
 
 
-def _course_staff():
-    viewer = current_viewer()
-    if viewer.context is None or viewer.role not in STAFF_ROLES:
+def _course_staff() -> Acting:
+    found = _acting()
+    if found.viewer.context is None or found.viewer.role not in STAFF_ROLES:
         raise Forbidden(_("Enrol from a course: open TeachHub from the course as its teacher."))
-    return viewer
+    return found
 
 
 @bp.route("/streams/<int:stream_id>/enrol", methods=["GET"])
 def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200):
     """The course roster with who is enrolled in the stream (after a refusal: ticks kept)."""
-    viewer = _course_staff()
-    db = get_db()
-    stream, module = modules.stream_for(db, _actor(), stream_id)
-    candidates = participants.roster_candidates(db, _actor(), stream.id, viewer.context.id)
+    viewer, db, actor = _course_staff()
+    stream, module = modules.stream_for(db, actor, stream_id)
+    candidates = participants.roster_candidates(db, actor, stream.id, viewer.context.id)
     from ..gradebook.sync import sync_state  # the roster's last pull time
 
     return render_template("teachhub/enrol.html", stream=stream, module=module,
@@ -399,18 +400,18 @@ def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200)
 @bp.route("/streams/<int:stream_id>/enrol", methods=["POST"])
 def enrol(stream_id: int):
     """Enrol the chosen course members (or every learner of the course)."""
-    viewer = _course_staff()
+    viewer, db, actor = _course_staff()
     form = EnrolForm()
     ids = parsing.ids(form.user_ids.data or [], "user_ids")
     try:
         count = participants.enrol(
-            get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
+            db, actor, stream_id, context_id=viewer.context.id, user_ids=ids,
             all_learners=form.all_learners.data == "1", resource_link=viewer.resource_link,
             config=_config())
     except (InputError, Refused) as err:
         if wants_json():
             raise
-        get_db().rollback()
+        db.rollback()
         left = form.refuse(err.errors) if isinstance(err, InputError) else {"": err.message}
         form.form_errors = [str(message) for message in left.values()]
         return enrol_page(stream_id, form, err.status)
@@ -421,9 +422,8 @@ def enrol(stream_id: int):
 @bp.route("/streams/<int:stream_id>/roster", methods=["POST"])
 def refresh_roster(stream_id: int):
     """Pull the course roster from the LMS now (NRPS), then back to enrolment."""
-    viewer = _course_staff()
-    db = get_db()
-    modules.stream_for(db, _actor(), stream_id)
+    viewer, db, actor = _course_staff()
+    modules.stream_for(db, actor, stream_id)
     report = pull_roster(db, current_app.extensions["gradebook"].client(
         db, viewer.context.platform_id), viewer.context)
     flash(_("Roster updated: %(n)d members.", n=report.count) if report.ok else
@@ -541,8 +541,7 @@ def card_status(card_id: int):
 @back_to_page(".card_page", "card_id")
 def add_task(card_id: int):
     """Add a completed task or product, with an evidence file if one is attached."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     form = TaskForm()
     task = participants.add_task(db, actor, card_id, title=form.text("title"),
                                  description=form.text("description"),
@@ -601,8 +600,7 @@ def task_file(task_id: int, evidence_id: int):
 @bp.route("/cards/<int:card_id>/feedback", methods=["GET", "POST"])
 def feedback(card_id: int):
     """The module's feedback form, once, after completion."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     card, _module = card_for(db, actor, card_id)
     if card.user_id != actor.user_id:
         raise Forbidden(_("Only the participant answers the feedback form."))
@@ -694,8 +692,7 @@ def hr_xlsx():
 @back_to_page(".coordinators")
 def coordinators():
     """Platform administrators name and remove TeachHub coordinators."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     if request.method == "POST":
         form = CoordinatorForm()
         # 0 (nobody) when missing: the service answers "choose a person".
