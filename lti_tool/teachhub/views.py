@@ -43,6 +43,7 @@ from .forms import (
     FeedbackForm,
     HoursForm,
     MarkForm,
+    ModuleCardForm,
     PublishForm,
     RecordForm,
     ReviewForm,
@@ -238,19 +239,6 @@ def my_record():
 # -- module cards -------------------------------------------------------------------------------
 
 
-def _passport_input(form) -> modules.PassportInput:
-    ids = form.getlist("facilitator_ids")
-    return modules.PassportInput(
-        **{name: form.get(name, "") for name in (
-            "title", "curator_department", "target_audience", "goal", "structure",
-            "mandatory_tasks", "completion_criteria", "assessment", "workload_hours",
-            "duration_days", "module_format")},
-        competences=form.getlist("competences"), delivery_formats=form.getlist("delivery_formats"),
-        integration=form.getlist("integration"),
-        facilitator_ids=parsing.ids(ids, "facilitator_ids") if "facilitators_shown" in form
-        else None)
-
-
 def _form_values(module) -> dict:
     if module is None:
         return {"competences": [], "delivery_formats": [], "integration": []}
@@ -281,8 +269,9 @@ def edit_module(module_id: int | None = None):
     if module is None and not actor.is_coordinator:
         raise Forbidden(_("Only TeachHub coordinators create module cards."))
     if request.method == "POST":
-        data = _passport_input(request.form)
-        seen = parse_version(request.form.get("revision")) if module else None
+        form = ModuleCardForm()
+        data = form.passport()
+        seen = parse_version(form.revision.data) if module else None
         try:
             saved = modules.save_passport(db, actor, module_id, data, _config(), seen)
         except InputError as err:
