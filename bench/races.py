@@ -57,6 +57,7 @@ from tool_server import start_tool
 
 from bench.common import LogTally
 from lti_tool import versioning
+from lti_tool.auth import Actor
 from lti_tool.db import utcnow
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due
@@ -64,7 +65,6 @@ from lti_tool.portfolio import (
     service,
     summary as summary_module,
 )
-from lti_tool.portfolio.access import Actor
 from lti_tool.portfolio.models import Entry, Portfolio
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import wraps
+from typing import NamedTuple
 
 from flask import g, session
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .db import get_db
 from .errors import Forbidden, NotSignedIn
@@ -33,6 +35,53 @@ class Viewer:
     def is_staff(self) -> bool:
         """Instructor or administrator in this context."""
         return self.role in COURSE_STAFF
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, as every domain's services need them (no request, no session).
+
+    One type for the portfolio, TeachHub and the gradebook: views build it from the Viewer
+    (`actor_of`), TeachHub adds its rights on top (`teachhub.access.load_actor`).
+    """
+
+    user_id: int
+    platform_id: int
+    name: str = ""
+    role: ToolRole = ToolRole.GUEST  # the launch's role in this session
+    context_id: int | None = None  # the course they opened the tool from
+    mentees: frozenset[str] = frozenset()  # `sub`s a mentor may read (role_scope_mentor)
+    is_coordinator: bool = False  # a TeachHub coordinator on this platform
+    facilitates: frozenset[int] = frozenset()  # TeachHub module ids
+
+    @property
+    def is_admin(self) -> bool:
+        """An administrator of this platform (launch role)."""
+        return self.role == ToolRole.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Instructor or administrator in the course of the launch."""
+        return self.role in COURSE_STAFF
+
+    @property
+    def is_mentor(self) -> bool:
+        """Follows some learners (read-only) and is not course staff here."""
+        return bool(self.mentees) and not self.is_staff
+
+    @property
+    def is_teachhub_staff(self) -> bool:
+        """A TeachHub coordinator, or a facilitator of at least one module."""
+        return self.is_coordinator or bool(self.facilitates)
+
+
+def actor_of(viewer: Viewer, **teachhub_rights) -> Actor:
+    """The services' view of the signed-in person (`teachhub_rights`: is_coordinator,
+    facilitates, as TeachHub loads them)."""
+    return Actor(user_id=viewer.user.id, platform_id=viewer.platform.id,
+                 name=viewer.user.display_name, role=viewer.role,
+                 context_id=viewer.context.id if viewer.context else None,
+                 mentees=frozenset(viewer.mentees), **teachhub_rights)
 
 
 def current_viewer() -> Viewer:
@@ -77,15 +126,38 @@ REFUSALS = {
 }
 
 
+class Acting(NamedTuple):
+    """What a view starts from: who looks, the request's database session, who acts."""
+
+    viewer: Viewer
+    db: Session
+    actor: Actor
+
+
+FROM_A_COURSE = _l("Open this page from a course.")
+
+
+def acting(*roles: ToolRole, course: bool = False) -> Acting:
+    """The view preamble in one call: the viewer (NotSignedIn without a launch), the request's
+    session and Actor; Forbidden, saying why, unless the launch's role is one of `roles` (any
+    role when none is given) and, with `course`, unless the tool was opened from a course."""
+    viewer = current_viewer()
+    if roles and viewer.role not in roles:
+        raise Forbidden(REFUSALS.get(viewer.role))
+    if course and viewer.context is None:
+        raise Forbidden(FROM_A_COURSE)
+    if "actor" not in g:
+        g.actor = actor_of(viewer)
+    return Acting(viewer, get_db(), g.actor)
+
+
 def roles_required(*roles: ToolRole):
     """Decorator: the view needs a launch with one of `roles` (403 saying why otherwise)."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            role = current_viewer().role
-            if role not in roles:
-                raise Forbidden(REFUSALS.get(role))
+            acting(*roles)
             return view(*args, **kwargs)
 
         return wrapper

@@ -69,6 +69,13 @@ class NotFound(ToolError):
     message = _l("This page does not exist.")
 
 
+class UnknownAction(ToolError):
+    """A form named an action the page does not offer (a stale or hand-made form)."""
+
+    code = "unknown_action"
+    message = _l("This action is not known here. Please reload the page and try again.")
+
+
 class Forbidden(ToolError):
     """The user's role does not allow this."""
 

@@ -21,9 +21,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import NotFound
 
-from ..errors import ToolError
+from ..errors import NotFound, ToolError
 from ..lti.models import User
 from .models import EvidenceFile
 from .sniff import HEAD_BYTES, Sniffed, sniff

@@ -5,9 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _, ngettext
 
-from ..auth import current_viewer, roles_required
-from ..db import get_db
-from ..errors import Forbidden
+from ..auth import acting, roles_required
 from ..lti.roles import ToolRole
 from .outbox import course_outbox_counts, parked_scores, retry_parked
 from .sync import pull_grades, pull_roster, sync_state
@@ -17,18 +15,15 @@ STAFF = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
 
 
 def _course():
-    viewer = current_viewer()
-    if viewer.context is None:
-        raise Forbidden(_("Open this page from a course."))
-    return viewer, viewer.context
+    viewer, db, _actor = acting(*STAFF, course=True)
+    return db, viewer.context
 
 
 @bp.route("/sync")
 @roles_required(*STAFF)
 def sync_page():
     """Last roster and grade pull, scores pending, sent and parked (with their errors)."""
-    _viewer, context = _course()
-    db = get_db()
+    db, context = _course()
     state = sync_state(db, context.id)
     db.commit()
     return render_template("gradebook/sync.html", context=context, state=state,
@@ -37,8 +32,7 @@ def sync_page():
 
 
 def _pull_now(pull, done_message):
-    _viewer, context = _course()
-    db = get_db()
+    db, context = _course()
     client = current_app.extensions["gradebook"].client(db, context.platform_id, context.ags_scopes)
     report = pull(db, client, context)
     if report.ok:
@@ -68,8 +62,7 @@ def pull_grades_now():
 @roles_required(*STAFF)
 def retry_now():
     """Send the course's parked scores again."""
-    _viewer, context = _course()
-    db = get_db()
+    db, context = _course()
     count = retry_parked(db, context.id)
     db.commit()
     flash(ngettext("%(num)d score will be sent again.", "%(num)d scores will be sent again.",

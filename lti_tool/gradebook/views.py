@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from ..auth import REFUSALS, current_viewer, roles_required
-from ..db import get_db
+from ..auth import REFUSALS, acting
 from ..errors import Forbidden
 from ..lti.models import User
-from ..lti.roles import ToolRole
+from ..lti.roles import COURSE_STAFF
 from .academic import NO_RECORD_RIGHTS, academic_record, may_view_record
 from .course_grading import course_grading, course_learners, line_items, save_course_grading
 from .forms import CourseGradingForm
@@ -31,8 +30,8 @@ def _policy() -> GradingPolicy:
 @bp.route("/grades")
 def my_grades():
     """The signed-in student's own record: courses, GPA per year and cumulative, progression."""
-    viewer = current_viewer()
-    record = academic_record(get_db(), viewer.user.id, _policy())
+    viewer, db, _actor = acting()
+    record = academic_record(db, viewer.user.id, _policy())
     return render_template("gradebook/record.html", viewer=viewer, student=viewer.user,
                            record=record, scale=_policy().scale, own=True, title=_("My grades"))
 
@@ -41,8 +40,7 @@ def my_grades():
 def student_grades(user_id: int):
     """A student's record for the student, their tutor (who may review their portfolio) or an
     administrator of the platform."""
-    viewer = current_viewer()
-    db = get_db()
+    viewer, db, _actor = acting()
     student = db.get(User, user_id)
     if not may_view_record(db, viewer_id=viewer.user.id, viewer_role=viewer.role,
                            viewer_platform_id=viewer.platform.id, student=student):
@@ -59,13 +57,9 @@ def student_grades(user_id: int):
 
 
 @bp.route("/grades/course", methods=["GET", "POST"])
-@roles_required(ToolRole.INSTRUCTOR, ToolRole.ADMIN)
 def course_settings():
     """Choose the course's final-grade column, credits and academic year; list its students."""
-    viewer = current_viewer()
-    if viewer.context is None:
-        raise Forbidden(_("Open this page from a course."))
-    db = get_db()
+    viewer, db, _actor = acting(*COURSE_STAFF, course=True)
     policy = _policy()
     saved = course_grading(db, viewer.context.id)
     form = CourseGradingForm(line_items(db, viewer.context.id), data={

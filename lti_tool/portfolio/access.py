@@ -15,12 +15,11 @@ Only the owner inserts or changes material (seed 000: nothing without the owner'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
+from ..auth import Actor
 from ..errors import Forbidden, NotFound
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
@@ -32,24 +31,6 @@ ACTIVE = "Active"
 # with no placement parameter at all (the tool's default landing is the portfolio: Moodle's
 # manual configuration, Canvas's course navigation). A TeachHub placement is not one.
 PORTFOLIO_PLACEMENTS = ("portfolio", "")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The person acting, as the services need them (no request, no session)."""
-
-    user_id: int
-    platform_id: int
-    name: str
-    is_admin: bool = False  # an administrator of this platform (launch role)
-    context_id: int | None = None  # the course they opened the tool from
-    is_staff: bool = False  # instructor or administrator in that course
-    mentees: frozenset[str] = frozenset()  # `sub`s a mentor may read (role_scope_mentor)
-
-    @property
-    def is_mentor(self) -> bool:
-        """Follows some learners (read-only) and is not course staff here."""
-        return bool(self.mentees) and not self.is_staff and not self.is_admin
 
 
 def portfolio_placed(context_id_column):

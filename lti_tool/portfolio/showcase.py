@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from ..auth import Actor
 from ..db import utcnow
-from .access import Actor, NotFound, require_owner
+from .access import NotFound, require_owner
 from .models import DRAFT, REJECTED, Entry, EntryEvidence, Portfolio, Showcase
 
 SHOWCASE_SECTIONS = ("portrait", "achievements", "chest")

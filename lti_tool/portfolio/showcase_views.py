@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ..auth import current_viewer
+from ..auth import acting
 from ..db import get_db
 from ..evidence.storage import send_evidence
 from . import access, showcase
 from .forms import ShowcaseForm
 from .labels import SHOWCASE_STATES
 from .models import DRAFT, REJECTED, Entry
-from .web import actor_of, locale, rubric, settings
+from .web import locale, rubric, settings
 
 bp = Blueprint("showcase", __name__)
 
@@ -35,8 +35,7 @@ def _share_url(token: str) -> str:
 @bp.route("/portfolio/showcase", methods=["GET", "POST"])
 def manage():
     """The owner's showcase links and a form for a new one."""
-    viewer = current_viewer()
-    db = get_db()
+    viewer, db, actor = acting()
     portfolio = access.own_portfolio(db, viewer.user)
     db.commit()
     shareable = list(db.scalars(select(Entry).where(
@@ -50,7 +49,7 @@ def manage():
     status = 200
     if form.validate_on_submit():
         created = showcase.create_showcase(
-            db, actor_of(viewer), portfolio, title=form.title.data or "",
+            db, actor, portfolio, title=form.title.data or "",
             sections=form.sections.data, entry_ids=form.entries.data or [],
             hide_personal=bool(form.hide_personal.data), days=form.days.data)
         db.commit()
@@ -69,10 +68,9 @@ def manage():
 @bp.route("/portfolio/showcase/<int:showcase_id>/revoke", methods=["POST"])
 def revoke(showcase_id: int):
     """Stop a showcase link at once."""
-    viewer = current_viewer()
-    db = get_db()
+    viewer, db, actor = acting()
     portfolio = access.own_portfolio(db, viewer.user)
-    showcase.revoke_showcase(db, actor_of(viewer), portfolio, showcase_id)
+    showcase.revoke_showcase(db, actor, portfolio, showcase_id)
     db.commit()
     flash(_("The link no longer works."), "success")
     return redirect(url_for(".manage"), code=303)

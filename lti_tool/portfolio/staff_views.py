@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from .. import parsing
-from ..auth import current_viewer, roles_required
-from ..db import get_db
+from ..auth import Acting, acting, roles_required
 from ..errors import Forbidden, ToolError
 from ..lti.roles import COURSE_STAFF, ToolRole
 from . import access, course, service
@@ -29,7 +28,6 @@ from .summary import (
 from .views import decision_conflict
 from .web import (
     Links,
-    actor_of,
     entry_views,
     files_of,
     grading_policy,
@@ -44,16 +42,15 @@ STAFF = COURSE_STAFF
 PAGE_SIZE = 100
 
 
-def _course_context():
-    viewer = current_viewer()
-    if viewer.context is None:
-        raise Forbidden(_("Open this page from a course."))
+def _course_context() -> Acting:
+    """The preamble of a course page: course staff, opened from a course with the portfolio."""
+    viewer, db, actor = acting(*STAFF, course=True)
     # Staff rights follow the placement: a course without the portfolio shows no portfolios.
-    if not access.course_has_portfolio(get_db(), viewer.context.id):
+    if not access.course_has_portfolio(db, viewer.context.id):
         raise Forbidden(_("The student portfolio is not placed in this course, so the tool "
                           "shows none of its students' portfolios here. Open it from a course "
                           "where the portfolio is placed."))
-    return viewer
+    return Acting(viewer, db, actor)
 
 
 def _filters() -> dict:
@@ -67,8 +64,7 @@ def _filters() -> dict:
 @roles_required(*STAFF)
 def course_view():
     """Students of this course: claimed vs verified points, waiting entries; filters."""
-    viewer = _course_context()
-    db = get_db()
+    viewer, db, _actor = _course_context()
     filters = _filters()
     rows = course.course_students(db, viewer.context.id, **filters)
     grade = service.course_grade(db, viewer.context.id, settings())
@@ -83,8 +79,7 @@ def course_view():
 @roles_required(*STAFF)
 def course_score():
     """The course's choice of how verified points reach its gradebook; re-sends every score."""
-    viewer = _course_context()
-    db = get_db()
+    viewer, db, _actor = _course_context()
     form = CourseScoreForm()
     if form.validate_on_submit():
         queued = service.save_course_grade(
@@ -103,9 +98,7 @@ def course_score():
 @roles_required(*STAFF)
 def queue():
     """Entries waiting for verification; verify, return or reject one by one or in bulk."""
-    viewer = _course_context()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = _course_context()
     form = None
     if request.method == "POST":
         form = QueueForm()
@@ -155,8 +148,7 @@ def queue():
 @roles_required(*STAFF)
 def analytics():
     """Histogram of verified points, averages by group and programme, updates per month."""
-    viewer = _course_context()
-    db = get_db()
+    viewer, db, _actor = _course_context()
     options = settings().get("portfolio", {})
     data = course.course_analytics(db, viewer.context.id,
                                    bin_width=int(options.get("histogram_bin", 50)))
@@ -176,8 +168,7 @@ def analytics():
                            title=_("Portfolio analytics"))
 
 
-def _course_table(viewer):
-    db = get_db()
+def _course_table(viewer, db):
     rows = course.course_students(db, viewer.context.id, **_filters())
     headers = [_("Student"), _("Email"), _("Group"), _("Course year"), _("Specialty"),
                _("Section II claimed"), _("Section II verified"), _("Section III claimed"),
@@ -190,8 +181,8 @@ def _course_table(viewer):
 @roles_required(*STAFF)
 def export_csv():
     """The course summary table as CSV."""
-    viewer = _course_context()
-    response = Response(to_csv(_course_table(viewer)), mimetype="text/csv")
+    viewer, db, _actor = _course_context()
+    response = Response(to_csv(_course_table(viewer, db)), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="portfolios-course-{viewer.context.id}.csv"')
     return response
@@ -201,8 +192,8 @@ def export_csv():
 @roles_required(*STAFF)
 def export_xlsx():
     """The course summary table as XLSX."""
-    viewer = _course_context()
-    body = to_xlsx(_course_table(viewer), viewer.context.label or viewer.context.title or "")
+    viewer, db, _actor = _course_context()
+    body = to_xlsx(_course_table(viewer, db), viewer.context.label or viewer.context.title or "")
     response = Response(body, mimetype="application/vnd.openxmlformats-officedocument."
                                         "spreadsheetml.sheet")
     response.headers["Content-Disposition"] = (
@@ -214,8 +205,7 @@ def export_xlsx():
 @roles_required(ToolRole.ADMIN)
 def all_portfolios():
     """Every portfolio of this platform (administrators), searchable, paged."""
-    viewer = current_viewer()
-    db = get_db()
+    viewer, db, _actor = acting()
     search = (request.args.get("q") or "").strip()[:100]
     page_no = parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE)
     query = select(Portfolio).where(Portfolio.platform_id == viewer.platform.id)
@@ -239,9 +229,7 @@ def all_portfolios():
 @bp.route("/<int:portfolio_id>/summaries/new", methods=["GET", "POST"])
 def new_summary(portfolio_id: int):
     """Write the summary of an academic year (prefilled from points and GPA)."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = acting()
     portfolio = access.reviewable_portfolio(db, actor, portfolio_id)
     return _summary_form(viewer, db, actor, portfolio, None)
 
@@ -249,9 +237,7 @@ def new_summary(portfolio_id: int):
 @bp.route("/summaries/<int:summary_id>/edit", methods=["GET", "POST"])
 def edit_summary(summary_id: int):
     """Change a summary (refused when another tutor saved it meanwhile)."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = acting()
     summary = db.get(Summary, summary_id)
     if summary is None:
         raise access.NotFound()
@@ -304,9 +290,7 @@ def _summary_form(viewer, db, actor, portfolio, summary):
 
 
 def _visible_summary(summary_id: int):
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = acting()
     summary = db.get(Summary, summary_id)
     if summary is None:
         raise access.NotFound()

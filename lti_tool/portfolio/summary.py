@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..auth import Actor
 from ..db import utcnow
 from ..versioning import claim
-from .access import Actor
 from .models import VERIFIED, Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import StaleEdit, Totals

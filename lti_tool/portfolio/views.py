@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 from .. import parsing
-from ..auth import current_viewer
-from ..db import get_db
-from ..errors import ToolError
+from ..auth import acting, current_viewer
+from ..errors import NotFound, ToolError, UnknownAction
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import (
     allow_upload,
@@ -31,7 +30,6 @@ from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
 from .web import (
     Links,
-    actor_of,
     entry_views,
     grade_labeller,
     init_rubric,
@@ -83,13 +81,12 @@ def _names():
 
 
 def _own():
-    viewer = current_viewer()
-    db = get_db()
+    viewer, db, actor = acting()
     portfolio = access.own_portfolio(db, viewer.user)
     # A first visit creates it: commit now, before the response saves the web session (SQLite
     # has one writer; an open write transaction here would make that save wait).
     db.commit()
-    return viewer, db, portfolio
+    return viewer, db, actor, portfolio
 
 
 def _year_arg() -> int | None:
@@ -112,7 +109,7 @@ def _score(db, viewer, page) -> service.ScoreExplained | None:
 @bp.route("/")
 def mine():
     """The signed-in person's own portfolio."""
-    viewer, db, portfolio = _own()
+    viewer, db, _actor, portfolio = _own()
     page = load_page(db, portfolio, include_drafts=True)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=True,
                            reviewer=False, rubric=rubric(), locale=locale(), year=_year_arg(),
@@ -122,9 +119,7 @@ def mine():
 @bp.route("/<int:portfolio_id>")
 def view(portfolio_id: int):
     """A student's portfolio for their tutor, teacher or an administrator (read and review)."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = acting()
     portfolio = access.viewable_portfolio(db, actor, portfolio_id)
     if portfolio.user_id == viewer.user.id:
         return redirect(url_for(".mine"))
@@ -148,8 +143,8 @@ def view(portfolio_id: int):
 def edit_page(page: str):
     """Edit a Section I page; every save is a new version; a stale save shows both texts."""
     if page not in PORTRAIT_PAGES:
-        abort(404)
-    viewer, db, portfolio = _own()
+        raise NotFound()
+    viewer, db, actor, portfolio = _own()
     form_class = PAGE_FORMS[page]
     form = form_class(obj=portfolio if request.method == "GET" else None)
     if request.method == "GET":
@@ -157,7 +152,7 @@ def edit_page(page: str):
     status, conflict = 200, False
     if form.validate_on_submit():
         try:
-            saved = service.save_page(db, actor_of(viewer), portfolio, page, form.values(),
+            saved = service.save_page(db, actor, portfolio, page, form.values(),
                                       form.base_version())
         except service.StaleEdit as err:
             db.rollback()
@@ -180,10 +175,10 @@ def edit_page(page: str):
 @bp.route("/portrait/photo", methods=["POST"])
 def upload_photo():
     """Replace the photo (an image; a new version of the profile page)."""
-    viewer, db, portfolio = _own()
+    viewer, db, actor, portfolio = _own()
     version = parsing.arg_int(request.form, "version", minimum=0)
     try:
-        service.set_photo(db, actor_of(viewer), portfolio, settings=settings(),
+        service.set_photo(db, actor, portfolio, settings=settings(),
                           file=request.files.get("file"), owner=viewer.user,
                           base_version=-1 if version is None else version)
     except ToolError as err:
@@ -199,10 +194,9 @@ def upload_photo():
 def history(portfolio_id: int, page: str):
     """Every version of a Section I page: what changed and when."""
     if page not in PORTRAIT_PAGES:
-        abort(404)
-    viewer = current_viewer()
-    db = get_db()
-    portfolio = access.viewable_portfolio(db, actor_of(viewer), portfolio_id)
+        raise NotFound()
+    viewer, db, actor = acting()
+    portfolio = access.viewable_portfolio(db, actor, portfolio_id)
     return render_template("portfolio/history.html", viewer=viewer, portfolio=portfolio,
                            page=page, versions=service.page_history(db, portfolio, page),
                            title=_("History: %(page)s", page=PAGE_NAMES[page]))
@@ -232,10 +226,10 @@ def _form_values(entry: Entry) -> dict:
 @bp.route("/entries/new", methods=["GET", "POST"])
 def new_entry():
     """Add an entry to a list of Section II or III (the list comes from the rubric)."""
-    viewer, db, portfolio = _own()
+    viewer, db, actor, portfolio = _own()
     entry_list = rubric().lists.get(request.values.get("list", ""))
     if entry_list is None:
-        abort(404)
+        raise NotFound()
     if request.method == "GET":
         year = _year_arg() or portfolio.course_year or 1
         return _entry_form_page(viewer, portfolio, entry_list,
@@ -243,7 +237,7 @@ def new_entry():
     data, errors = check_entry(rubric(), entry_list, request.form)
     if errors:
         return _entry_form_page(viewer, portfolio, entry_list, request.form, errors, status=400)
-    entry = service.create_entry(db, actor_of(viewer), portfolio, rubric(), data,
+    entry = service.create_entry(db, actor, portfolio, rubric(), data,
                                  submit=request.form.get("action") == "submit")
     db.commit()
     flash(_("Saved. You can attach evidence (certificates, diplomas, photos) below."), "success")
@@ -253,13 +247,11 @@ def new_entry():
 @bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
 def edit_entry(entry_id: int):
     """Edit one's own entry; an edit of a verified entry sends it back to the tutor."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = acting()
     entry = service.owned_entry(db, actor, entry_id)
     entry_list = rubric().lists.get(entry.list_key)
     if entry_list is None:
-        abort(404)
+        raise NotFound()
     if request.method == "GET":
         return _entry_form_page(viewer, entry.portfolio, entry_list, _form_values(entry), {},
                                 entry=entry)
@@ -286,10 +278,10 @@ def edit_entry(entry_id: int):
 def _visible_entry(db, actor, entry_id: int) -> tuple[Entry, Portfolio]:
     entry = db.get(Entry, entry_id)
     if entry is None:
-        raise access.NotFound()
+        raise NotFound()
     portfolio = access.viewable_portfolio(db, actor, entry.portfolio_id)
     if entry.status == "draft" and portfolio.user_id != actor.user_id:
-        raise access.NotFound()
+        raise NotFound()
     return entry, portfolio
 
 
@@ -299,9 +291,7 @@ def entry(entry_id: int, upload_error: str = ""):
 
     `upload_error`: why a file was just refused, shown beside the file field.
     """
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = acting()
     found, portfolio = _visible_entry(db, actor, entry_id)
     own = portfolio.user_id == viewer.user.id
     return render_template("portfolio/entry.html", viewer=viewer, entry=found,
@@ -315,9 +305,7 @@ def entry(entry_id: int, upload_error: str = ""):
 
 
 def _owner_action(entry_id: int, action):
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    _viewer, db, actor = acting()
     found = service.owned_entry(db, actor, entry_id)
     try:
         action(db, actor, found, parse_version(request.form.get("version")))
@@ -351,9 +339,7 @@ def withdraw_entry(entry_id: int):
 @bp.route("/entries/<int:entry_id>/delete", methods=["POST"])
 def delete_entry(entry_id: int):
     """Delete one's own entry and its files."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    _viewer, db, actor = acting()
     found = service.owned_entry(db, actor, entry_id)
     service.delete_entry(db, actor, found, settings=settings())
     db.commit()
@@ -364,8 +350,7 @@ def delete_entry(entry_id: int):
 @bp.route("/entries/submit-all", methods=["POST"])
 def submit_all():
     """Submit every draft of a course year at once."""
-    viewer, db, portfolio = _own()
-    actor = actor_of(viewer)
+    _viewer, db, actor, portfolio = _own()
     year = parsing.arg_int(request.form, "year", maximum=parsing.MAX_PAGE)
     drafts = [e for e in portfolio.entries if e.status == "draft"
               and (year is None or e.course_year == year)]
@@ -387,9 +372,7 @@ def submit_all():
 @bp.route("/entries/<int:entry_id>/evidence", methods=["POST"])
 def upload_evidence(entry_id: int):
     """Attach a file to one's own entry (type checked by content, size by config)."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    viewer, db, actor = acting()
     found = service.owned_entry(db, actor, entry_id)
     try:
         service.attach_upload(db, actor, found, settings=settings(),
@@ -407,9 +390,7 @@ def upload_evidence(entry_id: int):
 @bp.route("/entries/<int:entry_id>/evidence/<int:evidence_id>/delete", methods=["POST"])
 def delete_evidence(entry_id: int, evidence_id: int):
     """Remove a file from one's own entry."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    _viewer, db, actor = acting()
     found = service.owned_entry(db, actor, entry_id)
     service.detach_evidence(db, actor, found, evidence_id, settings=settings())
     db.commit()
@@ -420,14 +401,12 @@ def delete_evidence(entry_id: int, evidence_id: int):
 @bp.route("/files/<int:evidence_id>")
 def file(evidence_id: int) -> Response:
     """A file, only for those who may see an entry it is attached to (or the photo)."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    _viewer, db, actor = acting()
     evidence = db.get(EvidenceFile, evidence_id)
     if evidence is None or evidence.platform_id != actor.platform_id:
-        raise access.NotFound()
+        raise NotFound()
     if evidence.owner_user_id != actor.user_id and not _may_see_file(db, actor, evidence):
-        raise access.NotFound()
+        raise NotFound()
     return send_evidence(evidence, settings=settings(), thumbnail=bool(request.args.get("thumb")),
                          download=bool(request.args.get("download")))
 
@@ -448,9 +427,7 @@ def _may_see_file(db, actor, evidence: EvidenceFile) -> bool:
 @bp.route("/entries/<int:entry_id>/decide", methods=["POST"])
 def decide(entry_id: int):
     """Verify, return or reject one entry (tutor); a comment is required to return."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    _viewer, db, actor = acting()
     action = request.form.get("action", "")
     withdrawn = db.get(Entry, entry_id)
     if action in service.STAFF_ACTIONS and withdrawn is not None \
@@ -472,7 +449,7 @@ def decide(entry_id: int):
             flash(_("The comment was added."), "success")
         return redirect(url_for(".entry", entry_id=entry_id), code=303)
     if action not in service.STAFF_ACTIONS:
-        abort(400)
+        raise UnknownAction()
     access.reviewable_portfolio(db, actor, portfolio.id)
     seen = parse_version(request.form.get("version"))
     try:
@@ -510,9 +487,7 @@ def decision_conflict(db, targets, action: str, comment: str, post_to: str, *,
 @bp.route("/<int:portfolio_id>/marks", methods=["POST"])
 def set_mark(portfolio_id: int):
     """The tutor's portfolio design mark for a course year (empty clears it)."""
-    viewer = current_viewer()
-    db = get_db()
-    actor = actor_of(viewer)
+    _viewer, db, actor = acting()
     portfolio = access.reviewable_portfolio(db, actor, portfolio_id)
     year = parsing.arg_int(request.form, "year", 0, maximum=parsing.MAX_PAGE)
     try:
@@ -539,9 +514,8 @@ def export_json(portfolio_id: int):
     """The portfolio as JSON (the owner gets drafts too)."""
     from .exports import portfolio_json
 
-    viewer = current_viewer()
-    db = get_db()
-    portfolio = access.exportable_portfolio(db, actor_of(viewer), portfolio_id)
+    viewer, db, actor = acting()
+    portfolio = access.exportable_portfolio(db, actor, portfolio_id)
     page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id,
                      with_decisions=True)
     body = portfolio_json(portfolio, page.entries, page.marks, page.summaries, page.totals,
@@ -556,9 +530,8 @@ def export_json(portfolio_id: int):
 @bp.route("/<int:portfolio_id>/export.pdf")
 def export_pdf(portfolio_id: int):
     """The portfolio as a PDF."""
-    viewer = current_viewer()
-    db = get_db()
-    portfolio = access.exportable_portfolio(db, actor_of(viewer), portfolio_id)
+    viewer, db, actor = acting()
+    portfolio = access.exportable_portfolio(db, actor, portfolio_id)
     page = load_page(db, portfolio, include_drafts=portfolio.user_id == viewer.user.id)
     body = portfolio_pdf(portfolio, page.entries, page.totals, rubric(), page.summaries,
                          settings=settings(), locale=locale(),

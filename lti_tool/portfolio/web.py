@@ -12,10 +12,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..auth import Viewer
 from ..evidence.models import EvidenceFile, kind_of
-from ..lti.roles import ToolRole
-from .access import Actor
 from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
 from .service import PLACEMENT, Totals, score_now, totals_from_entries
@@ -51,14 +48,6 @@ def settings() -> dict:
 def locale() -> str:
     """The current language code (kk, ru, en)."""
     return str(get_locale() or "en")
-
-
-def actor_of(viewer: Viewer) -> Actor:
-    """The services' view of the signed-in person."""
-    return Actor(user_id=viewer.user.id, platform_id=viewer.platform.id,
-                 name=viewer.user.display_name, is_admin=viewer.role == ToolRole.ADMIN,
-                 context_id=viewer.context.id if viewer.context else None,
-                 is_staff=viewer.is_staff, mentees=frozenset(viewer.mentees))
 
 
 def grading_policy():

@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..auth import Actor
 from ..errors import Forbidden, NotFound
 from ..lti.models import Membership
 from ..lti.roles import ToolRole, normalise
@@ -29,38 +30,19 @@ from .status import COORDINATOR, FACILITATOR
 LIMITED_ROLES = (ToolRole.MENTOR, ToolRole.DESIGNER, ToolRole.GUEST)
 
 
-@dataclass(frozen=True)
-class Actor:
-    """The signed-in person as TeachHub sees them."""
+def roles_on(actor: Actor, module_id: int) -> frozenset[str]:
+    """The TeachHub roles `actor` holds on one module."""
+    roles = set()
+    if actor.is_coordinator:
+        roles.add(COORDINATOR)
+    if module_id in actor.facilitates:
+        roles.add(FACILITATOR)
+    return frozenset(roles)
 
-    user_id: int
-    platform_id: int
-    tool_role: ToolRole
-    is_coordinator: bool
-    facilitates: frozenset[int]  # module ids
 
-    @property
-    def is_admin(self) -> bool:
-        """A platform administrator (manages the coordinator list)."""
-        return self.tool_role == ToolRole.ADMIN
-
-    @property
-    def is_staff(self) -> bool:
-        """Coordinator or facilitator of at least one module."""
-        return self.is_coordinator or bool(self.facilitates)
-
-    def roles_on(self, module_id: int) -> frozenset[str]:
-        """The TeachHub roles this person holds on one module."""
-        roles = set()
-        if self.is_coordinator:
-            roles.add(COORDINATOR)
-        if module_id in self.facilitates:
-            roles.add(FACILITATOR)
-        return frozenset(roles)
-
-    def manages(self, module: Module) -> bool:
-        """Coordinator of the module's platform, or one of its facilitators."""
-        return module.platform_id == self.platform_id and bool(self.roles_on(module.id))
+def manages(actor: Actor, module: Module) -> bool:
+    """Coordinator of the module's platform, or one of its facilitators."""
+    return module.platform_id == actor.platform_id and bool(roles_on(actor, module.id))
 
 
 def is_coordinator(db: Session, *, user_id: int, platform_id: int, tool_role: ToolRole,
@@ -75,9 +57,11 @@ def is_coordinator(db: Session, *, user_id: int, platform_id: int, tool_role: To
     return db.get(Coordinator, (platform_id, user_id)) is not None
 
 
-def load_actor(db: Session, *, user_id: int, platform_id: int, tool_role: ToolRole,
-               context_id: int | None, coordinator_roles: frozenset[str]) -> Actor:
-    """The Actor for a session: at most three small queries."""
+def load_actor(db: Session, actor: Actor, coordinator_roles: frozenset[str]) -> Actor:
+    """`actor` with their TeachHub rights (coordinator, facilitated modules): at most three
+    small queries."""
+    user_id, platform_id, tool_role = actor.user_id, actor.platform_id, actor.role
+    context_id = actor.context_id
     launch_roles: list[str] = []
     if coordinator_roles and context_id is not None:
         membership = db.scalars(select(Membership).where(
@@ -86,11 +70,9 @@ def load_actor(db: Session, *, user_id: int, platform_id: int, tool_role: ToolRo
     facilitates = frozenset() if tool_role in LIMITED_ROLES else frozenset(db.scalars(
         select(ModuleFacilitator.module_id).join(Module, Module.id == ModuleFacilitator.module_id)
         .where(ModuleFacilitator.user_id == user_id, Module.platform_id == platform_id)))
-    return Actor(user_id=user_id, platform_id=platform_id, tool_role=tool_role,
-                 is_coordinator=is_coordinator(
-                     db, user_id=user_id, platform_id=platform_id, tool_role=tool_role,
-                     launch_roles=launch_roles, coordinator_roles=coordinator_roles),
-                 facilitates=facilitates)
+    return replace(actor, facilitates=facilitates, is_coordinator=is_coordinator(
+        db, user_id=user_id, platform_id=platform_id, tool_role=tool_role,
+        launch_roles=launch_roles, coordinator_roles=coordinator_roles))
 
 
 def module_for(db: Session, actor: Actor, module_id: int) -> Module:
@@ -104,7 +86,7 @@ def module_for(db: Session, actor: Actor, module_id: int) -> Module:
 def managed_module(db: Session, actor: Actor, module_id: int) -> Module:
     """A module the actor coordinates or facilitates; Forbidden otherwise."""
     module = module_for(db, actor, module_id)
-    if not actor.manages(module):
+    if not manages(actor, module):
         raise Forbidden(_l("Only the module's facilitators and TeachHub coordinators see this."))
     return module
 
@@ -121,7 +103,7 @@ def card_for(db: Session, actor: Actor, card_id: int) -> tuple[Participant, Modu
     module = db.get(Module, card.module_id) if card else None
     if card is None or module is None or module.platform_id != actor.platform_id:
         raise NotFound()
-    if card.user_id != actor.user_id and not actor.manages(module):
+    if card.user_id != actor.user_id and not manages(actor, module):
         raise Forbidden(_l("A participant card is seen only by its participant, the module's "
                            "facilitators and TeachHub coordinators."))
     return card, module

@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ..auth import Actor
 from ..db import utcnow
 from ..errors import Forbidden
 from ..lti.models import User
-from .access import Actor
 from .errors import InputError
 from .models import Coordinator
 from .modules import eligible_facilitators

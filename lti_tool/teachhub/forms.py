@@ -14,7 +14,9 @@ from flask import request
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms import FileField, HiddenField, SelectMultipleField, StringField, TextAreaField
 
+from .. import parsing
 from ..forms import HtmlForm
+from .modules import PassportInput
 
 
 class TeachHubForm(HtmlForm):
@@ -166,6 +168,48 @@ class CoordinatorForm(TeachHubForm):
 
     user_id = StringField()
     remove = HiddenField()
+
+
+class ModuleCardForm(TeachHubForm):
+    """The module card's passport editor (a new card, or a working copy at its revision).
+
+    Every field is read as typed; the passport's rules (lengths, the configured choice lists,
+    hours, days, eligible facilitators) are the service's, `modules.save_passport`.
+    """
+
+    revision = HiddenField()
+    title = StringField()
+    curator_department = StringField()
+    target_audience = TextAreaField()
+    goal = TextAreaField()
+    competences = SelectMultipleField(validate_choice=False)
+    structure = TextAreaField()
+    delivery_formats = SelectMultipleField(validate_choice=False)
+    mandatory_tasks = TextAreaField()
+    completion_criteria = TextAreaField()
+    assessment = TextAreaField()
+    workload_hours = StringField()
+    duration_days = StringField()
+    integration = SelectMultipleField(validate_choice=False)
+    module_format = StringField()
+    facilitator_ids = SelectMultipleField(validate_choice=False)
+    # Sent only by a coordinator's form, which shows the facilitators' ticks: without it the
+    # card keeps its facilitators (a facilitator's save does not clear them).
+    facilitators_shown = HiddenField()
+
+    LISTS = ("competences", "delivery_formats", "integration")
+    TEXTS = ("title", "curator_department", "target_audience", "goal", "structure",
+             "mandatory_tasks", "completion_criteria", "assessment", "workload_hours",
+             "duration_days", "module_format")
+
+    def passport(self) -> PassportInput:
+        """The passport as posted (ids through the strict parser: a bad one is a 400)."""
+        shown = bool(self.facilitators_shown.raw_data)
+        return PassportInput(
+            **{name: self.text(name) for name in self.TEXTS},
+            **{name: list(self._fields[name].data or []) for name in self.LISTS},
+            facilitator_ids=parsing.ids(self.facilitator_ids.data or [], "facilitator_ids")
+            if shown else None)
 
 
 # The card and module pages' forms by the endpoint they post to (others: messages only).

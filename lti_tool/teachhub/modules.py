@@ -10,12 +10,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from ..auth import Actor
 from ..db import utcnow
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
 from ..parsing import NumberError, parse_int
 from ..versioning import claim
-from .access import Actor, NotFound, managed_module, module_for, require_coordinator
+from .access import NotFound, managed_module, module_for, require_coordinator
 from .config import TeachHubConfig
 from .errors import Changed, InputError, Refused, ordered, parse_date
 from .hours import HoursError, parse_hours

@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..auth import Actor
 from ..db import utcnow
 from ..errors import Forbidden
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from ..versioning import claim
-from .access import Actor, NotFound, card_for, managed_module
+from .access import NotFound, card_for, managed_module, manages, roles_on
 from .config import TeachHubConfig
 from .errors import Changed, InputError, Refused, parse_date
 from .hours import HoursError, parse_hours, parse_mark
@@ -221,7 +222,7 @@ def enrol(db: Session, actor: Actor, stream_id: int, *, context_id: int, user_id
     link_id = (resource_link.id if resource_link is not None
                and str((resource_link.custom or {}).get("module_card")) == str(module.id)
                else None)
-    role = FACILITATOR if FACILITATOR in actor.roles_on(module.id) else COORDINATOR
+    role = FACILITATOR if FACILITATOR in roles_on(actor, module.id) else COORDINATOR
     cards = [Participant(module_id=module.id, stream_id=stream.id, version_id=version.id,
                          user_id=uid, enrolled_via="roster", status=REGISTERED,
                          resource_link_id=link_id)
@@ -255,8 +256,8 @@ def set_hours(db: Session, actor: Actor, card_id: int, *, contact: str | None,
               self_study: str | None, config: TeachHubConfig, seen: int) -> Participant:
     """Contact hours (facilitators, coordinators) and self-study hours (also the participant)."""
     card, module = card_for(db, actor, card_id)
-    manages = actor.manages(module)
-    if contact is not None and not manages:
+    staff = manages(actor, module)
+    if contact is not None and not staff:
         raise Forbidden(_l("Contact hours are recorded by the module's facilitators and "
                            "TeachHub coordinators."))
     _unlocked(card)
@@ -292,7 +293,7 @@ def set_mark(db: Session, actor: Actor, card_id: int, *, mark: str, comment: str
              config: TeachHubConfig, seen: int) -> Participant:
     """The facilitator's mark and comment; posted to the LMS gradebook."""
     card, module = card_for(db, actor, card_id)
-    if FACILITATOR not in actor.roles_on(module.id):
+    if FACILITATOR not in roles_on(actor, module.id):
         raise Forbidden(_l("Marks are given by the module's facilitators."))
     _unlocked(card)
     try:
@@ -313,7 +314,7 @@ def set_mark(db: Session, actor: Actor, card_id: int, *, mark: str, comment: str
 def verify(db: Session, actor: Actor, card_id: int, *, note: str, seen: int) -> Participant:
     """Coordinator verification of a completed card's hours and evidence (seed 003, 7.1 (4))."""
     card, module = card_for(db, actor, card_id)
-    if COORDINATOR not in actor.roles_on(module.id):
+    if COORDINATOR not in roles_on(actor, module.id):
         raise Forbidden(_l("Only TeachHub coordinators verify cards."))
     if card.status != COMPLETED:
         raise Refused(_l("A card is verified once it is completed and before it is submitted."),
@@ -331,7 +332,7 @@ def set_record(db: Session, actor: Actor, card_id: int, *, record_date: str,
                record_number: str, today: date, seen: int) -> Participant:
     """The date and number of the record in the individual work plan / information system."""
     card, module = card_for(db, actor, card_id)
-    if COORDINATOR not in actor.roles_on(module.id):
+    if COORDINATOR not in roles_on(actor, module.id):
         raise Forbidden(_l("Only TeachHub coordinators record this."))
     when = parse_date(record_date, "record_date")
     number = (record_number or "").strip()
@@ -354,7 +355,7 @@ def move(db: Session, actor: Actor, card_id: int, target: str, *, today: date,
     card, module = card_for(db, actor, card_id)
     if seen != card.revision:
         raise Changed()  # before the rules: the move was chosen on a card that is gone
-    roles = actor.roles_on(module.id)
+    roles = roles_on(actor, module.id)
     refusal = check_move(card.status, target, roles)
     if refusal is not None:
         raise (Forbidden(refusal.message, code=refusal.code) if refusal.code == "not_your_role"
@@ -447,7 +448,7 @@ def attach_evidence(db: Session, task: Task, evidence_id: int) -> None:
 def review_task(db: Session, actor: Actor, task_id: int, *, decision: str, note: str) -> Task:
     """The facilitator accepts a task or returns it with a note."""
     task, card, module = task_for(db, actor, task_id)
-    if FACILITATOR not in actor.roles_on(module.id):
+    if FACILITATOR not in roles_on(actor, module.id):
         raise Forbidden(_l("Tasks are reviewed by the module's facilitators."))
     _unlocked(card)
     if decision not in ("accepted", "returned"):

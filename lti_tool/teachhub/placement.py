@@ -9,12 +9,13 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from ..auth import Actor
 from ..errors import NotFound
 from ..lti.models import ResourceLink, User
 from ..lti.placements import Arrival, Landing, Placeable, PlacementKind
 from ..lti.roles import ToolRole
 from ..parsing import id_or_none
-from .access import Actor, load_actor, module_for
+from .access import load_actor, manages, module_for
 from .config import TeachHubConfig
 from .modules import published_modules
 from .participants import Placement, open_placement
@@ -49,7 +50,7 @@ def where_to_land(db: Session, actor: Actor, *, user: User, role: ToolRole,
     if module_id is None:
         return Landing("teachhub.index")
     module = module_for(db, actor, module_id)
-    if actor.manages(module):
+    if manages(actor, module):
         return Landing("teachhub.module_page", {"module_id": module.id})
     placed = open_placement(db, module_id=module.id, user=user, tool_role=role,
                             resource_link=resource_link, today=today, config=config,
@@ -69,9 +70,9 @@ def resolve_landing(db: Session, arrival: Arrival, config: TeachHubConfig) -> La
             if arrival.resource_link_id is not None else None)
     if user is None:
         return None
-    actor = load_actor(db, user_id=user.id, platform_id=arrival.platform_id,
-                       tool_role=arrival.role, context_id=arrival.context_id,
-                       coordinator_roles=config.coordinator_roles)
+    actor = load_actor(db, Actor(user_id=user.id, platform_id=arrival.platform_id,
+                                 name=user.display_name, role=arrival.role,
+                                 context_id=arrival.context_id), config.coordinator_roles)
     try:
         found = where_to_land(db, actor, user=user, role=arrival.role, resource_link=link,
                               launch_custom=arrival.custom, config=config, today=config.today())

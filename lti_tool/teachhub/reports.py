@@ -14,9 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
+from ..auth import Actor
 from ..lti.models import User
 from ..parsing import NumberError, parse_int
-from .access import Actor, card_for, managed_module, require_coordinator
+from .access import card_for, managed_module, require_coordinator
 from .config import TeachHubConfig
 from .errors import InputError, Refused, ordered, parse_date
 from .hours import CENT, credit_units

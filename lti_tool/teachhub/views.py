@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import get_locale, gettext as _
 
 from .. import parsing
-from ..auth import current_viewer
+from ..auth import Acting, Actor, acting, current_viewer
 from ..db import get_db
 from ..errors import Forbidden, ToolError, wants_json
 from ..gradebook.sync import pull_roster
@@ -31,7 +31,7 @@ from ..lti.placements import Landing
 from ..lti.roles import ToolRole
 from ..versioning import parse_version
 from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
-from .access import Actor, card_for, load_actor, managed_module
+from .access import card_for, load_actor, managed_module, manages, roles_on
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
 from .forms import (
@@ -43,6 +43,7 @@ from .forms import (
     FeedbackForm,
     HoursForm,
     MarkForm,
+    ModuleCardForm,
     PublishForm,
     RecordForm,
     ReviewForm,
@@ -85,14 +86,15 @@ def _config() -> TeachHubConfig:
 
 
 def current_actor() -> Actor:
-    """The signed-in person as TeachHub sees them (once per request)."""
+    """The signed-in person with their TeachHub rights (once per request)."""
     if "teachhub_actor" not in g:
-        viewer = current_viewer()
-        g.teachhub_actor = load_actor(
-            get_db(), user_id=viewer.user.id, platform_id=viewer.platform.id,
-            tool_role=viewer.role, context_id=viewer.context.id if viewer.context else None,
-            coordinator_roles=_config().coordinator_roles)
+        g.teachhub_actor = load_actor(get_db(), acting().actor, _config().coordinator_roles)
     return g.teachhub_actor
+
+
+def _acting() -> Acting:
+    """The view preamble (auth.acting) with TeachHub's rights on the actor."""
+    return acting()._replace(actor=current_actor())
 
 
 # The views below call it by its old private name; the menu (home/nav.py) by the public one.
@@ -237,19 +239,6 @@ def my_record():
 # -- module cards -------------------------------------------------------------------------------
 
 
-def _passport_input(form) -> modules.PassportInput:
-    ids = form.getlist("facilitator_ids")
-    return modules.PassportInput(
-        **{name: form.get(name, "") for name in (
-            "title", "curator_department", "target_audience", "goal", "structure",
-            "mandatory_tasks", "completion_criteria", "assessment", "workload_hours",
-            "duration_days", "module_format")},
-        competences=form.getlist("competences"), delivery_formats=form.getlist("delivery_formats"),
-        integration=form.getlist("integration"),
-        facilitator_ids=parsing.ids(ids, "facilitator_ids") if "facilitators_shown" in form
-        else None)
-
-
 def _form_values(module) -> dict:
     if module is None:
         return {"competences": [], "delivery_formats": [], "integration": []}
@@ -275,14 +264,14 @@ def _render_form(module, values: dict, errors: dict, facilitator_ids: list[int],
 @bp.route("/modules/<int:module_id>/edit", methods=["GET", "POST"])
 def edit_module(module_id: int | None = None):
     """Create a draft module card (coordinators) or edit a working copy."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     module = managed_module(db, actor, module_id) if module_id else None
     if module is None and not actor.is_coordinator:
         raise Forbidden(_("Only TeachHub coordinators create module cards."))
     if request.method == "POST":
-        data = _passport_input(request.form)
-        seen = parse_version(request.form.get("revision")) if module else None
+        form = ModuleCardForm()
+        data = form.passport()
+        seen = parse_version(form.revision.data) if module else None
         try:
             saved = modules.save_passport(db, actor, module_id, data, _config(), seen)
         except InputError as err:
@@ -309,8 +298,7 @@ def module_page(module_id: int):
 
 
 def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | None = None):
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     module = managed_module(db, actor, module_id)
     passport = modules.working_passport(db, module)
     viewer = current_viewer()
@@ -350,7 +338,7 @@ def version_page(module_id: int, number: int):
     module, version = modules.version_for(get_db(), _actor(), module_id, number)
     return render_template("teachhub/version.html", module=module, version=version,
                            passport=modules.passport_of(version, version.facilitator_names),
-                           actor=_actor(), title=version.title)
+                           manages=manages(_actor(), module), title=version.title)
 
 
 @bp.route("/modules/<int:module_id>/streams", methods=["POST"])
@@ -377,20 +365,19 @@ def delete_stream(module_id: int, stream_id: int):
 # -- enrolment from the roster ------------------------------------------------------------------
 
 
-def _course_staff():
-    viewer = current_viewer()
-    if viewer.context is None or viewer.role not in STAFF_ROLES:
+def _course_staff() -> Acting:
+    found = _acting()
+    if found.viewer.context is None or found.viewer.role not in STAFF_ROLES:
         raise Forbidden(_("Enrol from a course: open TeachHub from the course as its teacher."))
-    return viewer
+    return found
 
 
 @bp.route("/streams/<int:stream_id>/enrol", methods=["GET"])
 def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200):
     """The course roster with who is enrolled in the stream (after a refusal: ticks kept)."""
-    viewer = _course_staff()
-    db = get_db()
-    stream, module = modules.stream_for(db, _actor(), stream_id)
-    candidates = participants.roster_candidates(db, _actor(), stream.id, viewer.context.id)
+    viewer, db, actor = _course_staff()
+    stream, module = modules.stream_for(db, actor, stream_id)
+    candidates = participants.roster_candidates(db, actor, stream.id, viewer.context.id)
     from ..gradebook.sync import sync_state  # the roster's last pull time
 
     return render_template("teachhub/enrol.html", stream=stream, module=module,
@@ -402,18 +389,18 @@ def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200)
 @bp.route("/streams/<int:stream_id>/enrol", methods=["POST"])
 def enrol(stream_id: int):
     """Enrol the chosen course members (or every learner of the course)."""
-    viewer = _course_staff()
+    viewer, db, actor = _course_staff()
     form = EnrolForm()
     ids = parsing.ids(form.user_ids.data or [], "user_ids")
     try:
         count = participants.enrol(
-            get_db(), _actor(), stream_id, context_id=viewer.context.id, user_ids=ids,
+            db, actor, stream_id, context_id=viewer.context.id, user_ids=ids,
             all_learners=form.all_learners.data == "1", resource_link=viewer.resource_link,
             config=_config())
     except (InputError, Refused) as err:
         if wants_json():
             raise
-        get_db().rollback()
+        db.rollback()
         left = form.refuse(err.errors) if isinstance(err, InputError) else {"": err.message}
         form.form_errors = [str(message) for message in left.values()]
         return enrol_page(stream_id, form, err.status)
@@ -424,9 +411,8 @@ def enrol(stream_id: int):
 @bp.route("/streams/<int:stream_id>/roster", methods=["POST"])
 def refresh_roster(stream_id: int):
     """Pull the course roster from the LMS now (NRPS), then back to enrolment."""
-    viewer = _course_staff()
-    db = get_db()
-    modules.stream_for(db, _actor(), stream_id)
+    viewer, db, actor = _course_staff()
+    modules.stream_for(db, actor, stream_id)
     report = pull_roster(db, current_app.extensions["gradebook"].client(
         db, viewer.context.platform_id), viewer.context)
     flash(_("Roster updated: %(n)d members.", n=report.count) if report.ok else
@@ -448,7 +434,7 @@ def _card_page(card_id: int, status: int = 200, *, refused: RefusedForm | None =
     """The card page; after a refusal the refused form keeps what was typed and its messages."""
     actor = _actor()
     view = participants.card_view(get_db(), actor, card_id)
-    roles = actor.roles_on(view.module.id)
+    roles = roles_on(actor, view.module.id)
     limit = evidence.upload_limit(current_app.config["SETTINGS"])
     return render_template(
         "teachhub/card.html", view=view, actor=actor, roles=roles,
@@ -544,8 +530,7 @@ def card_status(card_id: int):
 @back_to_page(".card_page", "card_id")
 def add_task(card_id: int):
     """Add a completed task or product, with an evidence file if one is attached."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     form = TaskForm()
     task = participants.add_task(db, actor, card_id, title=form.text("title"),
                                  description=form.text("description"),
@@ -604,8 +589,7 @@ def task_file(task_id: int, evidence_id: int):
 @bp.route("/cards/<int:card_id>/feedback", methods=["GET", "POST"])
 def feedback(card_id: int):
     """The module's feedback form, once, after completion."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     card, _module = card_for(db, actor, card_id)
     if card.user_id != actor.user_id:
         raise Forbidden(_("Only the participant answers the feedback form."))
@@ -697,8 +681,7 @@ def hr_xlsx():
 @back_to_page(".coordinators")
 def coordinators():
     """Platform administrators name and remove TeachHub coordinators."""
-    db = get_db()
-    actor = _actor()
+    _viewer, db, actor = _acting()
     if request.method == "POST":
         form = CoordinatorForm()
         # 0 (nobody) when missing: the service answers "choose a person".

@@ -531,3 +531,21 @@ def test_course_staff_choose_how_points_reach_the_gradebook_and_students_read_it
                                                        "points_maximum": "0"})
     assert "From 1 to 100000 points." in refused.text
     assert 'value="200"' in teacher.get("/portfolio/course").text  # the choice stands
+
+
+def test_refusals_are_the_tools_own_translated_pages(tool, moodle):
+    """An unknown page, list or action is a ToolError: the tool's page in the user's language."""
+    student = launch(tool, moodle)
+    entry_id = add_entry(student)
+    unknown_page = student.get("/portfolio/portrait/nope?lang=ru")
+    assert unknown_page.status_code == 404
+    assert "Такой страницы не существует" in unknown_page.text
+    assert "<code>not_found</code>" in unknown_page.text
+    unknown_list = student.get("/portfolio/entries/new?list=nope&lang=kk")
+    assert unknown_list.status_code == 404 and "<code>not_found</code>" in unknown_list.text
+    teacher = launch(tool, moodle, "teacher")
+    stale_form = teacher.post(f"/portfolio/entries/{entry_id}/decide?lang=ru",
+                              {"action": "approve-all", "version": "1"})
+    assert stale_form.status_code == 400
+    assert "<code>unknown_action</code>" in stale_form.text
+    assert "Это действие здесь неизвестно" in stale_form.text

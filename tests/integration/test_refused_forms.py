@@ -11,7 +11,15 @@ from contextlib import ExitStack
 from html.parser import HTMLParser
 
 import pytest
-from teachhub_helpers import card_of, move, participant, published_module, user_id
+from teachhub_helpers import (
+    PASSPORT,
+    card_of,
+    launch as teachhub_launch,
+    move,
+    participant,
+    published_module,
+    user_id,
+)
 from test_portfolio_flow import add_entry, entry_version, launch as portfolio_launch
 
 
@@ -189,6 +197,45 @@ def feedback(stack, tool, moodle):
     return page, "applicability", {"comment": "Useful peer review"}, {"4"}
 
 
+def module_card_hours(stack, tool, moodle):
+    """A new module card with workload "forty": every text typed and every choice ticked stays."""
+    coordinator = teachhub_launch(tool, moodle, stack, "admin")
+    sent = {
+        **PASSPORT,
+        "workload_hours": "forty",
+        "facilitators_shown": "1",
+        "facilitator_ids": [str(coordinator.user_id)],
+    }
+    page = coordinator.post("/teachhub/modules/new", sent)
+    kept = {
+        f"module_form-{name}": sent[name]
+        for name in (
+            "title",
+            "curator_department",
+            "goal",
+            "structure",
+            "workload_hours",
+            "duration_days",
+        )
+    }
+    ticked = {*PASSPORT["competences"], *PASSPORT["integration"], str(coordinator.user_id)}
+    return page, "module_form-workload_hours", kept, ticked
+
+
+def module_card_unknown_competence(stack, tool, moodle):
+    """A working copy saved with a competence not in the list: the message by the fieldset,
+    the texts typed kept."""
+    setup = published_module(tool, moodle, stack)
+    sent = {
+        **PASSPORT,
+        "competences": ["pedagogy", "astrology"],
+        "goal": "A new goal",
+        "revision": "1",
+    }
+    page = setup.facilitator.post(f"/teachhub/modules/{setup.module_id}/edit", sent)
+    return page, "module_form-competences", {"module_form-goal": "A new goal"}, {"pedagogy"}
+
+
 def portfolio_file_of_a_wrong_type(stack, tool, moodle):
     """A student's evidence file of a wrong type: said beside the file field, no banner."""
     student = portfolio_launch(tool, moodle)
@@ -233,6 +280,8 @@ CASES = [
     new_stream,
     enrol_with_a_stranger,
     feedback,
+    module_card_hours,
+    module_card_unknown_competence,
     portfolio_file_of_a_wrong_type,
     queue_return_without_comment,
     queue_nothing_ticked,

@@ -11,10 +11,12 @@ from flask_babel import Babel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_tool.auth import Actor
 from lti_tool.db import Base, load_models, make_engine, utcnow
 from lti_tool.errors import Forbidden, ToolError
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.lti.models import Context, Membership, Platform, ResourceLink, User
+from lti_tool.lti.roles import ToolRole
 from lti_tool.portfolio import access, service, showcase
 from lti_tool.portfolio.entries import EntryInput
 from lti_tool.portfolio.rubric import load_rubric
@@ -73,9 +75,9 @@ def world(db):
     return {
         "platform": platform, "student": student, "tutor": tutor, "course": course,
         "portfolio": portfolio,
-        "owner": access.Actor(student.id, platform.id, student.name),
-        "tutor_actor": access.Actor(tutor.id, platform.id, tutor.name, context_id=course.id,
-                                    is_staff=True),
+        "owner": Actor(student.id, platform.id, student.name),
+        "tutor_actor": Actor(tutor.id, platform.id, tutor.name, context_id=course.id,
+                                    role=ToolRole.INSTRUCTOR),
     }
 
 
@@ -176,7 +178,7 @@ def test_bulk_decisions_skip_what_they_must(db, world, rubric):
     # Somebody else's student on another platform.
     other_platform = _platform(db, "q")
     stranger = _user(db, other_platform, "s9", "Stranger")
-    foreign = service.create_entry(db, access.Actor(stranger.id, other_platform.id, "S"),
+    foreign = service.create_entry(db, Actor(stranger.id, other_platform.id, "S"),
                                    access.own_portfolio(db, stranger), rubric, _olympiad(),
                                    submit=True)
     report = service.decide(db, w["tutor_actor"],
@@ -219,10 +221,10 @@ def test_access_rules(db, world):
     membership.status = "Inactive"
     db.flush()
     assert not access.may_view(db, w["tutor_actor"], portfolio)
-    admin = access.Actor(w["tutor"].id, w["platform"].id, "Admin", is_admin=True)
+    admin = Actor(w["tutor"].id, w["platform"].id, "Admin", role=ToolRole.ADMIN)
     assert access.may_view(db, admin, portfolio)
     other = _platform(db, "z")
-    foreign_admin = access.Actor(999, other.id, "Foreign", is_admin=True)
+    foreign_admin = Actor(999, other.id, "Foreign", role=ToolRole.ADMIN)
     assert not access.may_view(db, foreign_admin, portfolio)
     with pytest.raises(access.NotFound):
         access.viewable_portfolio(db, foreign_admin, portfolio.id)
@@ -258,11 +260,11 @@ def test_staff_rights_follow_the_placement(db, world, rubric):
     assert access.teaching_courses(db, roster_ta.id, student.id) == {graded.id}
     assert access.teaching_courses(db, w["tutor"].id, student.id) == {w["course"].id}
     assert not access.teaches(db, observer.id, student.id)
-    parent = access.Actor(observer.id, w["platform"].id, "Parent", mentees=frozenset({"s1"}))
+    parent = Actor(observer.id, w["platform"].id, "Parent", mentees=frozenset({"s1"}))
     assert access.may_view(db, parent, portfolio) and not access.may_review(db, parent, portfolio)
     with pytest.raises(Forbidden):
         access.exportable_portfolio(db, parent, portfolio.id)
-    stranger = access.Actor(observer.id, w["platform"].id, "Parent", mentees=frozenset({"x"}))
+    stranger = Actor(observer.id, w["platform"].id, "Parent", mentees=frozenset({"x"}))
     with pytest.raises(Forbidden):
         access.viewable_portfolio(db, stranger, portfolio.id)
     assert access.course_has_portfolio(db, graded.id)
