@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..auth import REFUSALS, current_viewer, roles_required
 from ..db import get_db
 from ..errors import Forbidden
+from ..extensions import services
 from ..lti.models import User
 from ..lti.roles import ToolRole
 from .academic import NO_RECORD_RIGHTS, academic_record, may_view_record
@@ -21,11 +22,11 @@ bp = Blueprint("gradebook", __name__)
 @bp.record_once
 def _load_policy(state) -> None:
     # At registration, so a bad scale or threshold file stops the tool at start-up.
-    state.app.extensions["grading_policy"] = load_policy(state.app.config["SETTINGS"])
+    services(state.app).provide(load_policy(state.app.config["SETTINGS"]))
 
 
 def _policy() -> GradingPolicy:
-    return current_app.extensions["grading_policy"]
+    return services().get(GradingPolicy)
 
 
 @bp.route("/grades")

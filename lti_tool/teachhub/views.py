@@ -25,6 +25,7 @@ from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import Forbidden, ToolError, wants_json
+from ..extensions import services
 from ..gradebook.sync import pull_roster
 from ..i18n import day, number
 from ..lti.placements import Landing
@@ -65,9 +66,9 @@ STAFF_ROLES = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
 @bp.record_once
 def _load_config(state) -> None:
     # At registration, so a bad data file stops the tool at start-up.
-    config = state.app.extensions["teachhub"] = load_config(state.app.config["SETTINGS"])
+    config = services(state.app).provide(load_config(state.app.config["SETTINGS"]))
     # The score worker computes a card's score from the card as committed when it sends.
-    state.app.extensions["gradebook"].scorers["teachhub"] = (
+    services(state.app).gradebook.scorers["teachhub"] = (
         lambda db, row: score_now(db, row, config.gradebook, config.mark_maximum))
 
 
@@ -81,7 +82,7 @@ def _upload_limit(endpoint, _values) -> None:
 
 
 def _config() -> TeachHubConfig:
-    return current_app.extensions["teachhub"]
+    return services().get(TeachHubConfig)
 
 
 def current_actor() -> Actor:
@@ -122,7 +123,7 @@ def log_note(line) -> str:
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    config = current_app.extensions["teachhub"]
+    config = _config()
     locale = str(get_locale() or "en")
     return {
         "th_status": lambda status: config.status_name(status, locale),
@@ -427,7 +428,7 @@ def refresh_roster(stream_id: int):
     viewer = _course_staff()
     db = get_db()
     modules.stream_for(db, _actor(), stream_id)
-    report = pull_roster(db, current_app.extensions["gradebook"].client(
+    report = pull_roster(db, services().gradebook.client(
         db, viewer.context.platform_id), viewer.context)
     flash(_("Roster updated: %(n)d members.", n=report.count) if report.ok else
           _("The roster could not be pulled: %(error)s", error=report.error),
