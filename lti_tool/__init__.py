@@ -10,6 +10,7 @@ from flask import Flask, request, session
 
 from . import (
     errors,
+    gradebook,
     home,
     i18n,
     parsing,
@@ -137,7 +138,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(portfolio_staff_bp)
     app.register_blueprint(showcase_bp)
     app.register_blueprint(teachhub_bp)
-    # Each domain registers what it can place with the LTI core (which imports none of them).
+    # Each domain loads and checks its configuration (a bad file stops the start, naming it)
+    # and registers what it can place with the LTI core (which imports none of them).
+    gradebook.init_app(app)
     home.init_app(app)
     portfolio.init_app(app)
     teachhub.init_app(app)

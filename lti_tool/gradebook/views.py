@@ -14,15 +14,9 @@ from ..lti.roles import ToolRole
 from .academic import NO_RECORD_RIGHTS, academic_record, may_view_record
 from .course_grading import course_grading, course_learners, line_items, save_course_grading
 from .forms import CourseGradingForm
-from .policy import GradingPolicy, load_policy
+from .policy import GradingPolicy
 
 bp = Blueprint("gradebook", __name__)
-
-
-@bp.record_once
-def _load_policy(state) -> None:
-    # At registration, so a bad scale or threshold file stops the tool at start-up.
-    services(state.app).provide(load_policy(state.app.config["SETTINGS"]))
 
 
 def _policy() -> GradingPolicy:

@@ -33,7 +33,7 @@ from ..lti.roles import ToolRole
 from ..versioning import parse_version
 from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
 from .access import Actor, card_for, load_actor, managed_module
-from .config import TeachHubConfig, load_config
+from .config import TeachHubConfig
 from .errors import Changed, InputError, Refused
 from .forms import (
     PAGE_FORMS,
@@ -56,20 +56,10 @@ from .forms import (
 from .hours import credit_units, format_hours
 from .passport import FIELDS, lines, missing_labels
 from .placement import where_to_land
-from .scores import score_now
 from .status import LOCKED, STATUSES, allowed_targets
 
 bp = Blueprint("teachhub", __name__, url_prefix="/teachhub")
 STAFF_ROLES = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
-
-
-@bp.record_once
-def _load_config(state) -> None:
-    # At registration, so a bad data file stops the tool at start-up.
-    config = services(state.app).provide(load_config(state.app.config["SETTINGS"]))
-    # The score worker computes a card's score from the card as committed when it sends.
-    services(state.app).gradebook.scorers["teachhub"] = (
-        lambda db, row: score_now(db, row, config.gradebook, config.mark_maximum))
 
 
 @bp.url_value_preprocessor
