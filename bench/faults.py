@@ -40,6 +40,8 @@ from collections import Counter
 
 from stack import TIMEOUT, Stack, Stats, Student, each_once, percentile, run_students
 
+from lti_tool.extensions import services
+
 EVENTS = [(10, "restart PostgreSQL"), (25, "SIGKILL a gunicorn worker"),
           (35, "SIGKILL the score worker"), (50, "fill Redis"), (60, "stop Redis"),
           (72, "start Redis")]
@@ -68,7 +70,7 @@ class ScoreProducer(threading.Thread):
             self.serial += 1
             value = float(self.serial % 100)
             try:
-                with self.stack.app.extensions["db"].new_session() as db:
+                with services(self.stack.app).db.new_session() as db:
                     user = db.scalars(select(User).where(User.sub == sub)).one()
                     link = db.scalars(select(ResourceLink).where(
                         ResourceLink.resource_link_id == "portfolio")).one()
@@ -224,13 +226,13 @@ def main() -> int:
 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            with stack.app.extensions["db"].new_session() as db:
+            with services(stack.app).db.new_session() as db:
                 pending = db.scalar(select(func.count()).select_from(ScoreOutbox)
                                     .where(ScoreOutbox.status == "pending"))
             if pending == 0:
                 break
             time.sleep(0.5)
-        with stack.app.extensions["db"].new_session() as db:
+        with services(stack.app).db.new_session() as db:
             counts = dict(db.execute(select(ScoreOutbox.status, func.count())
                                      .group_by(ScoreOutbox.status)).all())
             url = db.scalar(select(ResourceLink.lineitem_url).where(

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from sqlalchemy import event, select
 
+from lti_tool.extensions import services
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -84,7 +86,7 @@ def _entries(db, portfolio: Portfolio, owner: User, n: int, files: int) -> None:
 
 def seed(app, entries: int, files: int, students: int) -> dict:
     """A platform, a course, one student with `entries`, and `students` classmates."""
-    with app.extensions["db"].new_session() as db:
+    with services(app).db.new_session() as db:
         platform = Platform(issuer=f"https://moodle.bench/{secrets.token_hex(3)}", client_id="c",
                             auth_login_url="x", auth_token_url="x", key_set_url="x")
         db.add(platform)
@@ -122,7 +124,7 @@ def seed(app, entries: int, files: int, students: int) -> dict:
 def session_token(app, data: dict) -> str:
     """A signed-in web session, as a launch would have made it."""
     token = secrets.token_urlsafe(32)
-    with app.extensions["db"].new_session() as db:
+    with services(app).db.new_session() as db:
         db.add(WebSession(token_hash=hashlib.sha256(token.encode()).hexdigest(),
                           data=json.dumps(data), expires_at=utcnow() + timedelta(hours=8)))
         db.commit()
@@ -131,7 +133,7 @@ def session_token(app, data: dict) -> str:
 
 def measure(app, url: str, runs: int) -> tuple[int, list[float], int]:
     """(queries of one request, server times in ms, response size)."""
-    engine = app.extensions["db"].engine
+    engine = services(app).db.engine
     counter = {"n": 0}
 
     def count(*_args):
@@ -205,7 +207,7 @@ def main() -> int:
 
 def _portfolio_id(app, user_id: int) -> int:
     """The portfolio of a user."""
-    with app.extensions["db"].new_session() as db:
+    with services(app).db.new_session() as db:
         return db.scalar(select(Portfolio.id).where(Portfolio.user_id == user_id))
 
 

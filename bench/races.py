@@ -44,6 +44,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from lti_tool.extensions import services
+
 REPO = Path(__file__).resolve().parent.parent
 for extra in (REPO / "tests", REPO):
     if str(extra) not in sys.path:
@@ -83,7 +85,7 @@ class Person:
         self.token = parse_qs(urlsplit(page.url).query)["ls"][0]
         # The background roster pull a first launch starts must not overwrite later members.
         deadline = time.monotonic() + 10
-        while tool.app.extensions["roster_refresher"].busy() and time.monotonic() < deadline:
+        while services(tool.app).roster_refresher.busy() and time.monotonic() < deadline:
             time.sleep(0.01)
         self.csrf = CSRF.search(self.get("/portfolio/showcase").text).group(1)
 
@@ -124,16 +126,16 @@ def todays_path(app):
         setattr(obj, column, seen + 1)  # the caller checked `seen` in Python just before
         return True
 
-    scorers = dict(app.extensions["gradebook"].scorers)
+    scorers = dict(services(app).gradebook.scorers)
     for module in (service, summary_module):
         module.claim = check_then_write
-    app.extensions["gradebook"].scorers.clear()
+    services(app).gradebook.scorers.clear()
     try:
         yield
     finally:
         for module in (service, summary_module):
             module.claim = real
-        app.extensions["gradebook"].scorers.update(scorers)
+        services(app).gradebook.scorers.update(scorers)
 
 
 class Run:
@@ -148,7 +150,7 @@ class Run:
         self.compared = 0
 
     def session(self):
-        return self.tool.app.extensions["db"].new_session()
+        return services(self.tool.app).db.new_session()
 
     def seen(self, entry_id: int) -> int:
         with self.session() as db:
@@ -276,7 +278,7 @@ class Run:
 def cost_per_decision(app, n: int) -> dict[str, tuple[float, float]]:
     """Median ms per decision, versioned and today's path, alternated on fresh entries: the
     service call alone (its statements), and with the commit (what a request pays)."""
-    sessions = app.extensions["db"].sessionmaker
+    sessions = services(app).db.sessionmaker
     settings = app.config["SETTINGS"]
     with sessions() as db:
         portfolio = db.scalars(select(Portfolio).order_by(Portfolio.id)).first()

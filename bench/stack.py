@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lti_tool.extensions import services
+
 REPO = Path(__file__).resolve().parent.parent
 for extra in (REPO / "tests", REPO):
     if str(extra) not in sys.path:
@@ -220,10 +222,10 @@ class Stack:
         if self.redis:
             overrides["redis"] = {"url": self.redis.url}
         self.app = create_app(overrides)  # the bench's own view of the same installation
-        self.app.extensions["keyring"].ensure()
+        services(self.app).keyring.ensure()
         upgrade(database_url)
         self.lms = Platform("moodle").start()
-        with self.app.extensions["db"].new_session() as db:
+        with services(self.app).db.new_session() as db:
             add_platform(db, issuer=self.lms.issuer, client_id=self.lms.client_id,
                          auth_login_url=self.lms.auth_login_url,
                          auth_token_url=self.lms.auth_token_url,
@@ -242,7 +244,7 @@ class Stack:
         if self.gunicorn:
             self.gunicorn.stop()
         if self.app is not None:
-            self.app.extensions["db"].engine.dispose()
+            services(self.app).db.engine.dispose()
         if self.lms:
             self.lms.stop()
         if self.redis:
@@ -297,7 +299,7 @@ class Stack:
         from lti_tool.portfolio.models import Entry, Update
 
         found: dict[str, tuple[int, bool]] = {}
-        with self.app.extensions["db"].new_session() as db:
+        with services(self.app).db.new_session() as db:
             for start in range(0, len(titles), 500):
                 chunk = titles[start:start + 500]
                 for entry_id, title in db.execute(select(Entry.id, Entry.title)

@@ -72,6 +72,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lti_tool.extensions import services
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 for extra in (REPO, REPO / "tests", BENCH_DIR):
@@ -282,7 +284,7 @@ def wait_for_background_roster(served: ServedTool, context_id: int, timeout: flo
     """A first launch starts a background roster pull (RosterRefresher): let it finish."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with served.app.extensions["db"].new_session() as db:
+        with services(served.app).db.new_session() as db:
             state = db.get(SyncState, context_id)
             if state is not None and (state.roster_pulled_at or state.roster_error):
                 if state.roster_error:
@@ -301,7 +303,7 @@ def launch_course(served: ServedTool, platform: LocalLms, course: int, link: str
                                params={"lti_storage_target": None})
     if launched["status"] != 200:
         raise CheckFailed(f"the teacher's launch answered {launched['status']}")
-    db_ext = served.app.extensions["db"]
+    db_ext = services(served.app).db
     with db_ext.new_session() as db:
         platform_id = db.scalars(select(PlatformRow.id).where(
             PlatformRow.issuer == platform.issuer,
@@ -343,9 +345,9 @@ class PushResult:
 def push_ours(served: ServedTool, platform: LocalLms, course: Course, sql: SqlCounter,
               policy: WorkerPolicy, profile: bool) -> PushResult:
     app = served.app
-    sessions = app.extensions["db"].sessionmaker
-    services = app.extensions["gradebook"]
-    services.tokens = TokenCache()  # cold: the token request is part of the measured push
+    sessions = services(app).db.sessionmaker
+    platform_services = services(app).gradebook
+    platform_services.tokens = TokenCache()  # cold: the token request is part of the measured push
     subs = [u.sub for u in course.students]
     expected = {sub: score_for(i) for i, sub in enumerate(subs)}
 
@@ -497,7 +499,7 @@ class NaiveResult:
 
 def naive_registration(served: ServedTool, platform: LocalLms):
     """pylti1p3's README configuration: a ToolConfDict with the tool's key pair."""
-    key = served.app.extensions["keyring"].current()
+    key = services(served.app).keyring.current()
     conf = ToolConfDict({platform.issuer: [{
         "default": True,
         "client_id": platform.client_id,
@@ -622,7 +624,7 @@ class PullResult:
 def pulls(served: ServedTool, platform: LocalLms, members: int, page_size: int,
           sql: SqlCounter) -> tuple[PullResult, PullResult, int]:
     app = served.app
-    services = app.extensions["gradebook"]
+    platform_services = services(app).gradebook
     platform.set_delay(0.0)
     course = launch_course(served, platform, PULL_COURSE, "gradebook-link")
     students = platform.add_members(PULL_COURSE, members)
@@ -630,13 +632,13 @@ def pulls(served: ServedTool, platform: LocalLms, members: int, page_size: int,
     platform.set_results(final, [(user.sub, score_for(i)) for i, user in enumerate(students)])
     listed = platform.member_statuses(PULL_COURSE)["Active"]
     platform.set_delay(SERVICE_DELAY)
-    services.tokens = TokenCache()  # cold: each pull's count includes its token request
+    platform_services.tokens = TokenCache()  # cold: each pull's count includes its token request
 
     results = []
-    with app.extensions["db"].new_session() as db:
+    with services(app).db.new_session() as db:
         context = db.get(Context, course.context_id)
         # As the staff sync page's "update now" makes it: one token for the granted AGS scopes.
-        client = services.client(db, context.platform_id, context.ags_scopes)
+        client = platform_services.client(db, context.platform_id, context.ags_scopes)
         for what in ("roster", "grades"):
             platform.reset_counts()
             sql.take()
@@ -655,7 +657,7 @@ def pulls(served: ServedTool, platform: LocalLms, members: int, page_size: int,
 
     subs = {u.sub for u in students}
     expected = {u.sub: score_for(i) for i, u in enumerate(students)}
-    with app.extensions["db"].new_session() as db:
+    with services(app).db.new_session() as db:
         rows = dict(db.execute(
             select(User.sub, Membership.status).join(User, User.id == Membership.user_id)
             .where(Membership.context_id == course.context_id)).all())
@@ -895,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
         lms.append(platform)
         print("\n".join(header(args, policy, platform)), end="\n\n", flush=True)
         served.register(platform)
-        sql = SqlCounter(served.app.extensions["db"].engine)
+        sql = SqlCounter(services(served.app).db.engine)
         stack.callback(sql.close)
 
         # Setup (no delay): N students, the teacher's launch, its roster pull.

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from sqlalchemy import event, insert
 
+from lti_tool.extensions import services
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -45,7 +47,7 @@ def seed(app, people: int, modules: int, per_person: int = 3) -> tuple[int, int]
     `people` participants with `per_person` cards each; returns (platform id, coordinator id)."""
     rng = random.Random(7)
     today = date.today()
-    with app.extensions["db"].new_session() as db:
+    with services(app).db.new_session() as db:
         platform = Platform(issuer="https://moodle.example.edu", client_id="bench",
                             auth_login_url="x", auth_token_url="x", key_set_url="x")
         db.add(platform)
@@ -104,7 +106,7 @@ def seed(app, people: int, modules: int, per_person: int = 3) -> tuple[int, int]
 def sign_in(app, platform_id: int, user_id: int) -> str:
     """A server-side session for the coordinator, as a launch makes one; its token."""
     token = secrets.token_urlsafe(32)
-    with app.extensions["db"].new_session() as db:
+    with services(app).db.new_session() as db:
         db.add(WebSession(token_hash=hashlib.sha256(token.encode()).hexdigest(),
                           data=json.dumps({"user_id": user_id, "platform_id": platform_id,
                                            "role": "admin", "locale": "en"}),
@@ -152,9 +154,9 @@ def run(people: int, modules: int, runs: int) -> dict[str, dict]:
         platform_id, coordinator_id = seed(app, people, modules)
         seeded = time.perf_counter() - started
         token = sign_in(app, platform_id, coordinator_id)
-        counter = QueryCounter(app.extensions["db"].engine)
+        counter = QueryCounter(services(app).db.engine)
         client = app.test_client()
-        with app.extensions["db"].new_session() as db:
+        with services(app).db.new_session() as db:
             cards = db.query(Participant).count()
             listed = db.query(Participant).filter(Participant.status.in_(STATUSES[2:])).count()
         results = {
@@ -170,7 +172,7 @@ def run(people: int, modules: int, runs: int) -> dict[str, dict]:
             "HR list CSV export": measure(client, counter, f"/teachhub/hr.csv?ls={token}",
                                           max(3, runs // 5)),
         }
-        app.extensions["db"].engine.dispose()
+        services(app).db.engine.dispose()
         return results
 
 

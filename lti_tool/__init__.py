@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request, session
-from flask_wtf.csrf import CSRFProtect
 
 from . import (
     errors,
+    gradebook,
     home,
     i18n,
     parsing,
@@ -22,19 +22,29 @@ from . import (
 )
 from .cache import shared_cache
 from .db import Database
+from .extensions import ToolServices, csrf, install
 from .gradebook import doorbell, outbox
+from .gradebook.doorbell import make_doorbell
 from .gradebook.lms import TokenCache
 from .gradebook.refresh import RosterRefresher
 from .gradebook.sync import Services
+from .gradebook.sync_views import bp as gradebook_sync_bp
+from .gradebook.views import bp as gradebook_bp
+from .home.views import bp as home_bp
 from .http import make_session
 from .lti.keys import keyring_from_settings
 from .lti.keysets import PlatformKeySets
+from .lti.placements import PlacementRegistry
 from .lti.records import RecordCache
 from .lti.registry import PlatformCache
 from .lti.states import LoginStates, RedisLoginStates
+from .lti.views import bp as lti_bp
 from .ops import health, limits, logs, metrics, proxy
-
-csrf = CSRFProtect()
+from .portfolio.showcase_views import bp as showcase_bp
+from .portfolio.staff_views import bp as portfolio_staff_bp
+from .portfolio.views import bp as portfolio_bp
+from .security import FrameAncestors
+from .teachhub.views import bp as teachhub_bp
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -66,30 +76,38 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db = Database()
     db.init_app(app)
     http = make_session(settings)
-    app.extensions["http"] = http
-    # Dynamic registrations calling an LMS at once, per process (lti/registration.py).
-    app.extensions["registration_slots"] = threading.BoundedSemaphore(
-        max(1, int(settings.get("registration", {}).get("max_in_flight", 2))))
-    app.extensions["keyring"] = keyring_from_settings(settings)
+    keyring = keyring_from_settings(settings)
     # Redis (redis.url / REDIS_URL), when set, is shared by every process and host.
     shared = shared_cache(settings)
+    gradebook_services = Services(http, keyring)
     if shared is not None:
-        app.extensions["redis"] = shared.client
-        app.extensions["shared_cache"] = shared
-    app.extensions["login_states"] = RedisLoginStates(shared) if shared else LoginStates()
-    app.extensions["platforms"] = PlatformCache(shared=shared)
-    app.extensions["launch_records"] = RecordCache()
+        gradebook_services.tokens = TokenCache(shared)
     lti_settings = settings["lti"]
-    app.extensions["keysets"] = PlatformKeySets(
-        http, db.sessionmaker, ttl=int(lti_settings["keyset_ttl_seconds"]),
-        refetch_interval=int(lti_settings["keyset_refetch_interval_seconds"]), shared=shared,
-    )
-
-    app.extensions["gradebook"] = Services(http, app.extensions["keyring"])
-    if shared is not None:
-        app.extensions["gradebook"].tokens = TokenCache(shared)
-    app.extensions["roster_refresher"] = RosterRefresher(app, timedelta(
-        minutes=float(settings.get("gradebook", {}).get("roster_max_age_minutes", 60))))
+    worker = settings.get("gradebook", {}).get("worker", {})
+    install(app, ToolServices(
+        db=db,
+        http=http,
+        keyring=keyring,
+        shared_cache=shared,
+        login_states=RedisLoginStates(shared) if shared else LoginStates(),
+        platforms=PlatformCache(shared=shared),
+        launch_records=RecordCache(),
+        keysets=PlatformKeySets(
+            http, db.sessionmaker, ttl=int(lti_settings["keyset_ttl_seconds"]),
+            refetch_interval=int(lti_settings["keyset_refetch_interval_seconds"]),
+            shared=shared,
+        ),
+        registration_slots=threading.BoundedSemaphore(
+            max(1, int(settings.get("registration", {}).get("max_in_flight", 2)))),
+        frame_ancestors=FrameAncestors(),
+        placements=PlacementRegistry(),
+        gradebook=gradebook_services,
+        roster_refresher=RosterRefresher(db.new_session, gradebook_services, timedelta(
+            minutes=float(settings.get("gradebook", {}).get("roster_max_age_minutes", 60)))),
+        score_doorbell=make_doorbell(
+            shared, idle_seconds=float(worker.get("idle_seconds", 1.0)),
+            queue_poll_seconds=float(worker.get("queue_poll_seconds", 10.0))),
+    ))
 
     web_session.init_app(app)
     i18n.init_app(app)
@@ -112,15 +130,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         if chosen and session.get("user_id"):
             session["locale"] = chosen
 
-    from .gradebook.sync_views import bp as gradebook_sync_bp
-    from .gradebook.views import bp as gradebook_bp
-    from .home.views import bp as home_bp
-    from .lti.views import bp as lti_bp
-    from .portfolio.showcase_views import bp as showcase_bp
-    from .portfolio.staff_views import bp as portfolio_staff_bp
-    from .portfolio.views import bp as portfolio_bp
-    from .teachhub.views import bp as teachhub_bp
-
     app.register_blueprint(lti_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(gradebook_sync_bp)
@@ -129,7 +138,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(portfolio_staff_bp)
     app.register_blueprint(showcase_bp)
     app.register_blueprint(teachhub_bp)
-    # Each domain registers what it can place with the LTI core (which imports none of them).
+    # Each domain loads and checks its configuration (a bad file stops the start, naming it)
+    # and registers what it can place with the LTI core (which imports none of them).
+    gradebook.init_app(app)
     home.init_app(app)
     portfolio.init_app(app)
     teachhub.init_app(app)

@@ -9,7 +9,9 @@ import click
 from sqlalchemy import select
 
 from . import create_app
+from .extensions import services
 from .gradebook import worker as score_worker
+from .gradebook.policy import GradingPolicy
 from .lti.invites import IssuedInvite, issue_invite, parse_duration
 from .lti.models import Platform
 from .lti.registry import add_platform, find_platform
@@ -31,7 +33,7 @@ def _app():
     # The command's database connections close with it (matters when run in-process).
     context = click.get_current_context(silent=True)
     if context is not None:
-        context.call_on_close(app.extensions["db"].engine.dispose)
+        context.call_on_close(services(app).db.engine.dispose)
     return app
 
 
@@ -62,7 +64,7 @@ def _issue_invite(app, expires: str | None, name: str = "",
         expires_in = parse_duration(text)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--expires") from None
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         return issue_invite(session, base_url=app.config["BASE_URL"], expires_in=expires_in,
                             name=name, update_platform_id=update_platform_id)
 
@@ -78,7 +80,7 @@ def serve(host: str, port: int | None) -> None:
 
     os.umask(0o077)  # whatever this server writes (database, evidence, metrics) is its own
     app = _app()
-    app.extensions["keyring"].ensure()
+    services(app).keyring.ensure()
     upgrade(app.config["DATABASE_URL"])
     base_url = app.config["BASE_URL"]
     port = port or urlsplit(base_url).port or 5000
@@ -155,7 +157,7 @@ def worker() -> None:
     # Another thread sets it instead.
     signal.signal(signal.SIGTERM,
                   lambda *_: threading.Thread(target=stop.set, name="sigterm").start())
-    click.echo(f"score worker running, {app.extensions['score_doorbell'].describe()}")
+    click.echo(f"score worker running, {services(app).score_doorbell.describe()}")
     try:
         score_worker.run(app, stop)
     except KeyboardInterrupt:
@@ -236,14 +238,14 @@ def keys() -> None:
 @keys.command("ensure")
 def keys_ensure() -> None:
     """Generate the first key pair if there is none."""
-    key = _app().extensions["keyring"].ensure()
+    key = services(_app()).keyring.ensure()
     click.echo(f"signing key: {key.kid}")
 
 
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Start signing with a new key; the old one stays published for the grace period."""
-    keyring = _app().extensions["keyring"]
+    keyring = services(_app()).keyring
     key = keyring.rotate()
     click.echo(f"new signing key: {key.kid}")
     click.echo(f"previous keys stay in the JWKS for {keyring.grace}")
@@ -252,7 +254,7 @@ def keys_rotate() -> None:
 @keys.command("list")
 def keys_list() -> None:
     """Show the keys and which are published."""
-    keyring = _app().extensions["keyring"]
+    keyring = services(_app()).keyring
     published = {k.kid for k in keyring.published()}
     for key in keyring._load():
         state = "signing" if key.retired_at is None else (
@@ -264,7 +266,7 @@ def keys_list() -> None:
 @keys.command("prune")
 def keys_prune() -> None:
     """Delete keys whose grace period is over."""
-    for kid in _app().extensions["keyring"].prune():
+    for kid in services(_app()).keyring.prune():
         click.echo(f"deleted {kid}")
 
 
@@ -292,14 +294,14 @@ def platform_add(issuer, client_id, auth_login_url, auth_token_url, key_set_url,
             raise click.BadParameter(f"not a URL: {url}")
     app = _app()
     upgrade(app.config["DATABASE_URL"])
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         row = add_platform(session, issuer=issuer, client_id=client_id,
                            auth_login_url=auth_login_url, auth_token_url=auth_token_url,
                            key_set_url=key_set_url, deployment_ids=list(deployment_ids),
                            name=name, auth_audience=auth_audience,
                            frame_origins=list(frame_origins))
         session.commit()
-        app.extensions["platforms"].invalidate()  # with Redis: every running process at once
+        services(app).platforms.invalidate()  # with Redis: every running process at once
         click.echo(f"platform {row.id}: {row.issuer} client_id={row.client_id} "
                    f"deployments={','.join(d.deployment_id for d in row.deployments)}")
 
@@ -308,7 +310,7 @@ def platform_add(issuer, client_id, auth_login_url, auth_token_url, key_set_url,
 def platform_list() -> None:
     """List registered platforms."""
     app = _app()
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         rows = session.scalars(select(Platform).order_by(Platform.id)).all()
         if not rows:
             click.echo("no platforms registered")
@@ -338,14 +340,14 @@ def platform_remove(ident: str, client_id: str | None, yes: bool) -> None:
     from .evidence.storage import stored_names_of_platform, unlink_stored
 
     app = _app()
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         row = _find(session, ident, client_id)
         if not yes:
             click.confirm(f"Remove {row.issuer} ({row.client_id}) and all its data?", abort=True)
         files = stored_names_of_platform(session, row.id)
         session.delete(row)
         session.commit()
-        app.extensions["platforms"].invalidate()
+        services(app).platforms.invalidate()
         # After the commit: a failed removal must not leave rows pointing at deleted files.
         removed = unlink_stored(app.config["SETTINGS"], files)
         click.echo(f"removed platform {ident} and {removed} stored files of its users")
@@ -372,7 +374,7 @@ def platform_invite(expires: str | None, name: str, update: str | None,
     upgrade(app.config["DATABASE_URL"])
     update_id = None
     if update:
-        with app.extensions["db"].new_session() as session:
+        with services(app).db.new_session() as session:
             update_id = _find(session, update, client_id).id
     invite = _issue_invite(app, expires, name=name, update_platform_id=update_id)
     click.echo(invite.url)
@@ -388,11 +390,11 @@ def platform_invite(expires: str | None, name: str, update: str | None,
 def platform_activate(ident: str, client_id: str | None) -> None:
     """Let a pending (dynamically registered) platform launch."""
     app = _app()
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         row = _find(session, ident, client_id)
         row.status = "active"
         session.commit()
-        app.extensions["platforms"].invalidate()
+        services(app).platforms.invalidate()
         click.echo(f"platform {row.id} is active")
 
 
@@ -407,11 +409,11 @@ def platform_unbound(ident: str, client_id: str | None, off: bool) -> None:
     accepts that risk, e.g. Moodle in browsers that keep no cookie in frames nor in windows.
     """
     app = _app()
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         row = _find(session, ident, client_id)
         row.allow_unbound_launch = not off
         session.commit()
-        app.extensions["platforms"].invalidate()
+        services(app).platforms.invalidate()
         click.echo(f"platform {row.id}: unbound launches "
                    f"{'refused' if off else 'accepted (login CSRF risk accepted)'}")
 
@@ -466,7 +468,7 @@ def connector_add(ident, client_id, kind, base_url, token_file) -> None:
                    err=True)
     app = _app()
     upgrade(app.config["DATABASE_URL"])
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         platform_row = _find(session, ident, client_id)
         row = session.scalars(
             select(Connector).where(Connector.platform_id == platform_row.id)).first()
@@ -486,7 +488,7 @@ def connector_list() -> None:
     from .gradebook.connector_models import Connector
 
     app = _app()
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         rows = session.execute(select(Connector, Platform).join(
             Platform, Platform.id == Connector.platform_id).order_by(Connector.id)).all()
         if not rows:
@@ -506,7 +508,7 @@ def connector_list() -> None:
 def connector_remove(ident: str, client_id: str | None, yes: bool) -> None:
     """Remove a platform's connector, its token and the course totals it read."""
     app = _app()
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         row = _connector_of(session, ident, client_id)
         if not yes:
             click.confirm(f"Remove the {row.kind} connector of platform {row.platform_id} and "
@@ -523,7 +525,7 @@ def connector_remove(ident: str, client_id: str | None, yes: bool) -> None:
 def connector_enable(ident: str, client_id: str | None, off: bool) -> None:
     """Enable (or with --off disable) a platform's connector."""
     app = _app()
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         row = _connector_of(session, ident, client_id)
         row.enabled = not off
         session.commit()
@@ -543,8 +545,8 @@ def connector_pull(ident: str, client_id: str | None, sub: str | None) -> None:
 
     app = _app()
     upgrade(app.config["DATABASE_URL"])
-    policy = app.extensions["grading_policy"]
-    with app.extensions["db"].new_session() as session:
+    policy = services(app).get(GradingPolicy)
+    with services(app).db.new_session() as session:
         row = _connector_of(session, ident, client_id)
         if not row.enabled:
             click.echo(f"the connector of platform {row.platform_id} is disabled", err=True)
@@ -559,7 +561,7 @@ def connector_pull(ident: str, client_id: str | None, sub: str | None) -> None:
                            f"a launch or a roster pull)", err=True)
                 sys.exit(1)
             users = [user]
-        summary = pull_connector(session, app.extensions["http"], _cipher(app), row, users,
+        summary = pull_connector(session, services(app).http, _cipher(app), row, users,
                                  start_month=policy.academic_year_start_month,
                                  zone=policy.timezone)
         click.echo(f"{summary.users} of {len(users)} users read, {summary.courses} course "
@@ -580,7 +582,7 @@ def connector_rekey() -> None:
 
     app = _app()
     cipher = _cipher(app)
-    with app.extensions["db"].new_session() as session:
+    with services(app).db.new_session() as session:
         rows = session.scalars(select(Connector)).all()
         for row in rows:
             try:

@@ -6,12 +6,14 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, g
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from .extensions import services
 
 
 def utcnow() -> datetime:
@@ -111,7 +113,6 @@ class Database:
     def init_app(self, app: Flask) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        app.extensions["db"] = self
         app.teardown_appcontext(self._close)
 
     def new_session(self) -> Session:
@@ -143,5 +144,5 @@ def insert_ignore(db: Session, model, **values) -> None:
 def get_db() -> Session:
     """The current request's session."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db"].new_session()
+        g.db_session = services().db.new_session()
     return g.db_session

@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Flask, g, request, session
 from flask_babel import (
-    Babel,
     format_date,
     format_datetime,
     format_decimal,
@@ -16,6 +15,7 @@ from flask_babel import (
     get_translations,
 )
 
+from .extensions import babel
 from .settings import PROJECT_ROOT
 
 LOCALE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -80,8 +80,8 @@ def init_app(app: Flask) -> None:
             or app.config["BABEL_DEFAULT_LOCALE"]
         )
 
-    Babel(app, locale_selector=select_locale,
-          default_translation_directories=str(PROJECT_ROOT / "lti_tool" / "translations"))
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "lti_tool" / "translations"))
     # Templates translate dozens of strings per page; Flask-Babel looks the catalogue up again
     # for each. Here it is looked up once per request and locale (force_locale() changes it).
     app.jinja_env.install_gettext_callables(

@@ -11,6 +11,7 @@ from flask import Flask, Response, g
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import get_db
+from .extensions import services
 from .lti.registry import allowed_frame_origins
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,7 @@ def csp_nonce() -> str:
 
 def init_app(app: Flask) -> None:
     """Add the security headers to every response."""
-    frame_ancestors = FrameAncestors()
-    app.extensions["frame_ancestors"] = frame_ancestors
+    frame_ancestors = services(app).frame_ancestors
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request

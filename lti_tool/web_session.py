@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import CallbackDict
 
 from .db import Base, UtcDateTime, get_db, utcnow
+from .extensions import services
 
 TOKEN_PARAM = "ls"
 COOKIE_NAME = "lti_session"
@@ -125,11 +126,11 @@ class DatabaseSessionInterface(SessionInterface):
                                    samesite="None", partitioned=True)
             return
         if session.modified and (session.token or dict(session)):
-            with app.extensions["db"].new_session() as db:
+            with services(app).db.new_session() as db:
                 self.write(app, db, session)
                 db.commit()
         elif session.touch_due and session.token:
-            with app.extensions["db"].new_session() as db:
+            with services(app).db.new_session() as db:
                 db.connection().execute(_TOUCH, {"key": _hash(session.token), "expires": _expiry(
                     app, session.created_at, utcnow())})
                 db.commit()

@@ -7,13 +7,14 @@ import time
 from sqlalchemy import update
 
 from lti_tool.db import utcnow
+from lti_tool.extensions import services
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due
 
 
 def park_leftovers(tool) -> None:
     """Scores queued by earlier tests go to platforms that have stopped: keep them out."""
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         db.execute(
             update(ScoreOutbox).where(ScoreOutbox.status == "pending").values(status="parked")
         )
@@ -27,7 +28,7 @@ def drain(tool, timeout: float = 30.0) -> None:
     try:
         while time.monotonic() < deadline:
             worker.run_once()
-            with tool.app.extensions["db"].new_session() as db:
+            with services(tool.app).db.new_session() as db:
                 due = next_due(db)
             if due is None:
                 return

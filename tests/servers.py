@@ -21,6 +21,8 @@ from typing import Any
 
 import requests
 
+from lti_tool.extensions import services
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 # Variables of the developer's shell that would change what a started tool does.
@@ -149,7 +151,7 @@ def start_gunicorn_tool(data_dir: str, *, workers: int = 2, env: dict[str, str] 
     for section, values in (overrides or {}).items():
         settings.setdefault(section, {}).update(values)
     app = create_app(settings)
-    app.extensions["keyring"].ensure()
+    services(app).keyring.ensure()
     upgrade(database_url)
     settings_file = Path(data_dir) / "settings.toml"
     settings_file.write_text(to_toml({k: v for k, v in settings.items()

@@ -19,6 +19,7 @@ from lti_platform import LaunchDriver
 from sqlalchemy import select
 
 from lti_tool import settings as tool_settings
+from lti_tool.extensions import services
 from lti_tool.lti.models import Platform as ToolPlatform, User
 from lti_tool.teachhub.config import load_config as load_teachhub_config
 from lti_tool.teachhub.models import Module, Participant, Stream
@@ -131,7 +132,7 @@ def launch(tool, platform, stack: ExitStack, role: str = "student", **plan: Any)
 
 def settle(tool, timeout: float = 10.0) -> None:
     """Wait for the background roster pulls a launch starts (SQLite takes one writer)."""
-    refresher = tool.app.extensions["roster_refresher"]
+    refresher = services(tool.app).roster_refresher
     deadline = time.monotonic() + timeout
     while refresher.busy() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -139,14 +140,14 @@ def settle(tool, timeout: float = 10.0) -> None:
 
 def user_id(tool, platform, sub: str) -> int:
     """The tool's id for a platform user."""
-    with tool.app.extensions["db"].new_session() as session:
+    with services(tool.app).db.new_session() as session:
         return session.scalars(select(User.id).where(
             User.sub == sub, User.platform_id == tool_platform_id(tool, platform))).one()
 
 
 def tool_platform_id(tool, platform) -> int:
     """The tool's id for a test platform."""
-    with tool.app.extensions["db"].new_session() as session:
+    with services(tool.app).db.new_session() as session:
         return session.scalars(select(ToolPlatform.id).where(
             ToolPlatform.issuer == platform.issuer,
             ToolPlatform.client_id == platform.client_id)).one()
@@ -162,7 +163,7 @@ def current_revision(tool, path: str) -> int | None:
     for pattern, model in ((CARD_FORM, Participant), (MODULE_FORM, Module)):
         found = pattern.match(path)
         if found:
-            with tool.app.extensions["db"].new_session() as session:
+            with services(tool.app).db.new_session() as session:
                 row = session.get(model, int(found.group(1)))
                 return row.revision if row is not None else 0
     return None
@@ -170,7 +171,7 @@ def current_revision(tool, path: str) -> int | None:
 
 def db(tool):
     """A database session of the served tool."""
-    return tool.app.extensions["db"].new_session()
+    return services(tool.app).db.new_session()
 
 
 def create_module(coordinator: Person, facilitator_ids: list[int], **changes: Any) -> int:

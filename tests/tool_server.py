@@ -12,6 +12,7 @@ from lti_platform import LoopbackServer, Platform
 from servers import database_url_for
 
 from lti_tool import create_app
+from lti_tool.extensions import services
 from lti_tool.lti.invites import issue_invite
 from lti_tool.lti.registry import add_platform
 from lti_tool.migrate import upgrade
@@ -39,7 +40,7 @@ class ServedTool:
 
     def register(self, platform: Platform, **changes: Any) -> None:
         """Register `platform` with the tool (as `lti-tool platform add` does) and vice versa."""
-        with self.app.extensions["db"].new_session() as db:
+        with services(self.app).db.new_session() as db:
             values = dict(
                 issuer=platform.issuer, client_id=platform.client_id,
                 auth_login_url=platform.auth_login_url, auth_token_url=platform.auth_token_url,
@@ -49,13 +50,13 @@ class ServedTool:
             values.update(changes)
             add_platform(db, **values)
             db.commit()
-        self.app.extensions["frame_ancestors"].invalidate()
-        self.app.extensions["platforms"].invalidate()
+        services(self.app).frame_ancestors.invalidate()
+        services(self.app).platforms.invalidate()
         platform.set_tool(self.login_url, self.launch_url, self.jwks_url)
 
     def invite(self, expires_in: timedelta = timedelta(days=7), **options: Any) -> str:
         """A registration URL (`lti-tool platform invite` does the same)."""
-        with self.app.extensions["db"].new_session() as db:
+        with services(self.app).db.new_session() as db:
             return issue_invite(db, base_url=self.base_url, expires_in=expires_in,
                                 **options).url
 
@@ -66,17 +67,17 @@ class ServedTool:
 
         from lti_tool.lti.models import Platform as PlatformRow
 
-        with self.app.extensions["db"].new_session() as db:
+        with services(self.app).db.new_session() as db:
             db.execute(update(PlatformRow).where(PlatformRow.issuer == platform.issuer,
                                                  PlatformRow.client_id == platform.client_id)
                        .values(allow_unbound_launch=allowed))
             db.commit()
-        self.app.extensions["platforms"].invalidate()
+        services(self.app).platforms.invalidate()
 
     def stop(self) -> None:
         """Stop serving and release the database."""
         self.server.stop()
-        self.app.extensions["db"].engine.dispose()
+        services(self.app).db.engine.dispose()
 
 
 def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
@@ -99,7 +100,7 @@ def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
     for section, values in (overrides or {}).items():
         settings.setdefault(section, {}).update(values)
     app = create_app(settings)
-    app.extensions["keyring"].ensure()
+    services(app).keyring.ensure()
     upgrade(app.config["DATABASE_URL"])
     holder["app"] = app
     return ServedTool(app=app, base_url=base_url, server=server)

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..cache import CacheError, RedisCache
+from ..extensions import services
 
 log = logging.getLogger(__name__)
 
@@ -155,13 +156,17 @@ class RedisDoorbell:
         return self._blocking
 
 
+def make_doorbell(
+    shared: RedisCache | None, *, idle_seconds: float, queue_poll_seconds: float
+) -> Doorbell:
+    """The app's doorbell: Redis when shared, else in-process."""
+    if shared is None:
+        return LocalDoorbell(idle_seconds)
+    return RedisDoorbell(shared, queue_poll_seconds)
+
+
 def init_app(app: Flask) -> None:
-    """The app's doorbell: Redis when shared, else in-process; every session rings it."""
-    worker = app.config["SETTINGS"].get("gradebook", {}).get("worker", {})
-    cache = app.extensions.get("shared_cache")
-    if cache is None:
-        bell = LocalDoorbell(float(worker.get("idle_seconds", 1.0)))
-    else:
-        bell = RedisDoorbell(cache, float(worker.get("queue_poll_seconds", 10.0)))
-    app.extensions["score_doorbell"] = bell
-    app.extensions["db"].sessionmaker.configure(info={BELL_INFO: bell})
+    """Every session of the app rings the app's doorbell when it commits a score."""
+    tool = services(app)
+    assert tool.db.sessionmaker is not None, "Database.init_app() first"
+    tool.db.sessionmaker.configure(info={BELL_INFO: tool.score_doorbell})

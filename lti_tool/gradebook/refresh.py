@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..lti.models import Context
 from .jobs import Jobs
 from .models import SyncState
-from .sync import pull_roster
+from .sync import Services, pull_roster
 
 
 class RosterRefresher:
     """At most one background pull per course at a time; launches never wait for it."""
 
-    def __init__(self, app: Flask, max_age: timedelta):
-        self.app = app
+    def __init__(self, new_session: Callable[[], Session], platforms: Services,
+                 max_age: timedelta):
+        self.new_session = new_session
+        self.platforms = platforms
         self.max_age = max_age
         self.jobs = Jobs()
         # Last pull or attempt per course, so a warm launch asks neither the database nor
@@ -54,7 +56,9 @@ class RosterRefresher:
 
     def _pull(self, context_id: int) -> None:
         # A failed pull is logged by the job runner and tried again at a later launch.
-        with self.app.extensions["db"].new_session() as db:
+        with self.new_session() as db:
             context = db.get(Context, context_id)
-            client = self.app.extensions["gradebook"].client(db, context.platform_id)
+            if context is None:  # the course was removed meanwhile
+                return
+            client = self.platforms.client(db, context.platform_id)
             pull_roster(db, client, context)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _, ngettext
 
 from ..auth import acting, roles_required
+from ..extensions import services
 from ..lti.roles import ToolRole
 from .outbox import course_outbox_counts, parked_scores, retry_parked
 from .sync import pull_grades, pull_roster, sync_state
@@ -33,7 +34,7 @@ def sync_page():
 
 def _pull_now(pull, done_message):
     db, context = _course()
-    client = current_app.extensions["gradebook"].client(db, context.platform_id, context.ags_scopes)
+    client = services().gradebook.client(db, context.platform_id, context.ags_scopes)
     report = pull(db, client, context)
     if report.ok:
         flash(done_message(report.count), "ok")

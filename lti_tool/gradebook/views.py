@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..auth import REFUSALS, acting
 from ..errors import Forbidden
+from ..extensions import services
 from ..lti.models import User
 from ..lti.roles import COURSE_STAFF
 from .academic import NO_RECORD_RIGHTS, academic_record, may_view_record
 from .course_grading import course_grading, course_learners, line_items, save_course_grading
 from .forms import CourseGradingForm
-from .policy import GradingPolicy, load_policy
+from .policy import GradingPolicy
 
 bp = Blueprint("gradebook", __name__)
 
 
-@bp.record_once
-def _load_policy(state) -> None:
-    # At registration, so a bad scale or threshold file stops the tool at start-up.
-    state.app.extensions["grading_policy"] = load_policy(state.app.config["SETTINGS"])
-
-
 def _policy() -> GradingPolicy:
-    return current_app.extensions["grading_policy"]
+    return services().get(GradingPolicy)
 
 
 @bp.route("/grades")

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import utcnow
+from ..extensions import services
 from ..http import body_digest
 from ..lti.models import Context, ResourceLink
 from ..ops import metrics
@@ -311,7 +312,9 @@ def next_due(db: Session) -> datetime | None:
 def build_score_worker(app: Flask, policy: WorkerPolicy | None = None) -> ScoreWorker:
     """The one place a ScoreWorker is built: the app's sessions and platform services, and
     the policy of settings [gradebook.worker] unless one is given (tests, benches)."""
-    return ScoreWorker(app.extensions["db"].sessionmaker, app.extensions["gradebook"],
+    tool = services(app)
+    assert tool.db.sessionmaker is not None, "Database.init_app() first"
+    return ScoreWorker(tool.db.sessionmaker, tool.gradebook,
                        policy or WorkerPolicy.from_settings(app.config["SETTINGS"]),
                        on_sent=metrics.score_sent)
 
@@ -320,7 +323,7 @@ def run(app: Flask, stop: threading.Event) -> None:
     """Run the app's score worker until `stop` is set (`lti-tool worker`, or in-process)."""
     worker = build_score_worker(app)
     try:
-        worker.run_forever(stop, app.extensions["score_doorbell"])
+        worker.run_forever(stop, services(app).score_doorbell)
     finally:
         worker.close()
 

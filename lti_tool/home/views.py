@@ -19,6 +19,7 @@ from .. import web_session
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import NotSignedIn
+from ..extensions import services
 from ..lti.placements import placements
 from ..lti.roles import COURSE_STAFF, ToolRole, short_name
 from ..ops.health import check_database, check_redis
@@ -104,7 +105,7 @@ def healthz():
     """200 when the database (and Redis, when configured) answer; else 503 naming what is down."""
     g.no_session_in_urls = True
     checks = {"database": check_database(current_app)}
-    if current_app.extensions.get("redis") is not None:
+    if services().shared_cache is not None:
         checks["redis"] = check_redis(current_app)
     down = sorted(name for name, error in checks.items() if error)
     body = {name: error or "ok" for name, error in checks.items()}

@@ -42,7 +42,7 @@ class LaunchServices:
     # Called with the session data before the commit: writes the new web session in `db`.
     start_session: Callable[[dict[str, Any]], None]
     frame_origins_changed: Callable[[], None]  # a platform learned a frame origin
-    refresh_roster: Callable[[Session, int], None]  # the course's roster, when it is old
+    refresh_roster: Callable[[Session, int], object]  # the course's roster, when it is old
 
 
 @dataclass(frozen=True)

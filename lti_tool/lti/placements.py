@@ -15,9 +15,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from ..extensions import services
 from .roles import PLACERS, ToolRole
-
-EXTENSION = "lti_placements"
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,5 @@ class PlacementRegistry:
 
 
 def placements(app: Flask) -> PlacementRegistry:
-    """The app's placement registry (made on first use: domains may register in any order)."""
-    registry = app.extensions.get(EXTENSION)
-    if registry is None:
-        registry = app.extensions[EXTENSION] = PlacementRegistry()
-    return registry
+    """The app's placement registry (domains register in their init_app, in any order)."""
+    return services(app).placements

@@ -15,9 +15,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import csrf, web_session
+from .. import web_session
 from ..db import get_db
 from ..errors import Forbidden, LaunchError, NotSignedIn
+from ..extensions import csrf, services
 from . import deep_linking, registration
 from .launch import LaunchPolicy
 from .launch_flow import AskStorage, LaunchServices, OpenNewWindow, run_launch
@@ -58,10 +59,10 @@ def login():
     if (request.content_length or 0) > max_total or len(request.query_string) > max_total:
         raise LaunchError(_("The login request is too large."), code="request_too_large")
     start = begin_login(
-        get_db(), _params(), platforms=current_app.extensions["platforms"],
+        get_db(), _params(), platforms=services().platforms,
         base_url=current_app.config["BASE_URL"], launch_url=launch_url(),
         state_ttl=int(settings["state_ttl_seconds"]),
-        states=current_app.extensions["login_states"],
+        states=services().login_states,
         max_param_bytes=int(settings["max_login_param_bytes"]), max_total_bytes=max_total,
     )
     if start.storage_target:
@@ -101,7 +102,7 @@ def launch():
 
 def _launch_services(db) -> LaunchServices:
     settings = _settings()["lti"]
-    extensions = current_app.extensions
+    tool = services()
 
     def start_session(data: dict) -> None:
         # A shared computer: the next person's launch signs the previous one out here.
@@ -111,11 +112,11 @@ def _launch_services(db) -> LaunchServices:
         current_app.session_interface.write(current_app, db, session)
 
     return LaunchServices(
-        tool_conf=DatabaseToolConf(db, extensions["keyring"]),
-        keysets=extensions["keysets"],
-        platforms=extensions["platforms"],
-        states=extensions["login_states"],
-        records=extensions["launch_records"],
+        tool_conf=DatabaseToolConf(db, tool.keyring),
+        keysets=tool.keysets,
+        platforms=tool.platforms,
+        states=tool.login_states,
+        records=tool.launch_records,
         placements=placements(current_app),
         policy=LaunchPolicy(
             base_url=current_app.config["BASE_URL"],
@@ -124,8 +125,8 @@ def _launch_services(db) -> LaunchServices:
             require_browser_bound_state=bool(settings["require_browser_bound_state"]),
         ),
         start_session=start_session,
-        frame_origins_changed=extensions["frame_ancestors"].invalidate,
-        refresh_roster=extensions["roster_refresher"].request_if_due,
+        frame_origins_changed=tool.frame_ancestors.invalidate,
+        refresh_roster=tool.roster_refresher.request_if_due,
     )
 
 
@@ -133,7 +134,7 @@ def _launch_services(db) -> LaunchServices:
 def jwks():
     """The tool's public keys, including the previous key during its grace period."""
     g.no_session_in_urls = True
-    response = jsonify(current_app.extensions["keyring"].jwks())
+    response = jsonify(services().keyring.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
@@ -158,17 +159,17 @@ def register():
     g.no_session_in_urls = True
     settings = _settings()["registration"]
     platform = registration.register_with_platform(
-        get_db(), current_app.extensions["http"],
+        get_db(), services().http,
         invite_token=request.args.get("invite"),
         openid_configuration_url=request.args.get("openid_configuration", ""),
         registration_token=request.args.get("registration_token"),
         base_url=current_app.config["BASE_URL"], tool_name=_settings()["tool"]["name"],
         auto_activate=bool(settings["auto_activate"]),
-        slots=current_app.extensions["registration_slots"],
+        slots=services().registration_slots,
         deadline_seconds=float(settings.get("deadline_seconds", 15)),
     )
-    current_app.extensions["frame_ancestors"].invalidate()
-    current_app.extensions["platforms"].invalidate()
+    services().frame_ancestors.invalidate()
+    services().platforms.invalidate()
     return render_template("lti/registered.html", platform=platform)
 
 
@@ -186,7 +187,7 @@ def deep_link():
     if request.method == "POST" and form.validate_on_submit():
         db = get_db()
         response_jwt = deep_linking.response_jwt(
-            db, current_app.extensions["keyring"], platform_id=session["platform_id"],
+            db, services().keyring, platform_id=session["platform_id"],
             deployment_id=session["deployment_id"], settings=settings,
             item=form.item(), launch_url=launch_url(),
         )

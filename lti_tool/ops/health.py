@@ -9,6 +9,7 @@ from flask import Flask, request
 from sqlalchemy import text
 
 from ..errors import unavailable
+from ..extensions import services
 from ..web_session import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 def check_database(app: Flask) -> str | None:
     """None when the database answers, else the kind of error."""
     try:
-        with app.extensions["db"].new_session() as db:
+        with services(app).db.new_session() as db:
             db.execute(text("SELECT 1"))
     except Exception as err:  # any failure means "down"
         return type(err).__name__
@@ -26,11 +27,11 @@ def check_database(app: Flask) -> str | None:
 
 def check_redis(app: Flask) -> str | None:
     """None when Redis answers (or is not configured), else the kind of error."""
-    redis = app.extensions.get("redis")
-    if redis is None:
+    shared = services(app).shared_cache
+    if shared is None:
         return None
     try:
-        redis.ping()
+        shared.client.ping()
     except Exception as err:  # any failure means "down"
         return type(err).__name__
     return None

@@ -27,6 +27,8 @@ def init_app(app: Flask) -> None:
     settings = app.config["SETTINGS"]
     redis = settings.get("redis", {})
     limits = settings.get("rate_limits", {})
+    # One limiter per app, not one in extensions.py: it keeps its storage on itself, and a
+    # process may hold several apps (tests) with different storages.
     limiter = Limiter(
         client_address, app=app, storage_uri=redis.get("url") or "memory://",
         key_prefix=redis.get("prefix", "lti-tool:") + "rate-limit",
@@ -39,4 +41,3 @@ def init_app(app: Flask) -> None:
             raise RuntimeError(f"rate limit on a view that does not exist: {endpoint}")
         app.view_functions[endpoint] = limiter.limit(str(limits.get(name, default)))(
             app.view_functions[endpoint])
-    app.extensions["rate_limiter"] = limiter

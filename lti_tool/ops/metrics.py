@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from ..db import utcnow
 from ..errors import launch_refused as launch_refused_signal
+from ..extensions import services
 from ..settings import env_secret
 from .proxy import UNTRUSTED_FORWARD, address_in, parse_networks
 
@@ -84,6 +86,13 @@ def score_sent(queued_at: datetime) -> None:
     metrics().score_latency.observe(max(0.0, (utcnow() - queued_at).total_seconds()))
 
 
+@dataclass(frozen=True)
+class OutboxGauges:
+    """How the outbox gauges are read: `read(db)` -> (rows by status, oldest pending)."""
+
+    read: Callable[[Any], tuple[dict[str, int], datetime | None]]
+
+
 class OutboxCollector:
     """Outbox depth by status and the age of the oldest pending score, read at scrape time.
 
@@ -129,8 +138,8 @@ def render(app: Flask) -> bytes:
 
     metrics()  # so that a fresh worker shows its families even before counting anything
     outbox = CollectorRegistry()
-    outbox.register(OutboxCollector(app.extensions["db"].new_session,
-                                    app.extensions["metrics_outbox"]))
+    tool = services(app)
+    outbox.register(OutboxCollector(tool.db.new_session, tool.get(OutboxGauges).read))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         workers = CollectorRegistry()
         multiprocess.MultiProcessCollector(workers)
@@ -177,7 +186,7 @@ def init_app(app: Flask, outbox: Callable[[Any], tuple[dict[str, int], datetime 
              ) -> None:
     """Serve /metrics with the outbox gauges `outbox(db)` reads, count every request by route
     and status, and count the refused launches (errors.launch_refused)."""
-    app.extensions["metrics_outbox"] = outbox
+    services(app).provide(OutboxGauges(outbox))
     # A module function, connected once whatever the number of apps (blinker keeps one).
     launch_refused_signal.connect(_count_refusal)
     app.config["METRICS_TOKEN"] = env_secret("METRICS_TOKEN")

@@ -32,8 +32,6 @@ from .web import (
     Links,
     entry_views,
     grade_labeller,
-    init_rubric,
-    init_scores,
     load_page,
     locale,
     rubric,
@@ -42,12 +40,6 @@ from .web import (
 
 bp = Blueprint("portfolio", __name__, url_prefix="/portfolio")
 UPLOAD_ENDPOINTS = {"portfolio.upload_evidence", "portfolio.upload_photo"}
-
-
-@bp.record_once
-def _load_rubric(state) -> None:
-    init_rubric(state.app)
-    init_scores(state.app)
 
 
 @bp.url_value_preprocessor

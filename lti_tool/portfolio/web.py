@@ -13,31 +13,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..evidence.models import EvidenceFile, kind_of
+from ..extensions import services
+from ..gradebook.policy import GradingPolicy
 from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
 from .service import PLACEMENT, Totals, score_now, totals_from_entries
 from .summary import YearGpa, gpa_by_course_year
 
-EXTENSION = "portfolio_rubric"
-
 
 def init_rubric(app) -> None:
     """Load and check the rubric at start-up (a bad file stops the tool with its message)."""
     settings = app.config["SETTINGS"]
-    app.extensions[EXTENSION] = load_rubric(settings.get("portfolio", {}).get(
-        "rubric_file", "config/rubrics/kaznmu.yaml"))
+    services(app).provide(load_rubric(settings.get("portfolio", {}).get(
+        "rubric_file", "config/rubrics/kaznmu.yaml")))
 
 
 def init_scores(app) -> None:
     """Let the score worker compute the portfolio's score from committed state when sending."""
     settings = app.config["SETTINGS"]
-    app.extensions["gradebook"].scorers[PLACEMENT] = (
+    services(app).gradebook.scorers[PLACEMENT] = (
         lambda db, row: score_now(db, row, settings))
 
 
 def rubric() -> Rubric:
     """The rubric loaded at start-up."""
-    return current_app.extensions[EXTENSION]
+    return services().get(Rubric)
 
 
 def settings() -> dict:
@@ -50,9 +50,9 @@ def locale() -> str:
     return str(get_locale() or "en")
 
 
-def grading_policy():
+def grading_policy() -> GradingPolicy | None:
     """The gradebook's grading policy when the gradebook is installed (for GPA rows)."""
-    return current_app.extensions.get("grading_policy")
+    return services().find(GradingPolicy)
 
 
 @dataclass

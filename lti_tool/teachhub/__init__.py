@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..extensions import services
 from ..lti.placements import placements
-from .placement import placement_kind
+from .config import load_config
+from .placement import PLACEMENT, placement_kind
+from .scores import score_now
 
 
 def init_app(app: Flask) -> None:
-    """Register TeachHub's placement with the LTI core (its settings are read when a launch
-    lands, after the blueprint has loaded them)."""
-    placements(app).register(placement_kind(lambda: app.extensions["teachhub"]))
+    """Load and check TeachHub's configuration (a bad data file stops the tool at start-up),
+    let the score worker compute a card's score, and register TeachHub's placement with the
+    LTI core."""
+    config = services(app).provide(load_config(app.config["SETTINGS"]))
+    # The score worker computes a card's score from the card as committed when it sends.
+    services(app).gradebook.scorers[PLACEMENT] = (
+        lambda db, row: score_now(db, row, config.gradebook, config.mark_maximum))
+    placements(app).register(placement_kind(lambda: config))

@@ -25,6 +25,7 @@ from .. import parsing
 from ..auth import Acting, Actor, acting, current_viewer
 from ..db import get_db
 from ..errors import Forbidden, ToolError, wants_json
+from ..extensions import services
 from ..gradebook.sync import pull_roster
 from ..i18n import day, number
 from ..lti.placements import Landing
@@ -32,7 +33,7 @@ from ..lti.roles import ToolRole
 from ..versioning import parse_version
 from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
 from .access import card_for, load_actor, managed_module, manages, roles_on
-from .config import TeachHubConfig, load_config
+from .config import TeachHubConfig
 from .errors import Changed, InputError, Refused
 from .forms import (
     PAGE_FORMS,
@@ -56,20 +57,10 @@ from .forms import (
 from .hours import credit_units, format_hours
 from .passport import FIELDS, lines, missing_labels
 from .placement import where_to_land
-from .scores import score_now
 from .status import LOCKED, STATUSES, allowed_targets
 
 bp = Blueprint("teachhub", __name__, url_prefix="/teachhub")
 STAFF_ROLES = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
-
-
-@bp.record_once
-def _load_config(state) -> None:
-    # At registration, so a bad data file stops the tool at start-up.
-    config = state.app.extensions["teachhub"] = load_config(state.app.config["SETTINGS"])
-    # The score worker computes a card's score from the card as committed when it sends.
-    state.app.extensions["gradebook"].scorers["teachhub"] = (
-        lambda db, row: score_now(db, row, config.gradebook, config.mark_maximum))
 
 
 @bp.url_value_preprocessor
@@ -82,7 +73,7 @@ def _upload_limit(endpoint, _values) -> None:
 
 
 def _config() -> TeachHubConfig:
-    return current_app.extensions["teachhub"]
+    return services().get(TeachHubConfig)
 
 
 def current_actor() -> Actor:
@@ -124,7 +115,7 @@ def log_note(line) -> str:
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    config = current_app.extensions["teachhub"]
+    config = _config()
     locale = str(get_locale() or "en")
     return {
         "th_status": lambda status: config.status_name(status, locale),
@@ -413,7 +404,7 @@ def refresh_roster(stream_id: int):
     """Pull the course roster from the LMS now (NRPS), then back to enrolment."""
     viewer, db, actor = _course_staff()
     modules.stream_for(db, actor, stream_id)
-    report = pull_roster(db, current_app.extensions["gradebook"].client(
+    report = pull_roster(db, services().gradebook.client(
         db, viewer.context.platform_id), viewer.context)
     flash(_("Roster updated: %(n)d members.", n=report.count) if report.ok else
           _("The roster could not be pulled: %(error)s", error=report.error),

@@ -29,6 +29,7 @@ from conftest import FRAME_COOKIES_BLOCKED, MODES, run_chromium
 from flask import Blueprint, Flask
 from lti_platform import LoopbackServer, Platform
 
+from lti_tool.extensions import services
 from lti_tool.lti.models import LoginState
 from lti_tool.lti.registry import allowed_frame_origins
 
@@ -156,7 +157,7 @@ def test_launch_in_lms_iframe_keeps_session_on_the_next_page(
         else:
             assert gets == [], subjects
         # ... and that state is the one the launch consumed.
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             login_state = db.get(LoginState, state)
             assert login_state is not None and login_state.used_at is not None
     else:
@@ -247,7 +248,7 @@ def test_only_registered_platforms_can_frame_the_tool(tool, browser_page):
 def _unregistered_server(tool, app) -> LoopbackServer:
     """A server on 127.0.0.1 whose origin no platform in the tool's database ever had (ports of
     stopped test platforms are reused by the OS)."""
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         allowed = set(allowed_frame_origins(db))
     for _ in range(20):
         server = LoopbackServer(app).start()

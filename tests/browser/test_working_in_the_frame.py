@@ -20,6 +20,7 @@ from lti_platform import Platform
 from sqlalchemy import select
 from teachhub_helpers import card_of, move, participant, placement, published_module
 
+from lti_tool.extensions import services
 from lti_tool.portfolio.models import Entry, EntryEvidence
 
 try:
@@ -120,7 +121,7 @@ def test_student_adds_an_entry_with_evidence_inside_the_lms_frame_on_a_phone(
     assert wider_than_the_frame(page.frame(name="tool")) == []
     assert page.url == platform.course_url(plan)  # all of it inside the LMS page
 
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         entry = db.scalars(select(Entry).where(Entry.title == title)).one()
         files = db.scalars(select(EntryEvidence).where(EntryEvidence.entry_id == entry.id)).all()
         assert (entry.status, entry.course_year, entry.claimed_points) == ("submitted", 1, 100)
@@ -361,7 +362,7 @@ def test_an_entry_is_added_and_verified_with_the_keyboard_only(tool, moodle, chr
     tab_to(page, "button[name=action][value=submit]")
     page.keyboard.press("Enter")
     expect(tool_frame.locator("#evidence")).to_be_visible()
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         entry = db.scalars(select(Entry).where(
             Entry.title == "Пернетақтамен енгізілген олимпиада")).one()
         assert (entry.status, entry.course_year, entry.claimed_points) == ("submitted", 1, 100)
@@ -376,7 +377,7 @@ def test_an_entry_is_added_and_verified_with_the_keyboard_only(tool, moodle, chr
     tab_to(page, "button[name=action][value=verify]")
     page.keyboard.press("Enter")
     expect(tool_frame.locator(".flash")).to_be_visible()
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         assert db.get(Entry, entry.id).status == "verified"
     assert browser_page.page_errors == []
 
@@ -403,6 +404,6 @@ def test_a_facilitator_moves_a_card_with_the_keyboard_only(tool, moodle, chromiu
     tab_to(page, "#moves form:has(input[name=status][value=in_progress]) button")
     page.keyboard.press("Enter")
     expect(tool_frame.locator(".flash")).to_be_visible()
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         assert db.get(Participant, card).status == "in_progress"
     assert browser_page.page_errors == []

@@ -9,6 +9,7 @@ from itertools import count
 import requests
 from sqlalchemy import select
 
+from lti_tool.extensions import services
 from lti_tool.gradebook.models import CourseGrading, LineItem, Result
 from lti_tool.lti.models import Context, Membership, Platform, User
 
@@ -34,7 +35,7 @@ class Seeder:
     platform: object
 
     def _db(self):
-        return self.tool.app.extensions["db"].new_session()
+        return services(self.tool.app).db.new_session()
 
     def platform_id(self) -> int:
         with self._db() as db:

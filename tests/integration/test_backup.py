@@ -20,6 +20,7 @@ from werkzeug.datastructures import FileStorage
 from lti_tool.cli import main
 from lti_tool.db import make_engine
 from lti_tool.evidence.storage import store_upload
+from lti_tool.extensions import services
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.lti.models import Context, Platform as PlatformRow, ResourceLink, User
 
@@ -88,7 +89,7 @@ def source(tmp_path, request):
         assert browser.launch(plan).status_code == 200
         assert browser.launch(lms.plan("teacher")).status_code == 200
         settings = tool.app.config["SETTINGS"]
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             platform_id = db.scalars(select(PlatformRow.id).where(
                 PlatformRow.issuer == lms.issuer)).one()
             user = db.scalars(select(User).where(User.platform_id == platform_id,

@@ -46,6 +46,7 @@ from markupsafe import escape
 from sqlalchemy import update
 
 from lti_tool.db import utcnow
+from lti_tool.extensions import services
 from lti_tool.lti.login import STATE_COOKIE_PREFIX
 from lti_tool.lti.models import LoginState, Platform as PlatformRow, PlatformKeySet
 
@@ -458,7 +459,7 @@ def test_nonce_of_another_login_is_refused(tool, platform, browser, expect_refus
 def test_expired_state_is_refused(tool, platform, browser, expect_refusal):
     """A launch that comes back after the login state expired asks the user to start again."""
     step = login(browser, platform.plan("student"))
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         db.execute(update(LoginState).where(LoginState.state == step.state)
                    .values(expires_at=utcnow() - timedelta(seconds=1)))
         db.commit()
@@ -524,11 +525,11 @@ def test_token_for_another_registration_of_the_issuer_is_refused(tool, platform,
 
 def _age_cached_key_set(tool, platform: Platform, seconds: int) -> None:
     """Make the tool's cached copy of the platform key set `seconds` old (as after a restart)."""
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         db.execute(update(PlatformKeySet).where(PlatformKeySet.url == platform.key_set_url)
                    .values(fetched_at=utcnow() - timedelta(seconds=seconds)))
         db.commit()
-    tool.app.extensions["keysets"].forget(platform.key_set_url)
+    services(tool.app).keysets.forget(platform.key_set_url)
 
 
 def test_unknown_kid_refetches_the_key_set_once(tool, platform, browser, expect_refusal):
@@ -566,12 +567,12 @@ def test_launch_signed_with_a_rotated_key_succeeds(tool, platform, browser):
 # -- pending registrations ----------------------------------------------------------------------
 
 def _set_status(tool, platform: Platform, status: str) -> None:
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         db.execute(update(PlatformRow).where(PlatformRow.issuer == platform.issuer,
                                              PlatformRow.client_id == platform.client_id)
                    .values(status=status))
         db.commit()
-    tool.app.extensions["platforms"].invalidate()  # as `lti-tool platform activate` does in time
+    services(tool.app).platforms.invalidate()  # as `lti-tool platform activate` does in time
 
 
 def test_pending_platform_cannot_log_in_or_launch(tool, platform, browser, expect_refusal):

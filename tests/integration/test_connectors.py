@@ -14,10 +14,12 @@ from fakes import FakeCanvas, FakeMoodle
 from gradebook_seed import Seeder, open_page
 from sqlalchemy import select
 
+from lti_tool.extensions import services
 from lti_tool.gradebook import connectors
 from lti_tool.gradebook.connector_models import Connector, ExternalCourseGrade
 from lti_tool.gradebook.connectors import learners_of_platform, pull_connector
 from lti_tool.gradebook.credentials import credentials_cipher, encrypt_token
+from lti_tool.gradebook.policy import GradingPolicy
 from lti_tool.http import make_session
 
 MOODLE_TOKEN = "0123456789abcdef0123456789abcdef"
@@ -42,7 +44,7 @@ class Pulls:
         self.connector_id: int | None = None
 
     def db(self):
-        return self.tool.app.extensions["db"].new_session()
+        return services(self.tool.app).db.new_session()
 
     def add(self, kind: str, base_url: str, token: str, enabled: bool = True) -> int:
         with self.db() as db:
@@ -59,9 +61,9 @@ class Pulls:
             users = learners_of_platform(db, connector.platform_id)
             if subs is not None:
                 users = [u for u in users if u.sub in subs]
-            return pull_connector(db, http or self.tool.app.extensions["http"], self.cipher,
+            return pull_connector(db, http or services(self.tool.app).http, self.cipher,
                                   connector, users, start_month=9,
-                                  zone=self.tool.app.extensions["grading_policy"].timezone)
+                                  zone=services(self.tool.app).get(GradingPolicy).timezone)
 
     def connector(self) -> Connector:
         with self.db() as db:

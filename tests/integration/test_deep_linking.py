@@ -3,6 +3,7 @@
 import jwt
 from lti_platform import parse_forms
 
+from lti_tool.extensions import services
 from lti_tool.lti.models import ResourceLink
 
 
@@ -92,7 +93,7 @@ def test_placed_link_launch_is_recorded_with_its_placement(tool, moodle, browser
     plan = moodle.plan("student", custom={"placement": "portfolio"},
                        resource_link={"id": "rl-portfolio-1", "title": "Portfolio"})
     assert browser.launch(plan).status_code == 200
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         link = db.query(ResourceLink).filter_by(resource_link_id="rl-portfolio-1").one()
         assert link.placement == "portfolio"
         assert link.lineitem_url  # the Moodle AGS claim's line item was kept for grade sync

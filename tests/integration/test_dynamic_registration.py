@@ -4,11 +4,12 @@ import pytest
 from lti_platform import TOOL_CONFIGURATION, DriverError, LaunchDriver, Platform
 from tool_server import start_tool
 
+from lti_tool.extensions import services
 from lti_tool.lti.models import Platform as PlatformRow
 
 
 def _rows(tool, issuer):
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         return [(p.client_id, p.status, [d.deployment_id for d in p.deployments])
                 for p in db.query(PlatformRow).filter_by(issuer=issuer)]
 

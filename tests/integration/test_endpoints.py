@@ -6,6 +6,7 @@ from flask import Flask
 from lti_platform import LoopbackServer, Platform, parse_forms
 
 from lti_tool import create_app
+from lti_tool.extensions import services
 
 
 def test_jwks_publishes_public_keys_with_kid_alg_use(tool):
@@ -70,14 +71,14 @@ def test_key_set_survives_a_restart_from_the_database(tool, tmp_path, browser):
     with Platform("moodle") as moodle:
         tool.register(moodle)
         assert browser.launch(moodle.plan("student")).status_code == 200
-        tool.app.extensions["keysets"].forget()  # as after a restart: memory is empty
+        services(tool.app).keysets.forget()  # as after a restart: memory is empty
         moodle.reset_counts()
         assert browser.launch(moodle.plan("student")).status_code == 200
         assert moodle.counts["jwks"] == 0
 
 
 def test_tool_key_rotation_keeps_deep_linking_working(tool, moodle, browser):
-    keyring = tool.app.extensions["keyring"]
+    keyring = services(tool.app).keyring
     old_kid = keyring.current().kid
     new_kid = keyring.rotate().kid
     published = {k["kid"] for k in requests.get(tool.jwks_url, timeout=5).json()["keys"]}

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from teachhub_helpers import launch, move, participant, published_module
 
+from lti_tool.extensions import services
 from lti_tool.portfolio.models import Entry, Portfolio
 from lti_tool.teachhub.models import Participant
 
@@ -79,7 +80,7 @@ def test_portfolio_at_its_limits_exports_as_pdf_csv_and_xlsx(tool, moodle):
         )  # one 3,000-letter "word"
         assert entry.status_code == 200, entry.text[:400]
         entry_id = int(re.search(r"/portfolio/entries/(\d+)", entry.url).group(1))
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             first = db.get(Entry, entry_id)
             columns = {
                 c.key: getattr(first, c.key) for c in Entry.__table__.columns if c.key != "id"
@@ -142,7 +143,7 @@ def test_teachhub_hr_exports_take_control_characters(tool, moodle):
     with ExitStack() as stack:
         setup = published_module(tool, moodle, stack)
         learner = participant(tool, moodle, stack, setup, uid="81")
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             card_id = db.scalars(
                 select(Participant.id).where(Participant.user_id == learner.user_id)
             ).one()

@@ -7,6 +7,7 @@ from lti_platform import LaunchDriver, Platform
 from sqlalchemy import select
 from tool_server import start_tool
 
+from lti_tool.extensions import services
 from lti_tool.gradebook.models import LineItem, Result, ScoreOutbox
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_grades, pull_roster
@@ -42,7 +43,7 @@ def _course(tool, lms, students=30):
     with LaunchDriver() as browser:
         assert browser.launch(plan, params={"lti_storage_target": None}).status_code == 200
     _settle(tool)
-    db = tool.app.extensions["db"].new_session()
+    db = services(tool.app).db.new_session()
     context = db.scalars(select(Context).where(Context.platform_id == _platform_row(db, lms))
                          .order_by(Context.id.desc())).first()
     link = db.scalars(select(ResourceLink).where(ResourceLink.context_id == context.id)).one()
@@ -53,7 +54,7 @@ def _settle(tool, seconds=10.0):
     """Wait for the launch's background roster pull, so it cannot race the test's own."""
     import time
 
-    refresher = tool.app.extensions["roster_refresher"]
+    refresher = services(tool.app).roster_refresher
     deadline = time.monotonic() + seconds
     while refresher.busy() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -71,7 +72,7 @@ def _platform_row(db, lms):
 
 
 def _client(tool, db, context):
-    return tool.app.extensions["gradebook"].client(db, context.platform_id)
+    return services(tool.app).gradebook.client(db, context.platform_id)
 
 
 def _worker(tool, policy=FAST):
@@ -146,7 +147,7 @@ def test_scores_are_sent_with_one_token(gb_tool, lms):
     pull_roster(db, _client(gb_tool, db, context), context)
     if not link.lineitem_url:  # Canvas course navigation: the worker creates the line item
         assert lms.profile == "canvas"
-    gb_tool.app.extensions["gradebook"].tokens = type(gb_tool.app.extensions["gradebook"].tokens)()
+    services(gb_tool.app).gradebook.tokens = type(services(gb_tool.app).gradebook.tokens)()
     lms.reset_counts()
     _enqueue_all(db, link, users, lambda u: 70)
     _drain(_worker(gb_tool))

@@ -6,6 +6,7 @@ import time
 from lti_platform import LaunchDriver, parse_forms
 from sqlalchemy import select
 
+from lti_tool.extensions import services
 from lti_tool.gradebook.models import ScoreOutbox, SyncState
 from lti_tool.lti.models import Context, Membership
 
@@ -35,7 +36,7 @@ def test_teacher_pulls_roster_and_grades_from_the_sync_page(tool, moodle, browse
 
 def test_parked_scores_are_listed_with_their_error_and_can_be_sent_again(tool, moodle, browser):
     home = browser.launch(moodle.plan("teacher", locale="en"))
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         context = db.scalars(select(Context).order_by(Context.id.desc())).first()
         db.add(ScoreOutbox(platform_id=context.platform_id, context_id=context.id,
                            line_item_url="https://lms.example/li/1", user_sub="777",
@@ -48,7 +49,7 @@ def test_parked_scores_are_listed_with_their_error_and_can_be_sent_again(tool, m
     assert 'data-count="parked">1<' in page.text
     after = _post(browser, page, "/gradebook/sync/retry")
     assert "1 score will be sent again." in after.text
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         row = db.scalars(select(ScoreOutbox).where(ScoreOutbox.user_sub == "777")).one()
         assert row.status == "pending" and row.attempts == 0
 
@@ -64,7 +65,7 @@ def test_a_launch_refreshes_an_old_roster_in_the_background(tool, moodle):
     moodle.add_members(2, 7)
     with LaunchDriver() as browser:
         assert browser.launch(moodle.plan("teacher")).status_code == 200
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         context = db.scalars(select(Context).order_by(Context.id.desc())).first()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ from lti_platform import LaunchDriver, Platform
 from servers import GUNICORN_CONF, ROOT, clean_environment, start_gunicorn_tool
 from sqlalchemy import select
 
+from lti_tool.extensions import services
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.lti.models import Context, Platform as PlatformRow, ResourceLink, User
@@ -67,7 +68,7 @@ def test_scores_wait_for_the_worker_process_not_a_web_worker(served, tmp_path):
         served.register(lms)
         plan = lms.plan("student", resource_link={"id": "graded-link", "title": "Graded"})
         assert browser.launch(plan, params={"lti_storage_target": None}).status_code == 200
-        with served.app.extensions["db"].new_session() as db:
+        with services(served.app).db.new_session() as db:
             platform_id = db.scalars(select(PlatformRow.id).where(
                 PlatformRow.issuer == lms.issuer, PlatformRow.client_id == lms.client_id)).one()
             user = db.scalars(select(User).where(User.platform_id == platform_id,
@@ -83,7 +84,7 @@ def test_scores_wait_for_the_worker_process_not_a_web_worker(served, tmp_path):
         time.sleep(2)  # web workers had time to send it, if they ran a score worker
 
         def status() -> str:
-            with served.app.extensions["db"].new_session() as db:
+            with services(served.app).db.new_session() as db:
                 return db.get(ScoreOutbox, row_id).status
 
         assert status() == "pending"
@@ -98,7 +99,7 @@ def test_scores_wait_for_the_worker_process_not_a_web_worker(served, tmp_path):
         finally:
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=30) == 0
-        with served.app.extensions["db"].new_session() as db:
+        with services(served.app).db.new_session() as db:
             url = db.get(ScoreOutbox, row_id).line_item_url
         assert lms.scores(url)[plan.user.id]["scoreGiven"] == 70
 
@@ -108,7 +109,7 @@ def test_sigterm_stops_gracefully(tmp_path):
     assert requests.get(tool.base_url + "/healthz", timeout=5).status_code == 200
     assert tool.server.stop() == 0
     assert "Shutting down: Master" in tool.server.log()
-    tool.app.extensions["db"].engine.dispose()
+    services(tool.app).db.engine.dispose()
 
 
 def test_the_config_file_reads_the_environment(tmp_path):

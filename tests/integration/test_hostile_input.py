@@ -30,6 +30,7 @@ from teachhub_helpers import launch, participant, published_module
 from werkzeug.datastructures import ImmutableMultiDict
 
 from lti_tool.evidence.models import EvidenceFile
+from lti_tool.extensions import services
 from lti_tool.portfolio.models import Entry, Showcase, Summary
 from lti_tool.teachhub.models import Participant, Task
 
@@ -155,7 +156,7 @@ def world(tool):
             "/portfolio/showcase",
             {"title": "CV", "sections": ["achievements"], "entries": [str(entry_id)], "days": "30"},
         )
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             found = db.get(Entry, entry_id)
             card_id = db.scalars(
                 select(Participant.id).where(Participant.user_id == learner.user_id)
@@ -178,7 +179,7 @@ def world(tool):
                 "summary_date": "2026-06-20",
             },
         )
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             ids = {
                 "module_id": setup.module_id,
                 "stream_id": setup.stream_id,

@@ -16,6 +16,7 @@ import requests
 from fakes.attacker import SECRET, Attacker
 
 from lti_tool.errors import LaunchError
+from lti_tool.extensions import services
 from lti_tool.gradebook.lms import ServiceError
 from lti_tool.gradebook.sync import Services
 from lti_tool.http import BlockedAddress, DeadlineExceeded, ResponseTooLarge, make_session
@@ -140,12 +141,12 @@ def test_a_huge_body_is_refused_at_the_cap(attacker):
 
 def test_every_outbound_kind_uses_the_one_guarded_session(tool, attacker):
     app = tool.app
-    http = app.extensions["http"]
-    assert app.extensions["keysets"].http is http  # platform key sets
-    assert app.extensions["gradebook"].http is http  # token endpoint (pylti1p3), AGS, NRPS
-    # Moodle WS and Canvas REST connectors get app.extensions["http"] from their callers.
+    http = services(app).http
+    assert services(app).keysets.http is http  # platform key sets
+    assert services(app).gradebook.http is http  # token endpoint (pylti1p3), AGS, NRPS
+    # Moodle WS and Canvas REST connectors get services(app).http from their callers.
     guarded = make_session({"tool": PUBLIC_TOOL})
-    keysets = type(app.extensions["keysets"])(guarded, app.extensions["db"].sessionmaker,
+    keysets = type(services(app).keysets)(guarded, services(app).db.sessionmaker,
                                               ttl=60, refetch_interval=30)
     with pytest.raises(LaunchError) as refused:
         keysets.key(attacker.url("/secret"), "kid")
@@ -160,9 +161,9 @@ def test_ags_and_nrps_urls_from_launch_claims_are_guarded(tool, moodle):
     with Attacker(host="127.0.0.2") as internal:
         guarded = make_session({"tool": PUBLIC_TOOL,
                                 "http": {"allowed_private_hosts": ["127.0.0.1"]}})
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             platform_id = find_platform(db, moodle.issuer, moodle.client_id).id
-            client = Services(guarded, tool.app.extensions["keyring"]).client(
+            client = Services(guarded, services(tool.app).keyring).client(
                 db, platform_id, granted=[lineitem_scope])
         with pytest.raises(ServiceError) as refused:
             client.get_json(internal.url("/secret"), [lineitem_scope], accept="application/json")

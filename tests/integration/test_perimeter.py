@@ -25,13 +25,14 @@ from servers import ROOT, clean_environment, free_port, start_gunicorn_tool, wai
 from sqlalchemy import func, select, update
 from tool_server import start_tool
 
+from lti_tool.extensions import services
 from lti_tool.lti.models import LoginState, Platform as PlatformRow
 
 LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 
 
 def _login_states(tool) -> int:
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         return db.scalar(select(func.count()).select_from(LoginState))
 
 
@@ -120,7 +121,7 @@ def test_finding7_rate_limit_key_is_the_address_a_trusted_proxy_saw(tmp_path):
 # -- frame origins only from active platforms -------------------------------------------------
 
 def _frame_ancestors(tool) -> list[str]:
-    tool.app.extensions["frame_ancestors"].invalidate()
+    services(tool.app).frame_ancestors.invalidate()
     csp = requests.get(tool.base_url + "/healthz", timeout=5).headers["Content-Security-Policy"]
     return re.search(r"frame-ancestors ([^;]*)", csp).group(1).split()
 
@@ -135,37 +136,37 @@ def test_a_pending_platform_adds_no_frame_origin(tool, moodle, browser):
 
     # Set back to pending by another process (`lti-tool platform ...`, an admin's SQL): this
     # process's registration cache may still say active for a while.
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         db.execute(update(PlatformRow).where(PlatformRow.client_id == moodle.client_id)
                    .values(status="pending"))
         db.commit()
     try:
         browser.launch(plan("http://school-b.example.edu"))
         assert "http://school-b.example.edu" not in _frame_ancestors(tool)
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             row = db.scalar(select(PlatformRow).where(PlatformRow.client_id == moodle.client_id))
             assert "http://school-b.example.edu" not in row.frame_origins
         # And once the cache has caught up, the pending platform cannot launch at all.
-        tool.app.extensions["platforms"].invalidate()
+        services(tool.app).platforms.invalidate()
         with LaunchDriver() as other:
             refused = other.send("POST", tool.login_url, data=plan("http://c.example").login_params)
         assert refused.status_code == 403 and "platform_pending" in refused.text
     finally:
-        with tool.app.extensions["db"].new_session() as db:
+        with services(tool.app).db.new_session() as db:
             db.execute(update(PlatformRow).where(PlatformRow.client_id == moodle.client_id)
                        .values(status="active"))
             db.commit()
-        tool.app.extensions["platforms"].invalidate()
+        services(tool.app).platforms.invalidate()
 
 
 # -- finding 8: login CSRF ---------------------------------------------------------------------
 
 def _set_unbound(tool, platform, allowed: bool) -> None:
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         db.execute(update(PlatformRow).where(PlatformRow.client_id == platform.client_id)
                    .values(allow_unbound_launch=allowed))
         db.commit()
-    tool.app.extensions["platforms"].invalidate()
+    services(tool.app).platforms.invalidate()
 
 
 def test_finding8_an_attackers_launch_posted_from_another_browser_does_not_land(tool, platform):

@@ -10,6 +10,7 @@ from tool_server import start_tool
 
 from lti_tool.cli import main
 from lti_tool.evidence.models import EvidenceFile
+from lti_tool.extensions import services
 from lti_tool.lti.models import User
 
 
@@ -41,7 +42,7 @@ def test_removing_a_platform_deletes_its_users_files_and_no_one_elses(tmp_path):
             assert done.exit_code == 0, (done.output, done.exception)
             assert "2 stored files" in done.output
 
-            with tool.app.extensions["db"].new_session() as db:
+            with services(tool.app).db.new_session() as db:
                 kept = db.scalars(select(EvidenceFile)).all()
                 assert db.scalar(select(func.count()).select_from(User)) == 1
             assert len(kept) == 1

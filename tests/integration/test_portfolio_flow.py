@@ -12,6 +12,7 @@ from lti_platform import LaunchDriver
 from outbox_helpers import drain, park_leftovers
 from sqlalchemy import select
 
+from lti_tool.extensions import services
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.portfolio.models import Entry, Portfolio, Showcase
 
@@ -75,7 +76,7 @@ def launch(tool, platform, user="student", *, context=None, placement="portfolio
 
 
 def db_session(tool):
-    return tool.app.extensions["db"].new_session()
+    return services(tool.app).db.new_session()
 
 
 def add_entry(client: Client, list_key="olympiads", submit=True, **fields) -> int:

@@ -18,6 +18,7 @@ from servers import RedisServer, clean_environment, database_url_for
 from sqlalchemy import select
 from tool_server import start_tool
 
+from lti_tool.extensions import services
 from lti_tool.gradebook.models import ScoreOutbox, SyncState
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_roster
@@ -52,7 +53,7 @@ def hosts(tmp_path_factory, redis_server):
 
 
 def _db(tool):
-    return tool.app.extensions["db"].new_session()
+    return services(tool.app).db.new_session()
 
 
 def _row(tool, model, key):
@@ -163,7 +164,7 @@ def test_both_hosts_use_one_access_token(hosts):
         lms.reset_counts()
         with _db(b) as db:
             context = db.get(Context, context.id)
-            client = b.app.extensions["gradebook"].client(db, platform_id, context.ags_scopes)
+            client = services(b.app).gradebook.client(db, platform_id, context.ags_scopes)
             assert pull_roster(db, client, context).ok
         assert lms.counts["token"] == 0  # B used the token A got
 

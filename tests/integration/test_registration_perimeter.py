@@ -20,6 +20,7 @@ from servers import start_gunicorn_tool
 from sqlalchemy import select
 from tool_server import start_tool
 
+from lti_tool.extensions import services
 from lti_tool.lti.models import Platform as PlatformRow, RegistrationInvite
 
 JSON = {"Accept": "application/json"}
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.serial
 
 
 def _row(tool, issuer, client_id):
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         row = db.scalars(select(PlatformRow).where(PlatformRow.issuer == issuer,
                                                     PlatformRow.client_id == client_id)).one()
         return {"id": row.id, "login": row.auth_login_url, "token": row.auth_token_url,
@@ -113,7 +114,7 @@ def test_an_invite_is_single_use_and_expires(tool, attacker):
                           timeout=10, params={"openid_configuration": attacker.url("/openid")})
     assert forged.status_code == 403
     assert attacker.hits == []
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         stored = db.scalars(select(RegistrationInvite.token_hash)).all()
     assert url.rsplit("=", 1)[1] not in stored  # only hashes are kept
 

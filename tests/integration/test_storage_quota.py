@@ -13,6 +13,7 @@ from teachhub_helpers import participant, published_module
 from tool_server import start_tool
 
 from lti_tool.evidence.models import EvidenceFile
+from lti_tool.extensions import services
 
 MIB = 1024 * 1024
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -64,7 +65,7 @@ def upload(person, entry_id: int, size: int):
 
 def stored(tool) -> tuple[int, int]:
     """Evidence rows and their bytes."""
-    with tool.app.extensions["db"].new_session() as db:
+    with services(tool.app).db.new_session() as db:
         return tuple(
             db.execute(
                 select(func.count(), func.coalesce(func.sum(EvidenceFile.size), 0)).select_from(
