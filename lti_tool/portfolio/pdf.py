@@ -16,7 +16,7 @@ from pathlib import Path
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..errors import ToolError
-from ..export_text import printable
+from ..exports import printable
 from .models import Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import Totals
