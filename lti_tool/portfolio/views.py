@@ -20,7 +20,9 @@ from ..evidence.storage import (
     send_evidence,
     usage_line,
 )
+from ..exports import content_disposition, download_name
 from ..gradebook.academic import may_view_record
+from ..i18n import today
 from ..versioning import parse_version
 from . import access, service
 from .entries import check_entry
@@ -566,6 +568,7 @@ def export_pdf(portfolio_id: int):
                          level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
                                       **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}},
                          gpa=page.gpa)
-    response = Response(body, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.id}.pdf"'
-    return response
+    owner = portfolio.full_name or portfolio.user.display_name or str(portfolio.id)
+    name = download_name(f"portfolio-{owner}", "pdf", today())
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": content_disposition(name)})
