@@ -22,6 +22,7 @@ No Flask here: views pass the locale (`str(get_locale())`) and the day.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import re
@@ -71,11 +72,24 @@ def cell(value: object) -> object:
 
 @dataclass(frozen=True)
 class CsvStyle:
-    """How a locale's Excel reads a CSV: the cell separator, the decimal sign, the date pattern."""
+    """How a locale's Excel reads a CSV: the cell separator, the decimal sign, the day's form."""
 
     delimiter: str
     decimal: str
-    date_pattern: str  # a Babel (CLDR) pattern
+    day_format: str  # numeric, for date.strftime: "%d.%m.%Y" or "%Y-%m-%d"
+
+    def number(self, value: int | float | Decimal) -> str:
+        """A number with this decimal sign, no grouping, its places as they are."""
+        if isinstance(value, int):  # bool too
+            return str(int(value))
+        text = format(value, "f") if isinstance(value, Decimal) else repr(float(value))
+        return text.replace(".", self.decimal) if self.decimal != "." else text
+
+    def day(self, value: date) -> str:
+        """A day ('03.12.2026'); a moment with its time ('03.12.2026 13:05')."""
+        if isinstance(value, datetime):
+            return value.strftime(self.day_format + " %H:%M")
+        return value.strftime(self.day_format)
 
 
 def language(locale: object | None) -> str:
@@ -83,19 +97,24 @@ def language(locale: object | None) -> str:
     return (str(locale or "en").replace("-", "_").split("_")[0].lower()) or "en"
 
 
-def csv_style(locale: object | None) -> CsvStyle:
-    """The CSV a reader in `locale` opens in Excel: ';' and dd.MM.yyyy where the decimal sign is
-    a comma (Excel's list separator is then ';'), else ',' and ISO dates."""
+@functools.lru_cache(maxsize=32)
+def _csv_style(lang: str) -> CsvStyle:
     from babel.core import UnknownLocaleError
     from babel.numbers import get_decimal_symbol
 
     try:
-        decimal = get_decimal_symbol(language(locale))
+        decimal = get_decimal_symbol(lang)
     except (ValueError, UnknownLocaleError):
         decimal = "."
     if decimal == ",":
-        return CsvStyle(";", ",", "dd.MM.yyyy")
-    return CsvStyle(",", ".", "yyyy-MM-dd")
+        return CsvStyle(";", ",", "%d.%m.%Y")
+    return CsvStyle(",", ".", "%Y-%m-%d")
+
+
+def csv_style(locale: object | None) -> CsvStyle:
+    """The CSV a reader in `locale` opens in Excel: ';' and dd.mm.yyyy where the decimal sign is
+    a comma (Excel's list separator is then ';'), else ',' and ISO dates."""
+    return _csv_style(language(locale))
 
 
 def local_number(
@@ -103,13 +122,9 @@ def local_number(
 ) -> str:
     """A number as the reader writes it, no grouping: '3,40' (kk, ru), '3.40' (en); a Decimal
     keeps its places unless `digits` says how many."""
-    if isinstance(value, int):  # bool too
-        return str(int(value))
-    if digits is not None:
+    if digits is not None and not isinstance(value, int):
         value = Decimal(value).quantize(Decimal(1).scaleb(-digits))
-    text = format(value, "f") if isinstance(value, Decimal) else repr(float(value))
-    decimal = csv_style(locale).decimal
-    return text.replace(".", decimal) if decimal != "." else text
+    return csv_style(locale).number(value)
 
 
 def local_day(value: date, locale: object | None, form: str = "medium") -> str:
@@ -153,6 +168,12 @@ def _typed(value: object, kind: str | None) -> object:
     return value
 
 
+def _with_kinds(row: Sequence, kinds: list[str | None]) -> Iterator[tuple[object, str | None]]:
+    """Each cell of `row` with its column's kind (None past the known columns)."""
+    for i, value in enumerate(row):
+        yield value, kinds[i] if i < len(kinds) else None
+
+
 def _kinds(kinds: Sequence[str | None] | None, width: int) -> list[str | None]:
     chosen = list(kinds or [])
     for kind in chosen:
@@ -161,22 +182,15 @@ def _kinds(kinds: Sequence[str | None] | None, width: int) -> list[str | None]:
     return chosen + [None] * (width - len(chosen))
 
 
-def _csv_text(value: object, style: CsvStyle, locale: str) -> str:
-    from babel.dates import format_date, format_time
-
+def _csv_text(value: object, style: CsvStyle) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float | Decimal):
-        return local_number(value, locale)
-    if isinstance(value, datetime):
-        return (
-            f"{format_date(value, style.date_pattern, locale=locale)} "
-            f"{format_time(value, 'HH:mm', locale=locale)}"
-        )
+        return style.number(value)
     if isinstance(value, date):
-        return format_date(value, style.date_pattern, locale=locale)
+        return style.day(value)
     return str(cell(str(value)))
 
 
@@ -189,7 +203,7 @@ def to_csv(
     """The table as CSV for a reader in `locale` (see the module's notes): UTF-8 with a BOM,
     ';' and decimal commas for kk and ru, formulas neutralised, control characters removed.
     `kinds` names each column's kind (number, date, text; None: as the values are)."""
-    style, lang = csv_style(locale), language(locale)
+    style = csv_style(locale)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=style.delimiter)
     rows = iter(table)
@@ -200,12 +214,7 @@ def to_csv(
     column_kinds = _kinds(kinds, len(header))
     for row in rows:
         writer.writerow(
-            [
-                _csv_text(
-                    _typed(v, column_kinds[i] if i < len(column_kinds) else None), style, lang
-                )
-                for i, v in enumerate(row)
-            ]
+            [_csv_text(_typed(v, kind), style) for v, kind in _with_kinds(row, column_kinds)]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -295,10 +304,7 @@ def _write_sheet(book, spec: Sheet) -> None:
     column_kinds = _kinds(spec.kinds, len(header))
 
     def typed(row: Sequence) -> list:
-        return [
-            _xlsx_value(_typed(v, column_kinds[i] if i < len(column_kinds) else None))
-            for i, v in enumerate(row)
-        ]
+        return [_xlsx_value(_typed(v, kind)) for v, kind in _with_kinds(row, column_kinds)]
 
     sample = [typed(row) for row in itertools.islice(rows, MEASURED_ROWS)]
     for i, width in enumerate(_widths(header, sample, spec.widths), start=1):
