@@ -221,7 +221,9 @@ def test_hr_list_exports_in_kazakh_and_russian(tool, moodle, locale):
 
 def test_portfolio_json_stays_iso(tool, course):
     student, _teacher, portfolio_id = course
-    data = student.get(f"/portfolio/{portfolio_id}/export.json?lang=ru").json()
+    answer = student.get(f"/portfolio/{portfolio_id}/export.json?lang=ru")
+    assert filename(answer) == f"portfolio-Сейітова-Әлия-Нұрланқызы-{today().isoformat()}.json"
+    data = answer.json()
     created = data["entries"][0]["created_at"]
     assert re.match(r"\d{4}-\d{2}-\d{2}T", created), created
     with tool.app.extensions["db"].new_session() as db:
