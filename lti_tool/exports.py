@@ -16,7 +16,8 @@ they are written:
   row bold, wrapped at spaces, frozen, with an autofilter. Written in openpyxl's write-only mode:
   memory stays flat for long lists (widths are measured on the first rows).
 
-No Flask here: views pass the locale (`str(get_locale())`) and the day.
+Views pass the locale and the day; a CSV written without a locale during a request takes the
+request's (so `to_csv(table)` in any view reads right for its reader), else English.
 """
 
 from __future__ import annotations
@@ -93,8 +94,19 @@ class CsvStyle:
 
 
 def language(locale: object | None) -> str:
-    """The language part of a locale ('ru' of 'ru_KZ' or a Babel Locale); 'en' when unknown."""
+    """The language part of a locale ('ru' of 'ru_KZ' or a Babel Locale); without one, the
+    current request's language, else 'en'."""
+    if locale is None:
+        locale = _request_locale()
     return (str(locale or "en").replace("-", "_").split("_")[0].lower()) or "en"
+
+
+def _request_locale() -> object | None:
+    """The locale Flask-Babel chose for this request, or None outside a request."""
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return get_locale() if has_request_context() else None
 
 
 @functools.lru_cache(maxsize=32)

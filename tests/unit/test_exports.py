@@ -139,3 +139,14 @@ def test_download_names_say_what_and_when():
     header = content_disposition("portfolios-МД-101-2026-12-03.csv")
     assert header.startswith('attachment; filename="portfolios-101-2026-12-03.csv"; ')
     assert "filename*=UTF-8''portfolios-%D0%9C%D0%94-101-2026-12-03.csv" in header
+
+
+def test_csv_without_a_locale_takes_the_requests():
+    from flask import Flask
+    from flask_babel import Babel
+
+    app = Flask(__name__)
+    Babel(app, locale_selector=lambda: "ru")
+    with app.test_request_context():
+        assert to_csv([["a", "b"], [1, Decimal("2.5")]]).decode("utf-8-sig") == "a;b\r\n1;2,5\r\n"
+    assert to_csv([["a", "b"], [1, Decimal("2.5")]]).decode("utf-8-sig") == "a,b\r\n1,2.5\r\n"
