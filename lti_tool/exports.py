@@ -13,7 +13,8 @@ they are written:
   '45.50' and ISO dates ('2026-12-03'), which every Excel reads.
 - **XLSX**: numbers and dates typed (dates in Excel's built-in short-date format, shown in the
   reader's own regional settings), column widths from the header and the content, the header
-  row bold, wrapped at spaces, frozen, with an autofilter. Written in openpyxl's write-only mode:
+  row bold, wrapped at spaces, frozen, with an autofilter; printed landscape, one page wide,
+  with the header row on every page. Written in openpyxl's write-only mode:
   memory stays flat for long lists (widths are measured on the first rows).
 
 Views pass the locale and the day; a CSV written without a locale during a request takes the
@@ -322,6 +323,11 @@ def _write_sheet(book, spec: Sheet) -> None:
     for i, width in enumerate(_widths(header, sample, spec.widths), start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     sheet.freeze_panes = "A2"
+    # Printed, as an office files it: landscape, one page wide, the header on every page.
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     heading = []
     for title in header:

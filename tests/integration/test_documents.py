@@ -162,6 +162,7 @@ def test_course_csv_and_xlsx_open_right_in_kazakh_and_russian_excel(tool, course
     sheet = load_workbook(io.BytesIO(answer.content)).active
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:N{sheet.max_row}"
+    assert sheet.print_title_rows == "$1:$1"
     header = [c.value for c in sheet[1]]
     assert header == rows[0]
     assert all(c.font.b for c in sheet[1])
@@ -209,6 +210,7 @@ def test_hr_list_exports_in_kazakh_and_russian(tool, moodle, locale):
         for sheet, last in ((activities, "S"), (people, "H")):
             assert sheet.freeze_panes == "A2"
             assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}"
+            assert sheet.print_title_rows == "$1:$1"
             for head in sheet[1]:
                 width = sheet.column_dimensions[head.column_letter].width
                 assert width >= max(len(w) for w in head.value.split()), (head.value, width)

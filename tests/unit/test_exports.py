@@ -76,6 +76,8 @@ def test_xlsx_is_typed_frozen_filtered_and_sized_to_its_content():
     assert sheet.title == "Курс МД101 2026"
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:F3"
+    assert sheet.print_title_rows == "$1:$1"  # printed: the header on every page
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
     header = [c.value for c in sheet[1]]
     assert header == TABLE[0]
     assert all(c.font.b and c.alignment.wrap_text for c in sheet[1])
