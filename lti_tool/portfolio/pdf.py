@@ -95,6 +95,17 @@ def _document_classes():
     return Document, RunningHeader
 
 
+def _fitted(text: str, font: str, size: float, width: float) -> str:
+    """`text` cut to `width` points with an ellipsis (a 255-letter name in a footer)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[: max(0, min(len(text) - 1, int(len(text) * 0.9)))]
+    return text.rstrip() + "…"
+
+
 def _footed_canvas(footer: str, font: str):
     """A canvas class that writes `footer` and "page / pages" at the foot of every page (the
     pages are kept until the last one is drawn, to know how many there are)."""
@@ -119,7 +130,7 @@ def _footed_canvas(footer: str, font: str):
                 self.saveState()
                 self.setFont(font, 7.5)
                 self.setFillColor(colors.HexColor("#5b6478"))
-                self.drawString(18 * mm, 9 * mm, footer[:120])
+                self.drawString(18 * mm, 9 * mm, _fitted(footer, font, 7.5, width - 60 * mm))
                 self.drawRightString(width - 18 * mm, 9 * mm, f"{number} / {total}")
                 self.restoreState()
                 super().showPage()

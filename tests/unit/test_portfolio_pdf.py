@@ -158,3 +158,17 @@ def test_body_cells_never_break_inside_a_word_either(status):
 )
 def test_entry_fields_read_as_the_reader_writes_dates_and_numbers(value, kind, locale, shown):
     assert pdf._field(value, kind, locale) == shown
+
+
+def test_every_page_ends_with_the_owner_and_page_of_pages_even_for_a_long_name():
+    name = "Әлия " + "Қазақстан Республикасының " * 10  # 255 letters in Section I
+    buffer, doc, s = pdf._doc("t", {})
+    doc.build(
+        pdf._paragraphs((KK + "\n") * 150, s["p"]),
+        canvasmaker=pdf._footed_canvas(f"{name} · Портфолио", s["small"].fontName),
+    )
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(buffer.getvalue())).pages]
+    assert len(pages) >= 3
+    for number, page in enumerate(pages, start=1):
+        assert f"{number} / {len(pages)}" in page
+        assert "Әлия Қазақстан" in page and "…" in page  # cut to the line, not over the number
