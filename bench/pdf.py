@@ -134,6 +134,8 @@ def module_at(revision: str):
         capture_output=True,
         text=True,
     ).stdout
+    # lti_tool/export_text.py became lti_tool/exports.py (same printable()).
+    source = source.replace("from ..export_text import", "from ..exports import")
     name = "lti_tool.portfolio._pdf_before"
     spec = importlib.util.spec_from_loader(name, loader=None)
     module = importlib.util.module_from_spec(spec)

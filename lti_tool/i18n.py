@@ -12,6 +12,7 @@ from flask_babel import (
     format_decimal,
     format_time,
     get_locale,
+    get_timezone,
     get_translations,
 )
 
@@ -65,6 +66,11 @@ def number(value: Decimal | float | int | None, digits: int = 2, zeros: bool = T
         except InvalidOperation:
             return value
     return format_decimal(value, "0." + ("0" if zeros else "#") * digits if digits else "0")
+
+
+def today() -> date:
+    """Today where the institution is (its time zone, BABEL_DEFAULT_TIMEZONE): file names."""
+    return datetime.now(get_timezone()).date()
 
 
 def init_app(app: Flask) -> None:

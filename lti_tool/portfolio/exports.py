@@ -1,13 +1,12 @@
-"""Exports: one portfolio as JSON; a course's summary table as CSV and XLSX."""
+"""Exports: one portfolio as JSON; a course's summary table (written as CSV and XLSX by
+lti_tool/exports.py, whose to_csv and to_xlsx are importable from here too)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
-from ..export_text import cell, printable
+from ..exports import NUMBER, TEXT, to_csv, to_xlsx
 from .course import StudentRow
 from .models import Entry, Portfolio, Summary, TutorMark
 from .rubric import Rubric
@@ -65,9 +64,17 @@ def portfolio_json(portfolio: Portfolio, entries: Sequence[Entry], marks: Sequen
     }
 
 
-def course_table(rows: Iterable[StudentRow], headers: Sequence[str],
-                 rubric: Rubric) -> list[list]:
-    """The course summary as rows of cells (header first)."""
+__all__ = ["COURSE_KINDS", "course_table", "portfolio_json", "to_csv", "to_xlsx"]
+
+# The course table's columns: name, email, group, course year, specialty, then points, waiting
+# entries and the day of the last update.
+COURSE_KINDS = (TEXT, TEXT, TEXT, NUMBER, TEXT, *(NUMBER,) * 8)
+
+
+def course_table(rows: Iterable[StudentRow], headers: Sequence[str], rubric: Rubric,
+                 zone: tzinfo | None = None) -> list[list]:
+    """The course summary as rows of cells (header first); the last update as a day where the
+    institution is (`zone`)."""
     table: list[list] = [list(headers)]
     for row in rows:
         t = row.totals
@@ -77,37 +84,7 @@ def course_table(rows: Iterable[StudentRow], headers: Sequence[str],
             t.claimed_for("achievements"), t.verified_for("achievements"),
             t.claimed_for("chest"), t.verified_for("chest"),
             sum(t.marks.values()), t.claimed_total, t.verified_total, t.waiting,
-            row.last_update.strftime("%Y-%m-%d") if row.last_update else "",
+            (row.last_update.astimezone(zone) if zone else row.last_update).date()
+            if row.last_update else None,
         ])
     return table
-
-
-def to_csv(table: Sequence[Sequence]) -> bytes:
-    """UTF-8 CSV with a BOM (Excel then reads Cyrillic right), formulas neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in table:
-        writer.writerow([cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def to_xlsx(table: Sequence[Sequence], sheet_title: str) -> bytes:
-    """An XLSX workbook with one sheet, a bold header and sensible column widths."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "".join(ch for ch in printable(sheet_title)
-                          if ch not in '[]:*?/\\')[:31] or "Portfolio"
-    for row in table:
-        sheet.append([cell(v) for v in row])
-    for header in sheet[1]:
-        header.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for column in sheet.columns:
-        width = max(len(str(c.value or "")) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(40, max(8, width + 2))
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

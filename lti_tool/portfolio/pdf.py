@@ -11,12 +11,14 @@ import io
 import re
 import threading
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..errors import ToolError
-from ..export_text import printable
+from ..exports import local_day, local_number, printable
 from .models import Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import Totals
@@ -91,6 +93,50 @@ def _document_classes():
                 flowables.insert(0, self.running_header())
 
     return Document, RunningHeader
+
+
+def _fitted(text: str, font: str, size: float, width: float) -> str:
+    """`text` cut to `width` points with an ellipsis (a 255-letter name in a footer)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[: max(0, min(len(text) - 1, int(len(text) * 0.9)))]
+    return text.rstrip() + "…"
+
+
+def _footed_canvas(footer: str, font: str):
+    """A canvas class that writes `footer` and "page / pages" at the foot of every page (the
+    pages are kept until the last one is drawn, to know how many there are)."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
+
+    class FootedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                width = self._pagesize[0]
+                self.saveState()
+                self.setFont(font, 7.5)
+                self.setFillColor(colors.HexColor("#5b6478"))
+                self.drawString(18 * mm, 9 * mm, _fitted(footer, font, 7.5, width - 60 * mm))
+                self.drawRightString(width - 18 * mm, 9 * mm, f"{number} / {total}")
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return FootedCanvas
 
 
 def _doc(title: str, settings: dict):
@@ -182,35 +228,48 @@ CELL_PADDING = 6  # reportlab's default left and right padding of a table cell
 ENTRY_WIDTHS = (28, 210, 100, 45, 45, 60)
 
 
-def _header_widths(widths: Sequence[float], header: Sequence, style) -> list[float]:
-    """Column widths in which every word of the header row fits on a line: a narrow column
-    grows to its longest header word ("Мәлімделген" in 45 pt was cut inside the word), and the
-    widest column gives up what the others took."""
+LONGEST_WORD = 150  # points: a longer "word" (a link, a code) is broken wherever it must be
+
+
+def _column_widths(widths: Sequence[float], rows: Sequence[Sequence], styles: dict,
+                   header: bool = True) -> list[float]:
+    """Column widths in which every word of every cell fits on a line: a narrow column grows to
+    its longest word ("Мәлімделген" in a 45 pt header, "подтверждено" in a 60 pt status column
+    were cut inside the word), and the widest column gives up what the others took."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     widths = list(widths)
-    needed = [max((stringWidth(word, style.fontName, style.fontSize)
-                   for word in printable(value).split()), default=0) + 2 * CELL_PADDING + 1
-              for value in header]
     widest = widths.index(max(widths))
-    for i, need in enumerate(needed):
-        if i != widest and widths[i] < need:
+    for i in range(len(widths)):
+        if i == widest:
+            continue
+        need = 0.0
+        for n, row in enumerate(rows):
+            style = styles["cellb" if header and n == 0 else "cell"]
+            for word in printable(row[i] if i < len(row) else "").split():
+                width = stringWidth(word, style.fontName, style.fontSize)
+                if width <= LONGEST_WORD:
+                    need = max(need, width)
+        need += 2 * CELL_PADDING + 1
+        if widths[i] < need:
             widths[widest] -= need - widths[i]
             widths[i] = need
     return widths
 
 
-def _table(rows: Sequence[Sequence], styles: dict, widths=None, header: bool = True):
+def _table(rows: Sequence[Sequence], styles: dict, widths=None, header: bool = True,
+           fit: bool = True):
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
 
-    if header and widths and None not in widths:
-        widths = _header_widths(widths, rows[0], styles["cellb"])
+    if fit and widths and None not in widths:
+        widths = _column_widths(widths, rows, styles, header)
     cells = [[_cell(v, styles["cellb" if header and i == 0 else "cell"]) for v in row]
              for i, row in enumerate(rows)]
     # splitInRow: a row taller than a page (a 10,000-character note) goes on over the next
     # pages instead of failing the whole export with LayoutError.
-    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
+    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1,
+                  hAlign="LEFT")
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#b8c0cc")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -219,11 +278,28 @@ def _table(rows: Sequence[Sequence], styles: dict, widths=None, header: bool = T
     return table
 
 
+KEEP_TOGETHER_CHARS = 1500  # an entry this long or shorter is not split over pages
+
+
+def _field(value, kind: str, locale: str) -> str:
+    """An entry's field as the reader writes it: a date field's '2025-03-14' as '14 мар. 2025 г.',
+    a number field's '2.5' as '2,5'; anything else (or a value that does not parse) as typed."""
+    text = str(value)
+    try:
+        if kind == "date":
+            return local_day(date.fromisoformat(text.strip()), locale)
+        if kind == "number":
+            return local_number(Decimal(text.strip()), locale)
+    except (ValueError, InvalidOperation):
+        pass
+    return text
+
+
 def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals, rubric: Rubric,
                   summaries: Sequence[Summary], *, settings: dict, locale: str,
                   status_names: dict, level_names: dict, gpa: dict | None) -> bytes:
     """The whole portfolio as a PDF (Section I, totals, Sections II and III, summaries)."""
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
     buffer, doc, s = _doc(_("Portfolio"), settings)
     running_header = _document_classes()[1]
@@ -246,7 +322,7 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
     rows = [[_("Course year"), _("GPA"), _("Claimed"), _("Verified")]]
     for year in years:
         g = (gpa or {}).get(year)
-        rows.append([year, "" if g is None or g.gpa is None else f"{g.gpa:.2f}",
+        rows.append([year, "" if g is None or g.gpa is None else local_number(g.gpa, locale, 2),
                      totals.claimed_for(year=year), totals.verified_for(year=year)])
     rows.append([_("Total"), "", totals.claimed_total, totals.verified_total])
     story.append(_table(rows, s, widths=[80, 60, 80, 80]))
@@ -262,7 +338,7 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
             entry_list = rubric.lists.get(e.list_key)
             item = entry_list.item(e.item_key) if entry_list else None
             what = [entry_list.names.get(locale) if entry_list else e.list_key, e.title]
-            details = [f"{c.names.get(locale)}: {e.fields.get(c.key)}"
+            details = [f"{c.names.get(locale)}: {_field(e.fields.get(c.key), c.type, locale)}"
                        for c in (entry_list.columns if entry_list else ())
                        if c.key != "title" and e.fields.get(c.key)]
             level = rubric.levels(item).get(e.level) if item and e.level else None
@@ -277,17 +353,23 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
         # characters) as paragraphs below it: reportlab lays the rest of a table out again at
         # every page it splits, so one table of 300 long rows took minutes. The header row
         # heads every page of the list, as a long table's would (RunningHeader).
-        widths = _header_widths(ENTRY_WIDTHS, rows[0], s["cellb"])
+        widths = _column_widths(ENTRY_WIDTHS, [rows[0], *(row for row, _d in rows[1:])], s)
         story.append(running_header(
-            lambda header=rows[0], widths=widths: _table([header], s, widths=widths)))
+            lambda header=rows[0], widths=widths: _table([header], s, widths=widths, fit=False)))
         for row, details in rows[1:]:
-            story.append(_table([row], s, widths=widths, header=False))
+            parts = [_table([row], s, widths=widths, header=False, fit=False)]
             if details:
-                story += _paragraphs("\n".join(details), s["detail"])
+                parts += _paragraphs("\n".join(details), s["detail"])
+            # An entry of a few lines stays on one page (not its row here and its notes, or half
+            # its row, over the page); a long one flows over pages as it must.
+            short = sum(len(str(x)) for x in (*row, *details)) <= KEEP_TOGETHER_CHARS
+            story += [KeepTogether(parts)] if short else parts
         story.append(running_header(None))
     for summary in summaries:
         story += summary_story(summary, portfolio, s, level_names)
-    doc.build(story)
+    owner = printable(portfolio.full_name or portfolio.user.display_name).replace("\n", " ")
+    doc.build(story, canvasmaker=_footed_canvas(f"{owner} · {_('Portfolio')}",
+                                                s["small"].fontName))
     return buffer.getvalue()
 
 

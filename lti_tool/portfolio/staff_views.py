@@ -4,16 +4,25 @@ summaries, and the administrator's list of all portfolios of the platform."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_timezone, gettext as _
 from sqlalchemy import func, or_, select
 
 from .. import parsing
 from ..auth import Acting, acting, roles_required
 from ..errors import Forbidden, ToolError
+from ..exports import (
+    CSV_MIMETYPE,
+    XLSX_MIMETYPE,
+    content_disposition,
+    download_name,
+    to_csv,
+    to_xlsx,
+)
+from ..i18n import today
 from ..lti.roles import COURSE_STAFF, ToolRole
 from . import access, course, service
 from .charts import Bar, bar_chart
-from .exports import course_table, to_csv, to_xlsx
+from .exports import COURSE_KINDS, course_table
 from .forms import CourseScoreForm, QueueForm, SummaryForm
 from .labels import SKIP_REASONS
 from .models import Portfolio, Summary
@@ -174,18 +183,24 @@ def _course_table(viewer, db):
                _("Section II claimed"), _("Section II verified"), _("Section III claimed"),
                _("Section III verified"), _("Design mark"), _("Claimed"), _("Verified"),
                _("Waiting"), _("Last update")]
-    return course_table(rows, headers, rubric())
+    return course_table(rows, headers, rubric(), get_timezone())
+
+
+def _course_download(viewer, extension: str) -> str:
+    """'portfolios-MED-101-2026-12-03.csv': the course's short name (or id) and today."""
+    context = viewer.context
+    return download_name(f"portfolios-{context.label or f'course-{context.id}'}", extension,
+                         today())
 
 
 @bp.route("/course/export.csv")
 @roles_required(*STAFF)
 def export_csv():
-    """The course summary table as CSV."""
+    """The course summary table as CSV (separator and decimal sign of the reader's locale)."""
     viewer, db, _actor = _course_context()
-    response = Response(to_csv(_course_table(viewer, db)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="portfolios-course-{viewer.context.id}.csv"')
-    return response
+    body = to_csv(_course_table(viewer, db), locale=locale(), kinds=COURSE_KINDS)
+    return Response(body, mimetype=CSV_MIMETYPE, headers={
+        "Content-Disposition": content_disposition(_course_download(viewer, "csv"))})
 
 
 @bp.route("/course/export.xlsx")
@@ -193,12 +208,10 @@ def export_csv():
 def export_xlsx():
     """The course summary table as XLSX."""
     viewer, db, _actor = _course_context()
-    body = to_xlsx(_course_table(viewer, db), viewer.context.label or viewer.context.title or "")
-    response = Response(body, mimetype="application/vnd.openxmlformats-officedocument."
-                                        "spreadsheetml.sheet")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="portfolios-course-{viewer.context.id}.xlsx"')
-    return response
+    body = to_xlsx(_course_table(viewer, db), viewer.context.label or viewer.context.title or "",
+                   kinds=COURSE_KINDS)
+    return Response(body, mimetype=XLSX_MIMETYPE, headers={
+        "Content-Disposition": content_disposition(_course_download(viewer, "xlsx"))})
 
 
 @bp.route("/all")

@@ -19,7 +19,9 @@ from ..evidence.storage import (
     send_evidence,
     usage_line,
 )
+from ..exports import content_disposition, download_name
 from ..gradebook.academic import may_view_record
+from ..i18n import today
 from ..versioning import parse_version
 from . import access, service
 from .entries import check_entry
@@ -501,6 +503,11 @@ def set_mark(portfolio_id: int):
 # ---- exports ---------------------------------------------------------------------------------
 
 
+def _owner(portfolio: Portfolio) -> str:
+    """Whose portfolio, for file names: 'portfolio-Сейітова-Әлия-2026-12-03.pdf'."""
+    return portfolio.full_name or portfolio.user.display_name or str(portfolio.id)
+
+
 @bp.route("/<int:portfolio_id>/export.json")
 def export_json(portfolio_id: int):
     """The portfolio as JSON (the owner gets drafts too)."""
@@ -512,11 +519,9 @@ def export_json(portfolio_id: int):
                      with_decisions=True)
     body = portfolio_json(portfolio, page.entries, page.marks, page.summaries, page.totals,
                           rubric(), page.gpa)
-    response = Response(json.dumps(body, ensure_ascii=False, indent=2),
-                        mimetype="application/json")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="portfolio-{portfolio.id}.json"')
-    return response
+    name = download_name(f"portfolio-{_owner(portfolio)}", "json", today())
+    return Response(json.dumps(body, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": content_disposition(name)})
 
 
 @bp.route("/<int:portfolio_id>/export.pdf")
@@ -531,6 +536,6 @@ def export_pdf(portfolio_id: int):
                          level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
                                       **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}},
                          gpa=page.gpa)
-    response = Response(body, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.id}.pdf"'
-    return response
+    name = download_name(f"portfolio-{_owner(portfolio)}", "pdf", today())
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": content_disposition(name)})

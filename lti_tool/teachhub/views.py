@@ -25,6 +25,7 @@ from .. import parsing
 from ..auth import Acting, Actor, acting, current_viewer
 from ..db import get_db
 from ..errors import Forbidden, ToolError, wants_json
+from ..exports import CSV_MIMETYPE, XLSX_MIMETYPE, content_disposition, download_name
 from ..extensions import services
 from ..gradebook.sync import pull_roster
 from ..i18n import day, number
@@ -647,9 +648,10 @@ def hr_csv():
     filters, errors = _hr_filters()
     if errors:
         raise InputError(errors)
-    body = exports.hr_csv(reports.hr_rows(get_db(), _actor(), filters, _config()), _labels())
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=teachhub-hr.csv"})
+    body = exports.hr_csv(reports.hr_rows(get_db(), _actor(), filters, _config()), _labels(),
+                          locale=str(get_locale()))
+    return Response(body, mimetype=CSV_MIMETYPE, headers={"Content-Disposition": (
+        content_disposition(download_name("teachhub-hr", "csv", _config().today())))})
 
 
 @bp.route("/hr.xlsx")
@@ -660,9 +662,8 @@ def hr_xlsx():
         raise InputError(errors)
     body = exports.hr_xlsx(reports.hr_rows(get_db(), _actor(), filters, _config()), _labels(),
                            _config().hours_per_unit)
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument."
-                    "spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=teachhub-hr.xlsx"})
+    return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": (
+        content_disposition(download_name("teachhub-hr", "xlsx", _config().today())))})
 
 
 # -- coordinators -------------------------------------------------------------------------------

@@ -123,3 +123,52 @@ def test_the_entry_list_header_heads_every_page_of_the_list_and_no_other():
     assert all(pages[i].count("Жазба") == 1 for i in in_list), [p.count("Жазба") for p in pages]
     assert not any("Жазба" in pages[i] for i in after)
     assert pages[0].index("Кіріспе") < pages[0].index("Жазба") < pages[0].index("Олимпиада 0")
+
+
+@pytest.mark.parametrize("status", ["подтверждено", "тьюторды күтуде", "қайтарылды"])
+def test_body_cells_never_break_inside_a_word_either(status):
+    """ "подтверждено" in the 60 pt status column was cut as "подтверж / дено"."""
+    _buffer, _doc, s = pdf._doc("t", {})
+    header = ["Курс", "Запись", "Уровень и результат", "Заявлено", "Подтверждено", "Статус"]
+    rows = [header, ["1", KK, "Республиканский, 1 место", "100", "100", status]]
+    widths = pdf._column_widths(pdf.ENTRY_WIDTHS, rows, s)
+    assert sum(widths) == pytest.approx(sum(pdf.ENTRY_WIDTHS))
+    table = pdf._table(rows[1:], s, widths=widths, header=False, fit=False)
+    table.wrap(500, 800)
+    for cell, width in zip(table._cellvalues[0], table._colWidths, strict=True):
+        if cell is table._cellvalues[0][1]:
+            continue  # the entry column wraps its long text (at spaces)
+        for paragraph in _flowables(cell):
+            paragraph.wrap(width - 2 * pdf.CELL_PADDING, 800)
+            words = [w for line in paragraph.blPara.lines for w in line[1]]
+            assert words == paragraph.text.split(), (paragraph.text, words)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "locale", "shown"),
+    [
+        ("2025-03-14", "date", "ru", "14 мар. 2025\u202fг."),
+        ("2025-03-14", "date", "kk", "2025\u202fж. 14 нау."),
+        ("2.5", "number", "ru", "2,5"),
+        ("2.5", "number", "kk", "2,5"),
+        ("2025-03-14", "date", "en", "Mar 14, 2025"),
+        ("весной 2025", "date", "ru", "весной 2025"),  # typed before the field was a date
+        ("около 3", "number", "kk", "около 3"),
+    ],
+)
+def test_entry_fields_read_as_the_reader_writes_dates_and_numbers(value, kind, locale, shown):
+    assert pdf._field(value, kind, locale) == shown
+
+
+def test_every_page_ends_with_the_owner_and_page_of_pages_even_for_a_long_name():
+    name = "Әлия " + "Қазақстан Республикасының " * 10  # 255 letters in Section I
+    buffer, doc, s = pdf._doc("t", {})
+    doc.build(
+        pdf._paragraphs((KK + "\n") * 150, s["p"]),
+        canvasmaker=pdf._footed_canvas(f"{name} · Портфолио", s["small"].fontName),
+    )
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(buffer.getvalue())).pages]
+    assert len(pages) >= 3
+    for number, page in enumerate(pages, start=1):
+        assert f"{number} / {len(pages)}" in page
+        assert "Әлия Қазақстан" in page and "…" in page  # cut to the line, not over the number
