@@ -30,7 +30,15 @@ from ..i18n import day, number
 from ..lti.placements import Landing
 from ..lti.roles import ToolRole
 from ..versioning import parse_version
-from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
+from . import (
+    coordinators as coordinator_service,
+    evidence,
+    exports,
+    modules,
+    participants,
+    reports,
+    todo,
+)
 from .access import Actor, card_for, load_actor, managed_module
 from .config import TeachHubConfig, load_config
 from .errors import Changed, InputError, Refused
@@ -53,7 +61,7 @@ from .forms import (
     VerifyForm,
 )
 from .hours import credit_units, format_hours
-from .passport import FIELDS, lines, missing_labels
+from .passport import FIELDS, LABELS as PASSPORT_LABELS, lines, missing_labels
 from .placement import where_to_land
 from .scores import score_now
 from .status import LOCKED, STATUSES, allowed_targets
@@ -688,6 +696,18 @@ def hr_xlsx():
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument."
                     "spreadsheetml.sheet",
                     headers={"Content-Disposition": "attachment; filename=teachhub-hr.xlsx"})
+
+
+# -- coordinator's to-do ------------------------------------------------------------------------
+
+
+@bp.route("/todo")
+def todo_page():
+    """What waits for a coordinator: passports, cards to verify or at the commission, streams,
+    parked scores; each line links to where it is done."""
+    found = todo.coordinator_todo(get_db(), _actor(), today=_config().today())
+    return render_template("teachhub/todo.html", todo=found, labels=PASSPORT_LABELS,
+                           title=_("Coordinator's to-do"))
 
 
 # -- coordinators -------------------------------------------------------------------------------
