@@ -9,15 +9,16 @@ the learners, their totals (two), their last activity, their GPA (at most three)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..lti.models import User
-from .access import course_learners
-from .course import StudentRow
+from ..lti.models import Membership, User
+from ..lti.roles import ToolRole
+from .access import ACTIVE
 from .models import Portfolio
 from .service import Totals, last_activity, totals_for
 
@@ -42,9 +43,20 @@ class OverviewQuery:
 
 
 @dataclass
-class OverviewRow(StudentRow):
-    """A student's row with the academic record's GPA and letter (None / "" without grades)."""
+class OverviewRow:
+    """A student's line: who, Section I's group and year, totals, activity, GPA and letter.
 
+    Plain columns, not ORM objects: a course of 2,000 students is read on every page view.
+    """
+
+    user_id: int
+    sub: str
+    name: str  # Section I's full name, else the LMS's
+    group: str
+    course_year: int | None
+    portfolio_id: int | None  # None: the student never opened the tool
+    totals: Totals = field(default_factory=Totals)
+    last_update: datetime | None = None
     gpa: Decimal | None = None
     letter: str = ""
 
@@ -96,55 +108,67 @@ def course_overview(
 
     `policy`: the gradebook's grading policy, for GPA and letter (None: no GPA column).
     """
-    query = course_learners(db, context_id)
+    # The rule of access.course_learners (Active learners, with or without a portfolio), read
+    # as plain columns.
+    query = (
+        select(
+            User.id,
+            User.sub,
+            User.name,
+            User.given_name,
+            User.family_name,
+            Portfolio.id,
+            Portfolio.full_name,
+            Portfolio.group_name,
+            Portfolio.course_year,
+        )
+        .join(Membership, Membership.user_id == User.id)
+        .outerjoin(Portfolio, Portfolio.user_id == User.id)
+        .where(
+            Membership.context_id == context_id,
+            Membership.role == ToolRole.LEARNER.value,
+            Membership.status == ACTIVE,
+        )
+    )
     if asked.group:
         query = query.where(Portfolio.group_name == asked.group)
     if asked.year:
         query = query.where(Portfolio.course_year == asked.year)
     if asked.state == "unopened":
         query = query.where(Portfolio.id.is_(None))
-    pairs: list[tuple[User, Portfolio | None]] = [(u, p) for u, p in db.execute(query)]
-    if asked.search:
-        # In Python: SQLite's lower() folds ASCII only, and names here are Kazakh and Russian.
-        needle = asked.search.casefold()
-        pairs = [
-            (u, p)
-            for u, p in pairs
-            if needle
-            in " ".join(
-                (u.name or "", u.given_name or "", u.family_name or "", p.full_name if p else "")
-            ).casefold()
-        ]
-    ids = [p.id for _, p in pairs if p is not None]
+    rows = []
+    needle = asked.search.casefold()
+    for uid, sub, lms_name, given, family, pid, full_name, group, year in db.execute(query):
+        lms = lms_name or " ".join(p for p in (given, family) if p) or sub
+        if needle and needle not in f"{lms} {given} {family} {full_name or ''}".casefold():
+            # In Python: SQLite's lower() folds ASCII only; names here are Kazakh and Russian.
+            continue
+        rows.append(OverviewRow(uid, sub, full_name or lms, group or "", year, pid))
+    ids = [r.portfolio_id for r in rows if r.portfolio_id is not None]
     totals = totals_for(db, ids)
     updated = last_activity(db, ids)
-    rows = [
-        OverviewRow(
-            user,
-            portfolio,
-            totals.get(portfolio.id, Totals()) if portfolio else Totals(),
-            updated.get(portfolio.id) if portfolio else None,
-        )
-        for user, portfolio in pairs
-    ]
+    for row in rows:
+        if row.portfolio_id is not None:
+            row.totals = totals.get(row.portfolio_id, Totals())
+            row.last_update = updated.get(row.portfolio_id)
     if asked.state == "waiting":
         rows = [r for r in rows if r.totals.waiting]
     elif asked.state == "clear":
-        rows = [r for r in rows if r.portfolio is not None and not r.totals.waiting]
+        rows = [r for r in rows if r.portfolio_id is not None and not r.totals.waiting]
     # GPA of every matching student only when the table is sorted by it; else the page's.
     if asked.sort == "gpa":
-        grades = _gpa(db, [r.user.id for r in rows], policy)
+        grades = _gpa(db, [r.user_id for r in rows], policy)
         for row in rows:
-            row.gpa, row.letter = grades.get(row.user.id, (None, ""))
+            row.gpa, row.letter = grades.get(row.user_id, (None, ""))
     rows.sort(key=_sort_key(asked.sort), reverse=asked.descending)
     total = len(rows)
     pages = max(1, -(-total // page_size))
     page = min(max(1, asked.page), pages)
     shown = rows[(page - 1) * page_size : page * page_size]
     if asked.sort != "gpa":
-        grades = _gpa(db, [r.user.id for r in shown], policy)
+        grades = _gpa(db, [r.user_id for r in shown], policy)
         for row in shown:
-            row.gpa, row.letter = grades.get(row.user.id, (None, ""))
+            row.gpa, row.letter = grades.get(row.user_id, (None, ""))
     return Overview(
         shown, total, page, pages, sum(r.totals.waiting for r in rows), policy is not None
     )

@@ -145,7 +145,7 @@ def course(db):
 
 
 def _names(overview) -> list[str]:
-    return [row.user.sub for row in overview.rows]
+    return [row.sub for row in overview.rows]
 
 
 def test_every_enrolled_learner_is_listed_with_points_waiting_gpa_and_letter(db, course):
@@ -153,8 +153,8 @@ def test_every_enrolled_learner_is_listed_with_points_waiting_gpa_and_letter(db,
     found = course_overview(db, context.id, OverviewQuery(), policy=POLICY)
     assert found.total == 6  # not the teacher, not the dropped learner
     assert sorted(_names(found)) == ["s1", "s2", "s3", "s4", "s5", "s6"]
-    rows = {row.user.sub: row for row in found.rows}
-    assert rows["s5"].portfolio is None and rows["s6"].portfolio is None
+    rows = {row.sub: row for row in found.rows}
+    assert rows["s5"].portfolio_id is None and rows["s6"].portfolio_id is None
     assert (
         rows["s1"].totals.claimed_total,
         rows["s1"].totals.verified_total,
