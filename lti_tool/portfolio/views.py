@@ -26,6 +26,7 @@ from . import access, service
 from .entries import check_entry
 from .forms import PAGE_FORMS
 from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
+from .charts import points_per_year_chart
 from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
 from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
@@ -79,7 +80,7 @@ def _names():
             "ACADEMIC_LEVELS": plain(ACADEMIC_LEVELS),
             "ACHIEVEMENT_LEVELS": plain(ACHIEVEMENT_LEVELS)}
     return {**names, "Links": Links, "grade_labeller": grade_labeller,
-            "entry_views": entry_views}
+            "entry_views": entry_views, "points_per_year_chart": points_per_year_chart}
 
 
 def _own():
