@@ -23,10 +23,10 @@ from ..evidence.storage import (
 from ..gradebook.academic import may_view_record
 from ..versioning import parse_version
 from . import access, service
+from .charts import points_per_year_chart
 from .entries import check_entry
 from .forms import PAGE_FORMS
 from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
-from .charts import points_per_year_chart
 from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
 from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
