@@ -147,6 +147,9 @@ class ModuleReport:
     total: ProgressRow
     feedback: Mapping[int | None, FeedbackSummary]  # stream id (None: the module) -> summary
     selected: Stream | None
+    # (department, participants, contact + self-study hours) of the shown stream(s), for the
+    # report's chart and its table; "" is "not given".
+    departments: tuple[tuple[str, int, Decimal], ...] = ()
 
 
 def _hours_sum(expr):
@@ -155,7 +158,8 @@ def _hours_sum(expr):
 
 def module_report(db: Session, actor: Actor, module_id: int, stream_id: int | None,
                   config: TeachHubConfig) -> ModuleReport:
-    """Counts by status, hours and units per stream, and feedback aggregates (4 queries)."""
+    """Counts by status, hours and units per stream, hours by department, and feedback
+    aggregates (5 queries)."""
     module = managed_module(db, actor, module_id)
     streams = streams_of(db, module.id)
     selected = next((s for s in streams if s.id == stream_id), None)
@@ -203,8 +207,19 @@ def module_report(db: Session, actor: Actor, module_id: int, stream_id: int | No
             feedback[stream.id] = summarise(
                 [(sat, app, n) for sid, sat, app, n in answers if sid == stream.id],
                 config.feedback_min_answers)
+    by_department = (
+        select(_department(), func.count(),
+               _hours_sum(Participant.contact_hours + Participant.self_study_hours))
+        .select_from(Participant)
+        .outerjoin(Person, Person.user_id == Participant.user_id)
+        .where(Participant.module_id == module.id)
+        .group_by(_department()).order_by(_department()))
+    if selected is not None:
+        by_department = by_department.where(Participant.stream_id == selected.id)
+    departments = tuple((dep, n, hours) for dep, n, hours in db.execute(by_department))
     return ModuleReport(module=module, rows=[progress(s) for s in shown_streams],
-                        total=progress(selected), feedback=feedback, selected=selected)
+                        total=progress(selected), feedback=feedback, selected=selected,
+                        departments=departments)
 
 
 # -- the HR consolidated list -------------------------------------------------------------------

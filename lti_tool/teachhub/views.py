@@ -29,6 +29,7 @@ from ..gradebook.sync import pull_roster
 from ..i18n import day, number
 from ..lti.placements import Landing
 from ..lti.roles import ToolRole
+from ..portfolio.charts import Bar, bar_chart
 from ..versioning import parse_version
 from . import (
     coordinators as coordinator_service,
@@ -64,7 +65,7 @@ from .hours import credit_units, format_hours
 from .passport import FIELDS, LABELS as PASSPORT_LABELS, lines, missing_labels
 from .placement import where_to_land
 from .scores import score_now
-from .status import LOCKED, STATUSES, allowed_targets
+from .status import LOCKED, REPORTED, STATUSES, allowed_targets
 
 bp = Blueprint("teachhub", __name__, url_prefix="/teachhub")
 STAFF_ROLES = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
@@ -644,10 +645,26 @@ def module_report(module_id: int):
     """Participation, progress, hours and feedback of a module, per stream."""
     report = reports.module_report(get_db(), _actor(), module_id,
                                    parsing.arg_int(request.args, "stream"), _config())
+    locale = str(get_locale())
+    charts = {
+        "statuses": bar_chart(
+            [Bar(_config().status_name(s, locale), report.total.counts.get(s, 0))
+             for s in STATUSES],
+            title=_("Participants by status"), whole=True),
+        "departments": _department_hours_chart(
+            [(dep, hours) for dep, _n, hours in report.departments]),
+    }
     return render_template("teachhub/report.html", report=report,
                            streams=modules.streams_of(get_db(), module_id),
                            minimum=_config().feedback_min_answers, statuses=STATUSES,
+                           charts=charts,
                            title=_("Report: %(title)s", title=report.module.title))
+
+
+def _department_hours_chart(hours: list[tuple[str, Decimal]]):
+    """Hours by department as a bar chart (the table beside it has the figures)."""
+    return bar_chart([Bar(dep or _("not given"), float(value)) for dep, value in hours],
+                     title=_("Hours by department"))
 
 
 def _hr_filters():
@@ -663,7 +680,16 @@ def hr_list():
     filters, errors = _hr_filters()
     page = parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE)
     result = reports.hr_page(get_db(), _actor(), filters, page, _config())
-    return render_template("teachhub/hr.html", result=result, errors=errors,
+    locale = str(get_locale())
+    charts = {
+        "statuses": bar_chart(
+            [Bar(_config().status_name(s, locale), result.total.counts.get(s, 0))
+             for s in REPORTED],
+            title=_("Activities by status"), whole=True),
+        "departments": _department_hours_chart(
+            [(d.department, d.hours) for d in result.departments]),
+    }
+    return render_template("teachhub/hr.html", result=result, errors=errors, charts=charts,
                            args=request.args, title=_("TeachHub: consolidated list for HR")), (
         400 if errors else 200)
 
