@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
+from ..lists import clean_search, matches
 from ..lti.models import User
 from ..parsing import NumberError, parse_int
 from .access import Actor, card_for, managed_module, require_coordinator
@@ -232,10 +233,11 @@ class HRFilters:
     date_from: date | None = None
     date_to: date | None = None
     department: str | None = None
+    search: str = ""  # words of the participant's name or email (lists.matches)
 
     def as_args(self) -> dict[str, str]:
         """The filters as query-string arguments (for links and exports)."""
-        args = {}
+        args = {"q": self.search} if self.search else {}
         if self.date_from:
             args["from"] = self.date_from.isoformat()
         if self.date_to:
@@ -261,7 +263,7 @@ def parse_hr_filters(args: Mapping[str, str]) -> HRFilters:
     department = (args.get("department") or "").strip()
     return HRFilters(dates["from"], dates["to"],
                      None if not department else "" if department == NO_DEPARTMENT
-                     else department[:255])
+                     else department[:255], clean_search(args.get("q")))
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,10 @@ def _hr_where(actor: Actor, filters: HRFilters) -> list:
         where.append(Participant.completed_on <= filters.date_to)
     if filters.department is not None:
         where.append(_department() == filters.department)
+    found = matches(filters.search, (User.name, User.given_name, User.family_name, User.email))
+    if found is not None:
+        where.append(Participant.user_id.in_(select(User.id).where(
+            User.platform_id == actor.platform_id, found)))
     return where
 
 

@@ -399,7 +399,9 @@ def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200)
     viewer = _course_staff()
     db = get_db()
     stream, module = modules.stream_for(db, _actor(), stream_id)
-    candidates = participants.roster_candidates(db, _actor(), stream.id, viewer.context.id)
+    candidates = participants.roster_candidates(
+        db, _actor(), stream.id, viewer.context.id, search=request.args.get("q", ""),
+        page=parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE) or 1)
     from ..gradebook.sync import sync_state  # the roster's last pull time
 
     return render_template("teachhub/enrol.html", stream=stream, module=module,
@@ -758,7 +760,10 @@ def coordinators():
         return redirect(url_for(".coordinators"), code=303)
     return render_template("teachhub/coordinators.html",
                            people=coordinator_service.coordinators(db, actor),
-                           candidates=coordinator_service.candidates(db, actor),
+                           candidates=coordinator_service.candidates(
+                               db, actor, search=request.args.get("q", ""),
+                               page=parsing.arg_int(request.args, "page", 1,
+                                                    maximum=parsing.MAX_PAGE) or 1),
                            roles=sorted(_config().coordinator_roles),
                            title=_("TeachHub coordinators"))
 
