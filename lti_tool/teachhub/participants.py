@@ -584,3 +584,27 @@ def stream_cards(db: Session, actor: Actor, module_id: int) -> dict[int, list[St
     for card, user, department in rows:
         result.setdefault(card.stream_id, []).append(StreamCard(card, user, department or ""))
     return result
+
+
+def module_participants(db: Session, actor: Actor, module_id: int, *, search: str = "",
+                        stream_id: int | None = None, status: str = "",
+                        page: int = 1) -> Page[StreamCard]:
+    """A module's participant cards, searched by name or email, filtered by stream and status,
+    one page (a count and a page of rows, however many cards the module has)."""
+    managed_module(db, actor, module_id)
+    query = (
+        select(Participant, User, Person.department)
+        .join(User, User.id == Participant.user_id)
+        .outerjoin(Person, Person.user_id == Participant.user_id)
+        .where(Participant.module_id == module_id)
+        .order_by(User.family_name, User.given_name, User.name, User.id, Participant.id))
+    if stream_id is not None:
+        query = query.where(Participant.stream_id == stream_id)
+    if status:
+        query = query.where(Participant.status == status)
+    condition = matches(search, (User.name, User.given_name, User.family_name, User.email))
+    if condition is not None:
+        query = query.where(condition)
+    found = page_of(db, query, page, search=search, scalars=False)
+    return Page([StreamCard(card, user, department or "") for card, user, department
+                 in found.rows], found.total, found.page, found.pages, found.search)

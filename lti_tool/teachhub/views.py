@@ -332,6 +332,29 @@ def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | No
         title=module.title or _("Untitled module")), status
 
 
+@bp.route("/modules/<int:module_id>/participants")
+def module_participants(module_id: int):
+    """A module's participants, searched and paged on the server (by stream and status)."""
+    db = get_db()
+    actor = _actor()
+    module = managed_module(db, actor, module_id)
+    streams = modules.streams_of(db, module.id)
+    stream_id = parsing.arg_int(request.args, "stream")
+    status = request.args.get("status") or ""
+    if stream_id is not None and stream_id not in {s.id for s in streams}:
+        raise InputError({"stream": _("Choose a stream of this module.")})
+    if status and status not in STATUSES:
+        raise InputError({"status": _("Choose a status from the list.")})
+    found = participants.module_participants(
+        db, actor, module.id, search=request.args.get("q", ""), stream_id=stream_id,
+        status=status,
+        page=parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE) or 1)
+    return render_template("teachhub/participants.html", module=module, streams=streams,
+                           found=found, stream_id=stream_id, status=status, statuses=STATUSES,
+                           title=_("Participants: %(title)s",
+                                   title=module.title or _("Untitled module")))
+
+
 @bp.route("/modules/<int:module_id>/publish", methods=["POST"])
 @back_to_page(".module_page", "module_id")
 def publish(module_id: int):

@@ -7,7 +7,7 @@ import re
 from contextlib import ExitStack
 
 from sqlalchemy import select
-from teachhub_helpers import db, published_module, tool_platform_id
+from teachhub_helpers import db, launch, published_module, tool_platform_id
 from test_teachhub_reports import _hr_fixture
 
 from lti_tool.lti.models import Membership, User
@@ -99,3 +99,30 @@ def test_hr_list_search_by_name_keeps_the_other_filters_and_the_exports(tool, mo
         exported = setup.coordinator.get("/teachhub/hr.csv?q=BOLAT").content.decode("utf-8-sig")
         assert "Bolat N301" in exported and "Asel N300" not in exported
         assert "Asel" not in setup.coordinator.get("/teachhub/hr?q=asel&department=Pediatrics").text
+
+
+def test_module_participants_are_searched_filtered_and_paged(tool, moodle):
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        ids = _people(tool, moodle, setup.facilitator, 30, "learner", "member")
+        enrolled = setup.facilitator.post(
+            f"/teachhub/streams/{setup.stream_id}/enrol", {"all_learners": "1"}
+        )
+        assert enrolled.status_code == 200
+        module_page = setup.facilitator.get(f"/teachhub/modules/{setup.module_id}")
+        assert module_page.text.count("/teachhub/cards/") == 20  # the first 20, then a link
+        assert f"/teachhub/modules/{setup.module_id}/participants?" in module_page.text
+        path = f"/teachhub/modules/{setup.module_id}/participants"
+        everyone = setup.facilitator.get(path)
+        assert "People found: 30" in everyone.text, re.search(r"People found: \d+", everyone.text)
+        assert "Page 1 of 2" in everyone.text
+        found = setup.facilitator.get(f"{path}?q=әлия05")
+        assert "Әлия05 Серікова" in found.text and "Әлия06" not in found.text
+        assert "People found: 1" in found.text
+        by_status = setup.facilitator.get(f"{path}?status=recognized")
+        assert "People found: 0" in by_status.text
+        for bad in ("status=lost", "stream=999999", "page=x"):
+            assert setup.facilitator.get(f"{path}?{bad}").status_code == 400, bad
+        learner = launch(tool, moodle, stack, "student")
+        assert learner.get(path).status_code == 403
+        assert len(ids) == 30
