@@ -74,6 +74,10 @@ def _make_private(path: Path, *, create: bool = True) -> None:
         pass
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the pragmas SQLite needs to behave like a server database."""
     # hide_parameters: an error message (logged) must not carry the values of a statement,
@@ -92,6 +96,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # SQLite's lower() folds ASCII only; names here are Kazakh and Russian. Python's
+            # str.lower folds every letter as PostgreSQL's lower() does (searches, lists.py).
+            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
             if path is not None:
                 # SQLite makes -wal and -shm with the database's mode; older ones are fixed here.
                 for suffix in ("-wal", "-shm"):

@@ -234,3 +234,105 @@ def may_view_record(db: Session, *, viewer_id: int, viewer_role: ToolRole,
     if viewer_role in NO_RECORD_RIGHTS:
         return False
     return teaches(db, viewer_id, student.id)
+
+
+def academic_records(
+    db: Session, user_ids: Iterable[int], policy: GradingPolicy
+) -> dict[int, AcademicRecord]:
+    """The records of many students in at most three queries (the tutor's course overview).
+
+    The same rules as `academic_record`, read for every student at once: one query for the
+    tool's final results, one for the LMS course totals and, only when there are any, one for
+    the students' courses where the tool is placed.
+    """
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    tool: dict[int, list[CourseLine]] = {uid: [] for uid in ids}
+    tool_contexts: dict[int, set[int]] = {uid: set() for uid in ids}
+    for row in db.execute(
+        select(
+            Result.user_id,
+            Context.id,
+            Context.title,
+            Context.label,
+            CourseGrading.credits,
+            CourseGrading.academic_year,
+            LineItem.score_maximum,
+            Result.result_score,
+            Result.result_maximum,
+        )
+        .join(CourseGrading, CourseGrading.context_id == Context.id)
+        .join(LineItem, LineItem.id == CourseGrading.final_line_item_id)
+        .join(Result, Result.line_item_id == LineItem.id)
+        .where(Result.user_id.in_(ids))
+        .order_by(Context.title, Context.id)
+    ):
+        percent = course_percent(row.result_score, row.result_maximum or row.score_maximum)
+        tool[row.user_id].append(
+            _line(
+                row.title or row.label,
+                TOOL_SOURCE,
+                row.academic_year or "",
+                _credits(row.credits, policy),
+                percent,
+                policy,
+            )
+        )
+        tool_contexts[row.user_id].add(row.id)
+    external_rows = db.execute(
+        select(ExternalCourseGrade, Connector.kind)
+        .join(Connector, Connector.id == ExternalCourseGrade.connector_id)
+        .where(ExternalCourseGrade.user_id.in_(ids), Connector.enabled.is_(True))
+        .order_by(ExternalCourseGrade.course_name, ExternalCourseGrade.id)
+    ).all()
+    placed: dict[int, dict[tuple[str, str], PlacedCourse]] = {}
+    if external_rows:
+        for row in db.execute(
+            select(
+                Membership.user_id,
+                Context.id,
+                Context.context_id,
+                CourseGrading.credits,
+                CourseGrading.academic_year,
+                ResourceLink.custom,
+            )
+            .join(Membership, Membership.context_id == Context.id)
+            .outerjoin(CourseGrading, CourseGrading.context_id == Context.id)
+            .outerjoin(ResourceLink, ResourceLink.context_id == Context.id)
+            .where(Membership.user_id.in_(ids))
+        ):
+            value = (row.id, row.credits, row.academic_year or "")
+            mine = placed.setdefault(row.user_id, {})
+            mine[("moodle", row.context_id)] = value
+            canvas_course = (row.custom or {}).get("canvas_course_id")
+            if canvas_course:
+                mine[("canvas", str(canvas_course))] = value
+    external: dict[int, list[CourseLine]] = {uid: [] for uid in ids}
+    for grade, kind in external_rows:
+        context_id, credits, year = placed.get(grade.user_id, {}).get(
+            (kind, grade.lms_course_id), (None, None, "")
+        )
+        if context_id in tool_contexts[grade.user_id]:
+            continue
+        percent = None if grade.percent is None else to_decimal(grade.percent)
+        external[grade.user_id].append(
+            _line(
+                grade.course_name or grade.course_code,
+                kind,
+                year or grade.academic_year,
+                _credits(credits, policy),
+                percent,
+                policy,
+                grade.grade_text,
+            )
+        )
+    return {uid: summarise(uid, tool[uid] + external[uid], policy) for uid in ids}
+
+
+def letter_for_gpa(value: Decimal | None, policy: GradingPolicy) -> str:
+    """The letter whose points a GPA reaches (3.67 -> A-, 3.5 -> B+); "" without a GPA."""
+    if value is None:
+        return ""
+    reached = [band for band in policy.scale.bands if band.points <= value]
+    return max(reached, key=lambda band: band.points).letter if reached else ""

@@ -70,7 +70,10 @@ def nav_links(
     if role in TEACHHUB_ROLES or teachhub_coordinator:
         links.append(NavLink("teachhub.index", _l("TeachHub")))
     if teachhub_coordinator:
-        links.append(NavLink("teachhub.hr_list", _l("HR list")))
+        links += [
+            NavLink("teachhub.todo_page", _l("To-do")),
+            NavLink("teachhub.hr_list", _l("HR list")),
+        ]
     if role == ToolRole.ADMIN:
         links.append(NavLink("teachhub.coordinators", _l("Coordinators")))
     if role != ToolRole.GUEST:

@@ -84,3 +84,13 @@ def bar_chart(bars: Sequence[Bar], *, title: str, y_label: str = "",
         parts.append(f'<text class="axis" x="4" y="{MARGIN_TOP - 2}">{escape(y_label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def points_per_year_chart(totals, years: int, *, title: str) -> Markup:
+    """A student's verified points per course year as bars, each with a line up to the points
+    claimed (so what still waits for verification shows as the line above the bar)."""
+    bars = []
+    for year in range(1, years + 1):
+        verified, claimed = totals.verified_for(None, year), totals.claimed_for(None, year)
+        bars.append(Bar(str(year), verified, verified, max(claimed, verified)))
+    return bar_chart(bars, title=title, css_class="chart chart-small", whole=True)

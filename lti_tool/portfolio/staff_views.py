@@ -20,7 +20,7 @@ from ..exports import (
 )
 from ..i18n import today
 from ..lti.roles import COURSE_STAFF, ToolRole
-from . import access, course, service
+from . import access, course, overview, service
 from .charts import Bar, bar_chart
 from .exports import COURSE_KINDS, course_table
 from .forms import CourseScoreForm, QueueForm, SummaryForm
@@ -65,23 +65,79 @@ def _course_context() -> Acting:
 def _filters() -> dict:
     # A year outside the rubric shows every year (old links); a malformed one is a 400.
     year = parsing.arg_int(request.args, "year", maximum=parsing.MAX_PAGE)
-    return {"group": (request.args.get("group") or "").strip()[:64],
-            "year": year if year and 1 <= year <= rubric().course_years else None}
+    return {
+        "group": (request.args.get("group") or "").strip()[:64],
+        "year": year if year and 1 <= year <= rubric().course_years else None,
+    }
+
+
+def _overview_query() -> overview.OverviewQuery:
+    """The overview's search, filters, sort and page from the query string (400 when bad)."""
+    filters = _filters()
+    state = request.args.get("state") or ""
+    sort = request.args.get("sort") or "name"
+    direction = request.args.get("dir") or "asc"
+    if (
+        state not in overview.STATES
+        or sort not in overview.SORTS
+        or direction not in ("asc", "desc")
+    ):
+        raise ToolError(
+            _(
+                "This address asks for a filter or an order the students' table "
+                "does not have. Open the table from the menu and choose again."
+            ),
+            code="bad_filter",
+        )
+    return overview.OverviewQuery(
+        search=(request.args.get("q") or "").strip()[:100],
+        group=filters["group"],
+        year=filters["year"],
+        state=state,
+        sort=sort,
+        descending=direction == "desc",
+        page=parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE) or 1,
+    )
 
 
 @bp.route("/course")
 @roles_required(*STAFF)
 def course_view():
-    """Students of this course: claimed vs verified points, waiting entries; filters."""
+    """The tutor's course overview: every enrolled student, searchable, sortable, paged."""
     viewer, db, _actor = _course_context()
-    filters = _filters()
-    rows = course.course_students(db, viewer.context.id, **filters)
+    asked = _overview_query()
+    found = overview.course_overview(db, viewer.context.id, asked, policy=grading_policy())
     grade = service.course_grade(db, viewer.context.id, settings())
-    score_form = CourseScoreForm(data={"mode": grade["mode"],
-                                       "points_maximum": grade["points_maximum"]})
-    return render_template("portfolio/course.html", viewer=viewer, rows=rows, filters=filters,
-                           groups=course.course_groups(db, viewer.context.id), rubric=rubric(),
-                           score_form=score_form, grade=grade, title=_("Students' portfolios"))
+    score_form = CourseScoreForm(
+        data={"mode": grade["mode"], "points_maximum": grade["points_maximum"]}
+    )
+    filters = {"group": asked.group, "year": asked.year}
+    return render_template(
+        "portfolio/course.html",
+        viewer=viewer,
+        found=found,
+        asked=asked,
+        filters=filters,
+        args=_overview_args(asked),
+        groups=course.course_groups(db, viewer.context.id),
+        rubric=rubric(),
+        score_form=score_form,
+        grade=grade,
+        title=_("Students' portfolios"),
+    )
+
+
+def _overview_args(asked: overview.OverviewQuery) -> dict:
+    """The query string of the page shown (links keep it and change one thing)."""
+    args = {
+        "q": asked.search,
+        "group": asked.group,
+        "year": asked.year,
+        "state": asked.state,
+        "sort": asked.sort if asked.sort != "name" else None,
+        "dir": "desc" if asked.descending else None,
+    }
+    return {k: v for k, v in args.items() if v}
 
 
 @bp.route("/course/score", methods=["POST"])
@@ -92,8 +148,13 @@ def course_score():
     form = CourseScoreForm()
     if form.validate_on_submit():
         queued = service.save_course_grade(
-            db, context_id=viewer.context.id, actor_id=viewer.user.id, mode=form.mode.data,
-            points_maximum=form.points_maximum.data, settings=settings())
+            db,
+            context_id=viewer.context.id,
+            actor_id=viewer.user.id,
+            mode=form.mode.data,
+            points_maximum=form.points_maximum.data,
+            settings=settings(),
+        )
         db.commit()
         flash(_("Saved. Scores queued for the gradebook: %(n)d.", n=queued), "ok")
     else:
@@ -119,8 +180,15 @@ def queue():
             form.action.errors = [_("Choose what to do with the chosen entries.")]
         else:
             try:
-                report = service.decide(db, actor, targets, action, form.comment.data or "",
-                                        settings=settings(), may_review=access.may_review)
+                report = service.decide(
+                    db,
+                    actor,
+                    targets,
+                    action,
+                    form.comment.data or "",
+                    settings=settings(),
+                    may_review=access.may_review,
+                )
             except ToolError as err:
                 db.rollback()
                 # Refused as a whole: shown again below with the ticks and the comment kept.
@@ -131,26 +199,54 @@ def queue():
                 flash(_("%(n)s entries saved.", n=len(report.done)), "success")
                 for entry_id, reason in report.skipped:
                     if reason != "stale":
-                        flash(_("Entry %(id)s was not changed: %(reason)s.", id=entry_id,
-                                reason=SKIP_REASONS[reason]), "error")
+                        flash(
+                            _(
+                                "Entry %(id)s was not changed: %(reason)s.",
+                                id=entry_id,
+                                reason=SKIP_REASONS[reason],
+                            ),
+                            "error",
+                        )
                 seen = dict(targets)
                 stale = [(i, seen[i]) for i, reason in report.skipped if reason == "stale"]
                 if stale:
-                    return decision_conflict(db, stale, action, form.comment.data or "",
-                                             url_for(".queue", **request.args),
-                                             done=len(report.done))
+                    return decision_conflict(
+                        db,
+                        stale,
+                        action,
+                        form.comment.data or "",
+                        url_for(".queue", **request.args),
+                        done=len(report.done),
+                    )
                 return redirect(url_for(".queue", **request.args), code=303)
     filters = _filters()
     list_key = request.args.get("list", "")
-    waiting = course.waiting_entries(db, viewer.context.id, list_key=list_key
-                                     if list_key in rubric().lists else "", **filters)
-    views = entry_views(waiting.entries, rubric(), locale(), Links(),
-                        files_of(db, [e.id for e in waiting.entries]), long_columns=True)
-    return render_template("portfolio/queue.html", viewer=viewer, entries=waiting.entries,
-                           edited=waiting.edited, total=waiting.total, views=views,
-                           filters=filters, list_key=list_key, rubric=rubric(), locale=locale(),
-                           groups=course.course_groups(db, viewer.context.id), form=form,
-                           title=_("Waiting for verification")), 400 if form else 200
+    waiting = course.waiting_entries(
+        db, viewer.context.id, list_key=list_key if list_key in rubric().lists else "", **filters
+    )
+    views = entry_views(
+        waiting.entries,
+        rubric(),
+        locale(),
+        Links(),
+        files_of(db, [e.id for e in waiting.entries]),
+        long_columns=True,
+    )
+    return render_template(
+        "portfolio/queue.html",
+        viewer=viewer,
+        entries=waiting.entries,
+        edited=waiting.edited,
+        total=waiting.total,
+        views=views,
+        filters=filters,
+        list_key=list_key,
+        rubric=rubric(),
+        locale=locale(),
+        groups=course.course_groups(db, viewer.context.id),
+        form=form,
+        title=_("Waiting for verification"),
+    ), 400 if form else 200
 
 
 @bp.route("/course/analytics")
@@ -159,22 +255,35 @@ def analytics():
     """Histogram of verified points, averages by group and programme, updates per month."""
     viewer, db, _actor = _course_context()
     options = settings().get("portfolio", {})
-    data = course.course_analytics(db, viewer.context.id,
-                                   bin_width=int(options.get("histogram_bin", 50)))
+    data = course.course_analytics(
+        db, viewer.context.id, bin_width=int(options.get("histogram_bin", 50))
+    )
     charts = {
-        "histogram": bar_chart([Bar(f"{b.low}–{b.high - 1}", b.count) for b in data.histogram],
-                               title=_("Students by verified points"), whole=True),
-        "groups": bar_chart([Bar(g.name, g.average, g.low, g.high) for g in data.by_group],
-                            title=_("Average verified points by group (line: range)")),
-        "programmes": bar_chart([Bar(g.name, g.average, g.low, g.high)
-                                 for g in data.by_programme],
-                                title=_("Average verified points by programme (line: range)")),
-        "activity": bar_chart([Bar(m, v) for m, v in zip(data.months,
-                                                        data.updates_per_student, strict=False)],
-                              title=_("Updates per student per month")),
+        "histogram": bar_chart(
+            [Bar(f"{b.low}–{b.high - 1}", b.count) for b in data.histogram],
+            title=_("Students by verified points"),
+            whole=True,
+        ),
+        "groups": bar_chart(
+            [Bar(g.name, g.average, g.low, g.high) for g in data.by_group],
+            title=_("Average verified points by group (line: range)"),
+        ),
+        "programmes": bar_chart(
+            [Bar(g.name, g.average, g.low, g.high) for g in data.by_programme],
+            title=_("Average verified points by programme (line: range)"),
+        ),
+        "activity": bar_chart(
+            [Bar(m, v) for m, v in zip(data.months, data.updates_per_student, strict=False)],
+            title=_("Updates per student per month"),
+        ),
     }
-    return render_template("portfolio/analytics.html", viewer=viewer, data=data, charts=charts,
-                           title=_("Portfolio analytics"))
+    return render_template(
+        "portfolio/analytics.html",
+        viewer=viewer,
+        data=data,
+        charts=charts,
+        title=_("Portfolio analytics"),
+    )
 
 
 def _course_table(viewer, db):
@@ -224,16 +333,33 @@ def all_portfolios():
     query = select(Portfolio).where(Portfolio.platform_id == viewer.platform.id)
     if search:
         pattern = f"%{search}%"
-        query = query.where(or_(Portfolio.full_name.ilike(pattern),
-                                Portfolio.group_name.ilike(pattern),
-                                Portfolio.specialty.ilike(pattern)))
+        query = query.where(
+            or_(
+                Portfolio.full_name.ilike(pattern),
+                Portfolio.group_name.ilike(pattern),
+                Portfolio.specialty.ilike(pattern),
+            )
+        )
     total = db.scalar(select(func.count()).select_from(query.subquery()))
-    portfolios = list(db.scalars(query.order_by(Portfolio.group_name, Portfolio.full_name)
-                                 .offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    portfolios = list(
+        db.scalars(
+            query.order_by(Portfolio.group_name, Portfolio.full_name)
+            .offset((page_no - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
     totals = service.totals_for(db, [p.id for p in portfolios])
-    return render_template("portfolio/all.html", viewer=viewer, portfolios=portfolios,
-                           totals=totals, search=search, page_no=page_no, total=total,
-                           pages=max(1, -(-total // PAGE_SIZE)), title=_("All portfolios"))
+    return render_template(
+        "portfolio/all.html",
+        viewer=viewer,
+        portfolios=portfolios,
+        totals=totals,
+        search=search,
+        page_no=page_no,
+        total=total,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        title=_("All portfolios"),
+    )
 
 
 # ---- tutor summaries ---------------------------------------------------------------------------
@@ -262,18 +388,32 @@ def _summary_form(viewer, db, actor, portfolio, summary):
     form = SummaryForm(obj=summary if request.method == "GET" else None)
     page = load_page(db, portfolio, include_drafts=False)
     if request.method == "GET" and summary is None:
-        academic_year = (request.args.get("academic_year")
-                         or grading_policy().current_academic_year())
-        course_year = (parsing.arg_int(request.args, "course_year", maximum=rubric().course_years)
-                       or course_year_for(portfolio, academic_year)
-                       or portfolio.course_year or 1)
-        gpa = next((g for g in (page.gpa or {}).values() if g.academic_year == academic_year),
-                   (page.gpa or {}).get(course_year))
+        academic_year = (
+            request.args.get("academic_year") or grading_policy().current_academic_year()
+        )
+        course_year = (
+            parsing.arg_int(request.args, "course_year", maximum=rubric().course_years)
+            or course_year_for(portfolio, academic_year)
+            or portfolio.course_year
+            or 1
+        )
+        gpa = next(
+            (g for g in (page.gpa or {}).values() if g.academic_year == academic_year),
+            (page.gpa or {}).get(course_year),
+        )
         defaults = summary_defaults(
-            db, actor, portfolio, rubric(), page.totals, academic_year=academic_year,
-            course_year=course_year, gpa=gpa, today=grading_policy().today(),
+            db,
+            actor,
+            portfolio,
+            rubric(),
+            page.totals,
+            academic_year=academic_year,
+            course_year=course_year,
+            gpa=gpa,
+            today=grading_policy().today(),
             thresholds=settings().get("portfolio", {}).get("achievement_levels", {}),
-            locale=locale())
+            locale=locale(),
+        )
         form.process(data=defaults)
         form.version.data = "0"
     elif request.method == "GET":
@@ -281,8 +421,14 @@ def _summary_form(viewer, db, actor, portfolio, summary):
     status, conflict = 200, None
     if form.validate_on_submit():
         try:
-            saved = save_summary(db, actor, portfolio, form.values(), summary=summary,
-                                 base_version=form.base_version())
+            saved = save_summary(
+                db,
+                actor,
+                portfolio,
+                form.values(),
+                summary=summary,
+                base_version=form.base_version(),
+            )
         except service.StaleEdit as err:
             db.rollback()
             flash(str(err.message), "error")
@@ -297,9 +443,16 @@ def _summary_form(viewer, db, actor, portfolio, summary):
             return redirect(url_for(".summary", summary_id=saved.id), code=303)
     elif request.method == "POST":
         status = 400
-    return render_template("portfolio/summary_form.html", viewer=viewer, form=form,
-                           portfolio=portfolio, summary=summary, conflict=conflict, page=page,
-                           title=_("Tutor summary")), status
+    return render_template(
+        "portfolio/summary_form.html",
+        viewer=viewer,
+        form=form,
+        portfolio=portfolio,
+        summary=summary,
+        conflict=conflict,
+        page=page,
+        title=_("Tutor summary"),
+    ), status
 
 
 def _visible_summary(summary_id: int):
@@ -315,10 +468,14 @@ def _visible_summary(summary_id: int):
 def summary(summary_id: int):
     """A summary as a printable page (the student sees their own)."""
     viewer, db, actor, found, portfolio = _visible_summary(summary_id)
-    return render_template("portfolio/summary.html", viewer=viewer, summary=found,
-                           portfolio=portfolio,
-                           reviewer=access.may_review(db, actor, portfolio),
-                           title=_("Tutor summary"))
+    return render_template(
+        "portfolio/summary.html",
+        viewer=viewer,
+        summary=found,
+        portfolio=portfolio,
+        reviewer=access.may_review(db, actor, portfolio),
+        title=_("Tutor summary"),
+    )
 
 
 @bp.route("/summaries/<int:summary_id>.pdf")
@@ -326,10 +483,17 @@ def summary_as_pdf(summary_id: int):
     """A summary as PDF, with signature lines (not for a mentor: they read on screen)."""
     _viewer, db, actor, found, portfolio = _visible_summary(summary_id)
     access.exportable_portfolio(db, actor, portfolio.id)
-    body = summary_pdf(found, portfolio, settings=settings(),
-                       level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
-                                    **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}})
+    body = summary_pdf(
+        found,
+        portfolio,
+        settings=settings(),
+        level_names={
+            **{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
+            **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()},
+        },
+    )
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="summary-{found.academic_year}-{portfolio.id}.pdf"')
+        f'attachment; filename="summary-{found.academic_year}-{portfolio.id}.pdf"'
+    )
     return response

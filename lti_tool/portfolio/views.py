@@ -24,6 +24,7 @@ from ..gradebook.academic import may_view_record
 from ..i18n import today
 from ..versioning import parse_version
 from . import access, service
+from .charts import points_per_year_chart
 from .entries import check_entry
 from .forms import PAGE_FORMS
 from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
@@ -71,7 +72,7 @@ def _names():
             "ACADEMIC_LEVELS": plain(ACADEMIC_LEVELS),
             "ACHIEVEMENT_LEVELS": plain(ACHIEVEMENT_LEVELS)}
     return {**names, "Links": Links, "grade_labeller": grade_labeller,
-            "entry_views": entry_views}
+            "entry_views": entry_views, "points_per_year_chart": points_per_year_chart}
 
 
 def _own():

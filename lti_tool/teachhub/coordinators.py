@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 from ..auth import Actor
 from ..db import utcnow
 from ..errors import Forbidden
+from ..lists import Page, matches, page_of
 from ..lti.models import User
 from .errors import InputError
 from .models import Coordinator
-from .modules import eligible_facilitators
+from .modules import eligible_query
 
 
 def _admin(actor: Actor) -> None:
@@ -29,16 +30,21 @@ def coordinators(db: Session, actor: Actor) -> list[User]:
         .order_by(User.family_name, User.given_name, User.name, User.id)))
 
 
-def candidates(db: Session, actor: Actor) -> list[User]:
-    """Staff of the platform who could be named."""
+def candidates(db: Session, actor: Actor, *, search: str = "", page: int = 1) -> Page[User]:
+    """Staff of the platform who could be named, searched by name or email, one page."""
     _admin(actor)
-    return eligible_facilitators(db, actor.platform_id)
+    query = eligible_query(actor.platform_id)
+    condition = matches(search, (User.name, User.given_name, User.family_name, User.email))
+    if condition is not None:
+        query = query.where(condition)
+    return page_of(db, query, page, search=search)
 
 
 def add_coordinator(db: Session, actor: Actor, user_id: int) -> None:
     """Name a staff member of the platform a coordinator."""
     _admin(actor)
-    if user_id not in {u.id for u in eligible_facilitators(db, actor.platform_id)}:
+    eligible = eligible_query(actor.platform_id).where(User.id == user_id)
+    if db.scalars(eligible).first() is None:
         raise InputError({"user_id": _l("Choose a person from the list.")})
     if db.get(Coordinator, (actor.platform_id, user_id)) is None:
         db.add(Coordinator(platform_id=actor.platform_id, user_id=user_id,

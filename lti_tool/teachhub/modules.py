@@ -97,15 +97,20 @@ def working_passport(db: Session, module: Module) -> PassportData:
     return passport_of(module, facilitator_names(db, [module.id])[module.id])
 
 
-def eligible_facilitators(db: Session, platform_id: int) -> list[User]:
-    """People who may be named facilitators: staff of any course on the platform, coordinators."""
+def eligible_query(platform_id: int):
+    """A select of the people who may be named facilitators or coordinators, by name: staff of
+    any course on the platform, and people already named coordinators."""
     staff = select(Membership.user_id).where(
         Membership.role.in_((ToolRole.INSTRUCTOR.value, ToolRole.ADMIN.value)))
     named = select(Coordinator.user_id).where(Coordinator.platform_id == platform_id)
-    return list(db.scalars(
-        select(User).where(User.platform_id == platform_id,
-                           User.id.in_(staff.union(named)))
-        .order_by(User.family_name, User.given_name, User.name, User.id)))
+    return (select(User).where(User.platform_id == platform_id,
+                               User.id.in_(staff.union(named)))
+            .order_by(User.family_name, User.given_name, User.name, User.id))
+
+
+def eligible_facilitators(db: Session, platform_id: int) -> list[User]:
+    """People who may be named facilitators: staff of any course on the platform, coordinators."""
+    return list(db.scalars(eligible_query(platform_id)))
 
 
 def _clean(data: PassportInput, config: TeachHubConfig, eligible: set[int]) -> dict:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..auth import Actor
 from ..db import utcnow
 from ..errors import Forbidden
+from ..lists import Page, matches, page_of
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from ..versioning import claim
@@ -180,18 +181,25 @@ class Candidate:
     enrolled: bool
 
 
-def roster_candidates(db: Session, actor: Actor, stream_id: int,
-                      context_id: int) -> list[Candidate]:
-    """The course's members (launch or roster, not deleted) and whether each is enrolled."""
+def roster_candidates(db: Session, actor: Actor, stream_id: int, context_id: int, *,
+                      search: str = "", page: int = 1) -> Page[Candidate]:
+    """The course's members (launch or roster, not deleted) and whether each is enrolled:
+    searched by name or email, one page (two queries for the page, one for who is enrolled)."""
     stream, _module = stream_for(db, actor, stream_id)
-    enrolled = set(db.scalars(select(Participant.user_id)
-                              .where(Participant.stream_id == stream.id)))
-    rows = db.execute(
+    query = (
         select(User, Membership.role).join(Membership, Membership.user_id == User.id)
         .where(Membership.context_id == context_id, Membership.status != "Deleted",
                User.platform_id == actor.platform_id)
         .order_by(User.family_name, User.given_name, User.name, User.id))
-    return [Candidate(user, role, user.id in enrolled) for user, role in rows]
+    condition = matches(search, (User.name, User.given_name, User.family_name, User.email))
+    if condition is not None:
+        query = query.where(condition)
+    found = page_of(db, query, page, search=search, scalars=False)
+    shown = [user.id for user, _role in found.rows]
+    enrolled = set(db.scalars(select(Participant.user_id).where(
+        Participant.stream_id == stream.id, Participant.user_id.in_(shown)))) if shown else set()
+    return Page([Candidate(user, role, user.id in enrolled) for user, role in found.rows],
+                found.total, found.page, found.pages, found.search)
 
 
 def enrol(db: Session, actor: Actor, stream_id: int, *, context_id: int, user_ids: list[int],
@@ -577,3 +585,27 @@ def stream_cards(db: Session, actor: Actor, module_id: int) -> dict[int, list[St
     for card, user, department in rows:
         result.setdefault(card.stream_id, []).append(StreamCard(card, user, department or ""))
     return result
+
+
+def module_participants(db: Session, actor: Actor, module_id: int, *, search: str = "",
+                        stream_id: int | None = None, status: str = "",
+                        page: int = 1) -> Page[StreamCard]:
+    """A module's participant cards, searched by name or email, filtered by stream and status,
+    one page (a count and a page of rows, however many cards the module has)."""
+    managed_module(db, actor, module_id)
+    query = (
+        select(Participant, User, Person.department)
+        .join(User, User.id == Participant.user_id)
+        .outerjoin(Person, Person.user_id == Participant.user_id)
+        .where(Participant.module_id == module_id)
+        .order_by(User.family_name, User.given_name, User.name, User.id, Participant.id))
+    if stream_id is not None:
+        query = query.where(Participant.stream_id == stream_id)
+    if status:
+        query = query.where(Participant.status == status)
+    condition = matches(search, (User.name, User.given_name, User.family_name, User.email))
+    if condition is not None:
+        query = query.where(condition)
+    found = page_of(db, query, page, search=search, scalars=False)
+    return Page([StreamCard(card, user, department or "") for card, user, department
+                 in found.rows], found.total, found.page, found.pages, found.search)

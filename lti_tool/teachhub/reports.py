@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..auth import Actor
+from ..lists import clean_search, matches
 from ..lti.models import User
 from ..parsing import NumberError, parse_int
 from .access import card_for, managed_module, require_coordinator
@@ -148,6 +149,9 @@ class ModuleReport:
     total: ProgressRow
     feedback: Mapping[int | None, FeedbackSummary]  # stream id (None: the module) -> summary
     selected: Stream | None
+    # (department, participants, contact + self-study hours) of the shown stream(s), for the
+    # report's chart and its table; "" is "not given".
+    departments: tuple[tuple[str, int, Decimal], ...] = ()
 
 
 def _hours_sum(expr):
@@ -156,7 +160,8 @@ def _hours_sum(expr):
 
 def module_report(db: Session, actor: Actor, module_id: int, stream_id: int | None,
                   config: TeachHubConfig) -> ModuleReport:
-    """Counts by status, hours and units per stream, and feedback aggregates (4 queries)."""
+    """Counts by status, hours and units per stream, hours by department, and feedback
+    aggregates (5 queries)."""
     module = managed_module(db, actor, module_id)
     streams = streams_of(db, module.id)
     selected = next((s for s in streams if s.id == stream_id), None)
@@ -204,8 +209,19 @@ def module_report(db: Session, actor: Actor, module_id: int, stream_id: int | No
             feedback[stream.id] = summarise(
                 [(sat, app, n) for sid, sat, app, n in answers if sid == stream.id],
                 config.feedback_min_answers)
+    by_department = (
+        select(_department(), func.count(),
+               _hours_sum(Participant.contact_hours + Participant.self_study_hours))
+        .select_from(Participant)
+        .outerjoin(Person, Person.user_id == Participant.user_id)
+        .where(Participant.module_id == module.id)
+        .group_by(_department()).order_by(_department()))
+    if selected is not None:
+        by_department = by_department.where(Participant.stream_id == selected.id)
+    departments = tuple((dep, n, hours) for dep, n, hours in db.execute(by_department))
     return ModuleReport(module=module, rows=[progress(s) for s in shown_streams],
-                        total=progress(selected), feedback=feedback, selected=selected)
+                        total=progress(selected), feedback=feedback, selected=selected,
+                        departments=departments)
 
 
 # -- the HR consolidated list -------------------------------------------------------------------
@@ -218,10 +234,11 @@ class HRFilters:
     date_from: date | None = None
     date_to: date | None = None
     department: str | None = None
+    search: str = ""  # words of the participant's name or email (lists.matches)
 
     def as_args(self) -> dict[str, str]:
         """The filters as query-string arguments (for links and exports)."""
-        args = {}
+        args = {"q": self.search} if self.search else {}
         if self.date_from:
             args["from"] = self.date_from.isoformat()
         if self.date_to:
@@ -247,7 +264,7 @@ def parse_hr_filters(args: Mapping[str, str]) -> HRFilters:
     department = (args.get("department") or "").strip()
     return HRFilters(dates["from"], dates["to"],
                      None if not department else "" if department == NO_DEPARTMENT
-                     else department[:255])
+                     else department[:255], clean_search(args.get("q")))
 
 
 @dataclass(frozen=True)
@@ -335,6 +352,10 @@ def _hr_where(actor: Actor, filters: HRFilters) -> list:
         where.append(Participant.completed_on <= filters.date_to)
     if filters.department is not None:
         where.append(_department() == filters.department)
+    found = matches(filters.search, (User.name, User.given_name, User.family_name, User.email))
+    if found is not None:
+        where.append(Participant.user_id.in_(select(User.id).where(
+            User.platform_id == actor.platform_id, found)))
     return where
 
 

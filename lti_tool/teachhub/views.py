@@ -31,8 +31,17 @@ from ..gradebook.sync import pull_roster
 from ..i18n import day, number
 from ..lti.placements import Landing
 from ..lti.roles import ToolRole
+from ..portfolio.charts import Bar, bar_chart
 from ..versioning import parse_version
-from . import coordinators as coordinator_service, evidence, exports, modules, participants, reports
+from . import (
+    coordinators as coordinator_service,
+    evidence,
+    exports,
+    modules,
+    participants,
+    reports,
+    todo,
+)
 from .access import card_for, load_actor, managed_module, manages, roles_on
 from .config import TeachHubConfig
 from .errors import Changed, InputError, Refused
@@ -56,9 +65,9 @@ from .forms import (
     VerifyForm,
 )
 from .hours import credit_units, format_hours
-from .passport import FIELDS, lines, missing_labels
+from .passport import FIELDS, LABELS as PASSPORT_LABELS, lines, missing_labels
 from .placement import where_to_land
-from .status import LOCKED, STATUSES, allowed_targets
+from .status import LOCKED, REPORTED, STATUSES, allowed_targets
 
 bp = Blueprint("teachhub", __name__, url_prefix="/teachhub")
 STAFF_ROLES = (ToolRole.INSTRUCTOR, ToolRole.ADMIN)
@@ -303,6 +312,29 @@ def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | No
         title=module.title or _("Untitled module")), status
 
 
+@bp.route("/modules/<int:module_id>/participants")
+def module_participants(module_id: int):
+    """A module's participants, searched and paged on the server (by stream and status)."""
+    db = get_db()
+    actor = _actor()
+    module = managed_module(db, actor, module_id)
+    streams = modules.streams_of(db, module.id)
+    stream_id = parsing.arg_int(request.args, "stream")
+    status = request.args.get("status") or ""
+    if stream_id is not None and stream_id not in {s.id for s in streams}:
+        raise InputError({"stream": _("Choose a stream of this module.")})
+    if status and status not in STATUSES:
+        raise InputError({"status": _("Choose a status from the list.")})
+    found = participants.module_participants(
+        db, actor, module.id, search=request.args.get("q", ""), stream_id=stream_id,
+        status=status,
+        page=parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE) or 1)
+    return render_template("teachhub/participants.html", module=module, streams=streams,
+                           found=found, stream_id=stream_id, status=status, statuses=STATUSES,
+                           title=_("Participants: %(title)s",
+                                   title=module.title or _("Untitled module")))
+
+
 @bp.route("/modules/<int:module_id>/publish", methods=["POST"])
 @back_to_page(".module_page", "module_id")
 def publish(module_id: int):
@@ -369,7 +401,9 @@ def enrol_page(stream_id: int, form: EnrolForm | None = None, status: int = 200)
     """The course roster with who is enrolled in the stream (after a refusal: ticks kept)."""
     viewer, db, actor = _course_staff()
     stream, module = modules.stream_for(db, actor, stream_id)
-    candidates = participants.roster_candidates(db, actor, stream.id, viewer.context.id)
+    candidates = participants.roster_candidates(
+        db, actor, stream.id, viewer.context.id, search=request.args.get("q", ""),
+        page=parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE) or 1)
     from ..gradebook.sync import sync_state  # the roster's last pull time
 
     return render_template("teachhub/enrol.html", stream=stream, module=module,
@@ -612,10 +646,26 @@ def module_report(module_id: int):
     """Participation, progress, hours and feedback of a module, per stream."""
     report = reports.module_report(get_db(), _actor(), module_id,
                                    parsing.arg_int(request.args, "stream"), _config())
+    locale = str(get_locale())
+    charts = {
+        "statuses": bar_chart(
+            [Bar(_config().status_name(s, locale), report.total.counts.get(s, 0))
+             for s in STATUSES],
+            title=_("Participants by status"), whole=True),
+        "departments": _department_hours_chart(
+            [(dep, hours) for dep, _n, hours in report.departments]),
+    }
     return render_template("teachhub/report.html", report=report,
                            streams=modules.streams_of(get_db(), module_id),
                            minimum=_config().feedback_min_answers, statuses=STATUSES,
+                           charts=charts,
                            title=_("Report: %(title)s", title=report.module.title))
+
+
+def _department_hours_chart(hours: list[tuple[str, Decimal]]):
+    """Hours by department as a bar chart (the table beside it has the figures)."""
+    return bar_chart([Bar(dep or _("not given"), float(value)) for dep, value in hours],
+                     title=_("Hours by department"))
 
 
 def _hr_filters():
@@ -631,7 +681,16 @@ def hr_list():
     filters, errors = _hr_filters()
     page = parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE)
     result = reports.hr_page(get_db(), _actor(), filters, page, _config())
-    return render_template("teachhub/hr.html", result=result, errors=errors,
+    locale = str(get_locale())
+    charts = {
+        "statuses": bar_chart(
+            [Bar(_config().status_name(s, locale), result.total.counts.get(s, 0))
+             for s in REPORTED],
+            title=_("Activities by status"), whole=True),
+        "departments": _department_hours_chart(
+            [(d.department, d.hours) for d in result.departments]),
+    }
+    return render_template("teachhub/hr.html", result=result, errors=errors, charts=charts,
                            args=request.args, title=_("TeachHub: consolidated list for HR")), (
         400 if errors else 200)
 
@@ -666,6 +725,18 @@ def hr_xlsx():
         content_disposition(download_name("teachhub-hr", "xlsx", _config().today())))})
 
 
+# -- coordinator's to-do ------------------------------------------------------------------------
+
+
+@bp.route("/todo")
+def todo_page():
+    """What waits for a coordinator: passports, cards to verify or at the commission, streams,
+    parked scores; each line links to where it is done."""
+    found = todo.coordinator_todo(get_db(), _actor(), today=_config().today())
+    return render_template("teachhub/todo.html", todo=found, labels=PASSPORT_LABELS,
+                           title=_("Coordinator's to-do"))
+
+
 # -- coordinators -------------------------------------------------------------------------------
 
 
@@ -687,7 +758,10 @@ def coordinators():
         return redirect(url_for(".coordinators"), code=303)
     return render_template("teachhub/coordinators.html",
                            people=coordinator_service.coordinators(db, actor),
-                           candidates=coordinator_service.candidates(db, actor),
+                           candidates=coordinator_service.candidates(
+                               db, actor, search=request.args.get("q", ""),
+                               page=parsing.arg_int(request.args, "page", 1,
+                                                    maximum=parsing.MAX_PAGE) or 1),
                            roles=sorted(_config().coordinator_roles),
                            title=_("TeachHub coordinators"))
 

@@ -55,6 +55,7 @@ def endpoints(role, *, context=True, portfolio=True, coordinator=False) -> list[
                 "gradebook.course_settings",
                 "gradebook_sync.sync_page",
                 "teachhub.index",
+                "teachhub.todo_page",
                 "teachhub.hr_list",
                 "home.about",
             ],
@@ -69,6 +70,7 @@ def endpoints(role, *, context=True, portfolio=True, coordinator=False) -> list[
                 "gradebook.course_settings",
                 "gradebook_sync.sync_page",
                 "teachhub.index",
+                "teachhub.todo_page",
                 "teachhub.hr_list",
                 "teachhub.coordinators",
                 "home.about",
@@ -96,6 +98,7 @@ def test_a_coordinator_by_the_institutions_launch_role_gets_hr_whatever_the_tool
     assert endpoints(ToolRole.MENTOR, coordinator=True) == [
         "home.index",
         "teachhub.index",
+        "teachhub.todo_page",
         "teachhub.hr_list",
         "home.about",
     ]
