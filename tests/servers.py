@@ -142,7 +142,7 @@ def start_gunicorn_tool(data_dir: str, *, workers: int = 2, env: dict[str, str] 
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    database_url = database_url_for(data_dir)
+    database_url = migrated_database_url_for(data_dir)
     settings: dict[str, Any] = {
         "tool": {"base_url": base_url, "data_dir": data_dir, "database_url": database_url},
         "keys": {"dir": f"{data_dir}/keys"},
@@ -174,6 +174,38 @@ def database_url_for(data_dir: str) -> str:
     if suite_database() == "postgresql":
         return postgres().create_database()
     return f"sqlite:///{data_dir}/tool.db"
+
+
+_template: str | None = None
+_template_lock = threading.Lock()
+
+
+def migrated_database_url_for(data_dir: str) -> str:
+    """A new database for one tool, already migrated to the newest revision: a copy of a
+    template this test process migrates once (SQLite: the file copied; PostgreSQL: CREATE
+    DATABASE ... TEMPLATE). Running every migration for each tool cost about a second; a copy
+    costs a few milliseconds. A database already in `data_dir` (a tool started again) is kept."""
+    global _template  # noqa: PLW0603 (one template per test process)
+    from lti_tool.migrate import upgrade
+
+    with _template_lock:
+        if _template is None:
+            if suite_database() == "postgresql":
+                name = f"template_{os.getpid()}"
+                upgrade(postgres().create_database(name))
+                _template = name
+            else:
+                directory = Path(tempfile.mkdtemp(prefix="lti-tool-template-"))
+                atexit.register(shutil.rmtree, directory, ignore_errors=True)
+                upgrade(f"sqlite:///{directory}/template.db")
+                _template = str(directory / "template.db")
+    if suite_database() == "postgresql":
+        return postgres().create_database(template=_template)
+    target = Path(data_dir) / "tool.db"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_template, target)
+    return f"sqlite:///{target}"
 
 
 def _as_postgres_user() -> list[str]:
@@ -242,8 +274,8 @@ class PostgresServer:
         """The SQLAlchemy URL of one database (psycopg 3)."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str | None = None) -> str:
-        """A new empty database; returns its URL."""
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """A new empty database (or a copy of `template`); returns its URL."""
         import psycopg
 
         with self._lock:
@@ -251,7 +283,8 @@ class PostgresServer:
             name = name or f"tool_{os.getpid()}_{self._serial}"
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
                              autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            copy = f' TEMPLATE "{template}"' if template else ""
+            connection.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
     def remove(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 from lti_platform import LoopbackServer, Platform
-from servers import database_url_for
+from servers import migrated_database_url_for
 
 from lti_tool import create_app
 from lti_tool.extensions import services
@@ -91,14 +91,15 @@ def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
     server = LoopbackServer(lambda environ, start: holder["app"](environ, start)).start()  # noqa: PLW0108
     base_url = f"http://{host_name}:{server.port}"
     settings: dict[str, Any] = {
-        "tool": {"base_url": base_url, "data_dir": data_dir,
-                 "database_url": database_url_for(data_dir)},
+        "tool": {"base_url": base_url, "data_dir": data_dir},
         "keys": {"dir": f"{data_dir}/keys"},
         # The suite launches hundreds of times from 127.0.0.1: limits only a test sets low.
         "rate_limits": {"login": "100000 per minute", "register": "100000 per minute"},
     }
     for section, values in (overrides or {}).items():
         settings.setdefault(section, {}).update(values)
+    if "database_url" not in settings["tool"]:
+        settings["tool"]["database_url"] = migrated_database_url_for(data_dir)
     app = create_app(settings)
     services(app).keyring.ensure()
     upgrade(app.config["DATABASE_URL"])

@@ -198,9 +198,19 @@ class ModuleCardForm(TeachHubForm):
     facilitators_shown = HiddenField()
 
     LISTS = ("competences", "delivery_formats", "integration")
-    TEXTS = ("title", "curator_department", "target_audience", "goal", "structure",
-             "mandatory_tasks", "completion_criteria", "assessment", "workload_hours",
-             "duration_days", "module_format")
+    TEXTS = (
+        "title",
+        "curator_department",
+        "target_audience",
+        "goal",
+        "structure",
+        "mandatory_tasks",
+        "completion_criteria",
+        "assessment",
+        "workload_hours",
+        "duration_days",
+        "module_format",
+    )
 
     def passport(self) -> PassportInput:
         """The passport as posted (ids through the strict parser: a bad one is a 400)."""
@@ -209,7 +219,9 @@ class ModuleCardForm(TeachHubForm):
             **{name: self.text(name) for name in self.TEXTS},
             **{name: list(self._fields[name].data or []) for name in self.LISTS},
             facilitator_ids=parsing.ids(self.facilitator_ids.data or [], "facilitator_ids")
-            if shown else None)
+            if shown
+            else None,
+        )
 
 
 # The card and module pages' forms by the endpoint they post to (others: messages only).
