@@ -21,6 +21,7 @@ from . import (
     web_session,
 )
 from .cache import shared_cache
+from .calendar import calendar_from_settings
 from .db import Database
 from .gradebook import doorbell, outbox
 from .gradebook.lms import TokenCache
@@ -71,6 +72,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["registration_slots"] = threading.BoundedSemaphore(
         max(1, int(settings.get("registration", {}).get("max_in_flight", 2))))
     app.extensions["keyring"] = keyring_from_settings(settings)
+    # The one academic calendar rule (start month, time zone), checked at start-up.
+    app.extensions["academic_calendar"] = calendar_from_settings(settings)
     # Redis (redis.url / REDIS_URL), when set, is shared by every process and host.
     shared = shared_cache(settings)
     if shared is not None:

@@ -27,13 +27,15 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import total_ordering
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .settings import SettingsError
+
 DEFAULT_START_MONTH = 9
 DEFAULT_ZONE = "Asia/Almaty"
 MAX_COURSE_YEARS = 8
 _LABEL = re.compile(r"^(\d{4})-(\d{4})$")
 
 
-class CalendarError(ValueError):
+class CalendarError(SettingsError):
     """The calendar settings are wrong; the message names the setting."""
 
 

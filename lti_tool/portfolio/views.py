@@ -28,7 +28,7 @@ from .forms import PAGE_FORMS
 from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
 from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
 from .pdf import portfolio_pdf
-from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
+from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS, institution_header, level_names
 from .web import (
     Links,
     actor_of,
@@ -563,9 +563,9 @@ def export_pdf(portfolio_id: int):
     body = portfolio_pdf(portfolio, page.entries, page.totals, rubric(), page.summaries,
                          settings=settings(), locale=locale(),
                          status_names={k: str(v) for k, v in STATUS_NAMES.items()},
-                         level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
-                                      **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}},
-                         gpa=page.gpa)
+                         level_names=level_names(), gpa=page.gpa,
+                         header=institution_header(settings(), locale()),
+                         course_year=page.course_year, year_labels=page.year_labels)
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.id}.pdf"'
     return response

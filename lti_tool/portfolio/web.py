@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..auth import Viewer
+from ..calendar import AcademicCalendar
 from ..evidence.models import EvidenceFile, kind_of
 from ..lti.roles import ToolRole
 from .access import Actor
@@ -20,6 +21,7 @@ from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMar
 from .rubric import Rubric, load_rubric
 from .service import PLACEMENT, Totals, score_now, totals_from_entries
 from .summary import YearGpa, gpa_by_course_year
+from .years import academic_year_of, current_course_year
 
 EXTENSION = "portfolio_rubric"
 
@@ -61,6 +63,11 @@ def actor_of(viewer: Viewer) -> Actor:
                  is_staff=viewer.is_staff, mentees=frozenset(viewer.mentees))
 
 
+def academic_calendar() -> AcademicCalendar:
+    """The one academic calendar rule (lti_tool/calendar.py), built at start-up."""
+    return current_app.extensions["academic_calendar"]
+
+
 def grading_policy():
     """The gradebook's grading policy when the gradebook is installed (for GPA rows)."""
     return current_app.extensions.get("grading_policy")
@@ -76,6 +83,8 @@ class PortfolioPage:
     summaries: list[Summary]
     totals: Totals
     gpa: dict[int, YearGpa] | None
+    course_year: int | None = None  # today's, by the academic calendar
+    year_labels: dict[int, str] = field(default_factory=dict)  # course year -> "2025-2026"
     comments: dict[int, str] = field(default_factory=dict)  # returned entry -> tutor's word
     files: dict[int, list] = field(default_factory=dict)  # entry -> its files (FileRef)
     _groups: dict = field(default_factory=dict, repr=False)
@@ -128,7 +137,14 @@ def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
             comments[entry_id] = comment
     files = files_of(db, [e.id for e in entries]) if not with_decisions else {
         e.id: e.evidence for e in entries}
-    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa, comments, files)
+    calendar = academic_calendar()
+    labels = {}
+    for number in range(1, calendar.max_years + 1):
+        label = academic_year_of(calendar, portfolio, number)
+        if label:
+            labels[number] = label
+    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa,
+                         current_course_year(calendar, portfolio), labels, comments, files)
 
 
 class FileRef(NamedTuple):

@@ -329,7 +329,11 @@ def test_tutor_summary_printable_and_pdf(tool, moodle):
         pid = db.get(Entry, entry_id).portfolio_id
     form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026&course_year=2")
     assert form.status_code == 200
-    assert 'value="100"' in form.text  # the year's verified points, prefilled
+    # The year's verified points and all years', and the level they give (thresholds beside).
+    assert ("Verified portfolio points: 100 in 2025-2026 (course year 2), 100 in all years"
+            in form.text)
+    assert "They give the level: low." in form.text
+    assert "high from 400, medium from 150" in form.text and "gives no thresholds" in form.text
     assert "Anatomy olympiad" in form.text  # activity prefilled from verified entries
     saved = teacher.post(f"/portfolio/{pid}/summaries/new", {
         "version": "0", "academic_year": "2025-2026", "course_year": "2", "group_name": "МД-21",
@@ -343,6 +347,11 @@ def test_tutor_summary_printable_and_pdf(tool, moodle):
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     own = student.get(f"/portfolio/summaries/{sid}")
     assert own.status_code == 200 and "Қ. Әбілқасымова" in own.text
+    # The tutor chose "medium" for 100 points (low): shown as the tutor's, beside the points.
+    level = re.search(r'<dd id="achievement-level">(.*?)</dd>', own.text, re.S).group(1)
+    assert "medium" in level and "set by the tutor" in level
+    assert "the verified points give: low" in level and "100 in 2025-2026" in level
+    assert "has reached" not in own.text  # neutral wording (issue 12)
     # A second summary for the same year is refused, the form keeps the text.
     dup = teacher.post(f"/portfolio/{pid}/summaries/new", {
         "version": "0", "academic_year": "2025-2026", "course_year": "2", "points": "1",
@@ -487,7 +496,9 @@ def test_gpa_by_course_year_comes_from_the_gradebook(tool, moodle):
         db.commit()
         pid = portfolio.id
     page = student.get("/portfolio/")
-    row = re.search(r'href="#year-2">2</a></th>\s*<td>([^<]+)</td>', page.text)
+    # Admitted in 2024: 2025-2026 is course year 2 (the academic calendar), and says so.
+    row = re.search(r'href="#year-2">2</a> <span class="muted pf-ay">2025-2026</span></th>'
+                    r'\s*<td>([^<]+)</td>', page.text)
     assert row and row.group(1).strip() == "3.67"  # A- (90-94 %), seed 002
     teacher = launch(tool, moodle, "teacher")
     form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026")
@@ -531,3 +542,61 @@ def test_course_staff_choose_how_points_reach_the_gradebook_and_students_read_it
                                                        "points_maximum": "0"})
     assert "From 1 to 100000 points." in refused.text
     assert 'value="200"' in teacher.get("/portfolio/course").text  # the choice stands
+
+
+def test_issue_13_summary_files_the_year_by_the_calendar_and_never_contradicts_points(
+        tool, moodle):
+    """Issue 13: admitted in 2023, 155 points verified in course year 3; the summary of
+    2025-2026 is course year 3 with those 155 points (and the total beside them), its level
+    the one the points give, in Russian "средний" (masculine, like высокий / низкий)."""
+    student = launch(tool, moodle)
+    student.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Sam Student",
+                                                 "admission_year": "2023", "group_name": "МД-21"})
+    first = add_entry(student, course_year="3", level="republic", result="first")  # 100
+    second = add_entry(student, course_year="3", level="university", result="third")  # 50
+    third = add_entry(student, list_key="self_development", item="self_development_event",
+                      course_year="3", count="1", level="", result="", f_title="Training",
+                      f_when="", f_date="2026-02-10")  # 5
+    older = add_entry(student, course_year="1", level="university", result="second")  # 75
+    teacher = launch(tool, moodle, "teacher")
+    for entry_id in (first, second, third, older):
+        answer = teacher.post(f"/portfolio/entries/{entry_id}/decide", {
+            "action": "verify", "version": str(entry_version(tool, entry_id))})
+        assert answer.status_code == 200
+    with db_session(tool) as db:
+        pid = db.get(Entry, first).portfolio_id
+    form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026")
+    assert re.search(r'name="course_year"[^>]*value="3"', form.text)
+    assert ("Verified portfolio points: 155 in 2025-2026 (course year 3), 230 in all years"
+            in form.text)
+    base = {"version": "0", "academic_year": "2025-2026", "group_name": "МД-21", "gpa": "2.33",
+            "academic_level": "", "achievement_level": "", "tutor_name": "Terry Teacher",
+            "summary_date": "2026-06-20"}
+    # Another course year than the calendar's for 2025-2026 is refused, with the reason.
+    wrong = teacher.post(f"/portfolio/{pid}/summaries/new", {**base, "course_year": "4"})
+    assert wrong.status_code == 400
+    assert "In 2025-2026 the student is in course year 3" in wrong.text
+    saved = teacher.post(f"/portfolio/{pid}/summaries/new", {**base, "course_year": "3"})
+    assert saved.status_code == 200
+    sid = int(re.search(r"/portfolio/summaries/(\d+)", saved.url).group(1))
+    ru = teacher.get(f"/portfolio/summaries/{sid}?lang=ru")
+    level = re.search(r'<dd id="achievement-level">(.*?)</dd>', ru.text, re.S).group(1)
+    assert "средний" in level and "155" in level and "230" in level
+    assert "тьютор" not in level.lower()  # no override
+    # C+ = 2.33 is "good" (хорошая успеваемость), worked out from the GPA.
+    assert "хорошая (GPA 2,33)" in ru.text
+    with db_session(tool) as db:
+        from lti_tool.portfolio.models import Summary
+
+        summary = db.get(Summary, sid)
+        assert (summary.course_year, summary.points, summary.points_total,
+                summary.achievement_level, summary.level_overridden,
+                summary.academic_level) == (3, 155, 230, "medium", False, "good")
+        version = summary.version
+    # The tutor overrides the level: kept, and shown as the tutor's beside the points' level.
+    edited = teacher.post(f"/portfolio/summaries/{sid}/edit", {
+        **base, "version": str(version), "course_year": "3", "achievement_level": "high"})
+    assert edited.status_code == 200
+    ru = teacher.get(f"/portfolio/summaries/{sid}?lang=ru")
+    level = re.search(r'<dd id="achievement-level">(.*?)</dd>', ru.text, re.S).group(1)
+    assert "высокий" in level and "средний" in level and "155" in level
