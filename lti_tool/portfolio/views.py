@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext as _
 
 from .. import parsing
 from ..auth import current_viewer
+from ..calendar import StudentYears
 from ..db import get_db
 from ..errors import ToolError
 from ..evidence.models import EvidenceFile
@@ -31,6 +32,7 @@ from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS, institution_header, level_names
 from .web import (
     Links,
+    academic_calendar,
     actor_of,
     entry_views,
     grade_labeller,
@@ -41,6 +43,7 @@ from .web import (
     rubric,
     settings,
 )
+from .years import current_course_year, student_years
 
 bp = Blueprint("portfolio", __name__, url_prefix="/portfolio")
 UPLOAD_ENDPOINTS = {"portfolio.upload_evidence", "portfolio.upload_photo"}
@@ -155,10 +158,11 @@ def edit_page(page: str):
     if request.method == "GET":
         form.version.data = str(portfolio.page_version(page))
     status, conflict = 200, False
-    if form.validate_on_submit():
+    calendar = academic_calendar()
+    if form.validate_on_submit() and _course_year_agrees(form, calendar):
         try:
             saved = service.save_page(db, actor_of(viewer), portfolio, page, form.values(),
-                                      form.base_version())
+                                      form.base_version(), today=calendar.today())
         except service.StaleEdit as err:
             db.rollback()
             flash(str(err.message), "error")
@@ -175,6 +179,23 @@ def edit_page(page: str):
     return render_template("portfolio/portrait_form.html", viewer=viewer, form=form, page=page,
                            portfolio=portfolio, conflict=conflict, max_bytes=max_bytes,
                            max_size=human_size(max_bytes), title=PAGE_NAMES[page]), status
+
+
+def _course_year_agrees(form, calendar) -> bool:
+    """Section I's course year and year of admission tell the same course year today (the
+    academic calendar's rule); otherwise the course year field says which one it is."""
+    admission = getattr(form, "admission_year", None)
+    stated = getattr(form, "course_year", None)
+    if admission is None or stated is None or not admission.data or not stated.data:
+        return True
+    expected = calendar.course_year(calendar.today(), StudentYears(admission_year=admission.data))
+    if expected == stated.data:
+        return True
+    stated.errors = [*stated.errors, _(
+        "Admitted in %(year)s, you are in course year %(n)s in %(academic_year)s: correct the "
+        "course year or the year of admission.", year=admission.data, n=expected or "—",
+        academic_year=calendar.current().label)]
+    return False
 
 
 @bp.route("/portrait/photo", methods=["POST"])
@@ -220,11 +241,18 @@ def _entry_form_page(viewer, portfolio, entry_list, values, errors, entry=None, 
                            title=entry_list.names.get(locale())), status
 
 
+def _year_of_date(portfolio: Portfolio):
+    """The owner's course year on a date, by the academic calendar (None: unknown)."""
+    calendar, student = academic_calendar(), student_years(portfolio)
+    return lambda day: calendar.course_year(day, student)
+
+
 def _form_values(entry: Entry) -> dict:
     values = {f"f_{k}": v for k, v in (entry.fields or {}).items()}
     values.update({"f_title": entry.title, "item": entry.item_key,
                    "course_year": str(entry.course_year), "level": entry.level or "",
                    "result": entry.result or "", "count": str(entry.count),
+                   "year_note": entry.year_note or "",
                    "version": str(entry.version)})
     return values
 
@@ -237,10 +265,10 @@ def new_entry():
     if entry_list is None:
         abort(404)
     if request.method == "GET":
-        year = _year_arg() or portfolio.course_year or 1
+        year = _year_arg() or current_course_year(academic_calendar(), portfolio) or 1
         return _entry_form_page(viewer, portfolio, entry_list,
                                 {"course_year": str(year), "count": "1"}, {})
-    data, errors = check_entry(rubric(), entry_list, request.form)
+    data, errors = check_entry(rubric(), entry_list, request.form, _year_of_date(portfolio))
     if errors:
         return _entry_form_page(viewer, portfolio, entry_list, request.form, errors, status=400)
     entry = service.create_entry(db, actor_of(viewer), portfolio, rubric(), data,
@@ -263,7 +291,8 @@ def edit_entry(entry_id: int):
     if request.method == "GET":
         return _entry_form_page(viewer, entry.portfolio, entry_list, _form_values(entry), {},
                                 entry=entry)
-    data, errors = check_entry(rubric(), entry_list, request.form)
+    data, errors = check_entry(rubric(), entry_list, request.form,
+                               _year_of_date(entry.portfolio))
     if errors:
         return _entry_form_page(viewer, entry.portfolio, entry_list, request.form, errors,
                                 entry=entry, status=400)

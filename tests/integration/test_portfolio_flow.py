@@ -600,3 +600,34 @@ def test_issue_13_summary_files_the_year_by_the_calendar_and_never_contradicts_p
     ru = teacher.get(f"/portfolio/summaries/{sid}?lang=ru")
     level = re.search(r'<dd id="achievement-level">(.*?)</dd>', ru.text, re.S).group(1)
     assert "высокий" in level and "средний" in level and "155" in level
+
+
+def test_section_i_and_entries_follow_the_academic_calendar(tool, moodle):
+    """Issue 13: Section I cannot say "admitted 2023" and another course year than the
+    calendar's; an entry's course year comes from its date, and another one shows its note."""
+    from lti_tool.calendar import AcademicCalendar, StudentYears
+
+    calendar = AcademicCalendar()
+    now = calendar.course_year(calendar.today(), StudentYears(admission_year=2023))
+    student = launch(tool, moodle)
+    wrong = student.post("/portfolio/portrait/profile", {
+        "version": "0", "full_name": "Sam Student", "admission_year": "2023",
+        "course_year": str(now % 5 + 1)})
+    assert wrong.status_code == 400 and f"you are in course year {now} in" in wrong.text
+    saved = student.post("/portfolio/portrait/profile", {
+        "version": "0", "full_name": "Sam Student", "admission_year": "2023",
+        "course_year": str(now)})
+    assert saved.status_code == 200
+    assert f"Course year {now}" in student.get("/portfolio/").text
+    base = {"item": "sports_competition", "level": "university", "result": "first",
+            "f_title": "Cup", "f_date": "2025-09-01", "f_when": "", "f_note": ""}
+    by_date = add_entry(student, "sports", course_year="", **base)
+    with db_session(tool) as db:
+        assert db.get(Entry, by_date).course_year == 3  # 2025-2026, admitted 2023
+    refused = student.post("/portfolio/entries/new?list=sports", {
+        **base, "list": "sports", "course_year": "2", "action": "draft"})
+    assert refused.status_code == 400 and "falls in your course year 3" in refused.text
+    noted = add_entry(student, "sports", course_year="2", year_note="Results came in August",
+                      **base)
+    page = student.get(f"/portfolio/entries/{noted}")
+    assert "Filed under course year 2, not the date's: Results came in August" in page.text
