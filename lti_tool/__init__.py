@@ -119,6 +119,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .gradebook.views import bp as gradebook_bp
     from .home.views import bp as home_bp
     from .lti.views import bp as lti_bp
+    from .portfolio.leader_views import bp as portfolio_group_bp
     from .portfolio.showcase_views import bp as showcase_bp
     from .portfolio.staff_views import bp as portfolio_staff_bp
     from .portfolio.views import bp as portfolio_bp
@@ -130,6 +131,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(gradebook_bp)
     app.register_blueprint(portfolio_bp)
     app.register_blueprint(portfolio_staff_bp)
+    app.register_blueprint(portfolio_group_bp)
     app.register_blueprint(showcase_bp)
     app.register_blueprint(teachhub_bp)
     # Each domain registers what it can place with the LTI core (which imports none of them).

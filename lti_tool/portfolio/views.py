@@ -22,8 +22,9 @@ from ..evidence.storage import (
     usage_line,
 )
 from ..gradebook.academic import may_view_record
+from ..i18n import when
 from ..versioning import parse_version
-from . import access, service
+from . import access, leaders, service
 from .entries import check_entry
 from .forms import PAGE_FORMS
 from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
@@ -118,6 +119,7 @@ def mine():
     viewer, db, portfolio = _own()
     page = load_page(db, portfolio, include_drafts=True)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=True,
+                           leads=leaders.led_group(db, actor_of(viewer)),
                            reviewer=False, rubric=rubric(), locale=locale(), year=_year_arg(),
                            score=_score(db, viewer, page), title=_("My portfolio"))
 
@@ -136,7 +138,9 @@ def view(portfolio_id: int):
     grades = may_view_record(db, viewer_id=viewer.user.id, viewer_role=viewer.role,
                              viewer_platform_id=viewer.platform.id, student=portfolio.user)
     page = load_page(db, portfolio, include_drafts=False, with_gpa=grades)
+    leader = leaders.leader_of(db, portfolio.platform_id, portfolio.group_name)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=False,
+                           is_leader=leader is not None and leader.user_id == portfolio.user_id,
                            gpa_hidden=not grades,
                            reviewer=access.may_review(db, actor, portfolio), rubric=rubric(),
                            locale=locale(), year=_year_arg(), score=_score(db, viewer, page),
@@ -594,7 +598,8 @@ def export_pdf(portfolio_id: int):
                          status_names={k: str(v) for k, v in STATUS_NAMES.items()},
                          level_names=level_names(), gpa=page.gpa,
                          header=institution_header(settings(), locale()),
-                         course_year=page.course_year, year_labels=page.year_labels)
+                         course_year=page.course_year, year_labels=page.year_labels,
+                         confirmed={y: f"{c.by}, {when(c.at)}" for y, c in page.confirmed.items()})
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.id}.pdf"'
     return response

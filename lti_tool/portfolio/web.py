@@ -17,6 +17,7 @@ from ..calendar import AcademicCalendar
 from ..evidence.models import EvidenceFile, kind_of
 from ..lti.roles import ToolRole
 from .access import Actor
+from .leaders import by_academic_year, confirmations
 from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
 from .service import PLACEMENT, Totals, score_now, totals_from_entries
@@ -85,6 +86,7 @@ class PortfolioPage:
     gpa: dict[int, YearGpa] | None
     course_year: int | None = None  # today's, by the academic calendar
     year_labels: dict[int, str] = field(default_factory=dict)  # course year -> "2025-2026"
+    confirmed: dict = field(default_factory=dict)  # course year -> the leader's Confirmed
     comments: dict[int, str] = field(default_factory=dict)  # returned entry -> tutor's word
     files: dict[int, list] = field(default_factory=dict)  # entry -> its files (FileRef)
     _groups: dict = field(default_factory=dict, repr=False)
@@ -143,8 +145,14 @@ def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
         label = academic_year_of(calendar, portfolio, number)
         if label:
             labels[number] = label
+    confirmed: dict = {}
+    if gpa:
+        by_year = confirmations(db, [portfolio.id], {portfolio.id: by_academic_year(gpa)})
+        confirmed = {g.course_year: by_year[portfolio.id][g.academic_year]
+                     for g in gpa.values() if g.academic_year in by_year[portfolio.id]}
     return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa,
-                         current_course_year(calendar, portfolio), labels, comments, files)
+                         current_course_year(calendar, portfolio), labels, confirmed, comments,
+                         files)
 
 
 class FileRef(NamedTuple):

@@ -631,3 +631,72 @@ def test_section_i_and_entries_follow_the_academic_calendar(tool, moodle):
                       **base)
     page = student.get(f"/portfolio/entries/{noted}")
     assert "Filed under course year 2, not the date's: Results came in August" in page.text
+
+
+def test_group_leader_confirms_the_groups_gpa_and_a_change_clears_it(tool, moodle):
+    """Seed 000, Section II: the GPA by course year is signed by the group leader. A tutor
+    marks the leader; the leader confirms each row as shown; the student's table shows who
+    and when; a later change of the GPA clears the confirmation."""
+    from lti_tool.gradebook.models import CourseGrading, LineItem, Result
+    from lti_tool.lti.models import Membership
+
+    leader = launch(tool, moodle)
+    member = launch(tool, moodle, {"role": "student", "id": "41", "given_name": "Mia",
+                                   "family_name": "Member"})
+    outsider = launch(tool, moodle, {"role": "student", "id": "42", "given_name": "Oleg",
+                                     "family_name": "Other"})
+    for client, name, group in ((leader, "Sam Student", "МД-21"), (member, "Mia Member", "МД-21"),
+                                (outsider, "Oleg Other", "МД-22")):
+        client.post("/portfolio/portrait/profile", {"version": "0", "full_name": name,
+                                                    "admission_year": "2024",
+                                                    "group_name": group})
+    with db_session(tool) as db:
+        portfolios = {p.full_name: p for p in db.scalars(select(Portfolio))}
+        mia, sam = portfolios["Mia Member"], portfolios["Sam Student"]
+        context_id = db.scalar(select(Membership.context_id).where(
+            Membership.user_id == mia.user_id))
+        item = LineItem(context_id=context_id, url="https://lms/li/final", label="Final",
+                        score_maximum=100)
+        db.add(item)
+        db.flush()
+        result = Result(line_item_id=item.id, user_id=mia.user_id, result_score=92,
+                        result_maximum=100)
+        db.add(result)
+        db.add(CourseGrading(context_id=context_id, final_line_item_id=item.id, credits=5,
+                             academic_year="2025-2026"))
+        db.commit()
+        mia_id, sam_id, result_id = mia.id, sam.id, result.id
+    # Not a leader yet: refused, clearly.
+    early = leader.get("/portfolio/group-gpa")
+    assert early.status_code == 409 and "Only the group leader" in early.text
+    teacher = launch(tool, moodle, "teacher")
+    marked = teacher.post(f"/portfolio/{sam_id}/leader")
+    assert marked.status_code == 200 and "Leader of group МД-21" in marked.text
+    assert "Confirm the GPA of group МД-21" in leader.get("/portfolio/").text
+    table = leader.get("/portfolio/group-gpa")
+    assert table.status_code == 200 and "Mia Member" in table.text
+    assert "Oleg Other" not in table.text  # another group
+    assert 'name="gpa" value="3.67"' in table.text
+    # A GPA other than the current one (a stale page) is refused.
+    stale = leader.post("/portfolio/group-gpa/confirm", {
+        "portfolio": str(mia_id), "academic_year": "2025-2026", "gpa": "3.00"})
+    assert stale.status_code == 409 and "The GPA changed" in stale.text
+    # Someone who does not lead the group cannot confirm.
+    refused = outsider.post("/portfolio/group-gpa/confirm", {
+        "portfolio": str(mia_id), "academic_year": "2025-2026", "gpa": "3.67"})
+    assert refused.status_code == 409
+    done = leader.post("/portfolio/group-gpa/confirm", {
+        "portfolio": str(mia_id), "academic_year": "2025-2026", "gpa": "3.67"})
+    assert done.status_code == 200 and "Confirmed." in done.text
+    own = member.get("/portfolio/").text
+    cell = re.search(r'<td class="pf-wide pf-confirmed">([^<]*)</td>', own.replace(
+        '<td class="pf-wide pf-confirmed">—</td>', ""))
+    assert cell and "Sam Student" in cell.group(1)
+    assert member.get(f"/portfolio/{mia_id}/export.pdf").status_code == 200
+    # The grade changes (92 % -> 80 %, A- -> B): the confirmation no longer applies.
+    with db_session(tool) as db:
+        db.get(Result, result_id).result_score = 80
+        db.commit()
+    own = member.get("/portfolio/").text
+    assert "Sam Student" not in own.split('id="section-1"')[0]
+    assert 'name="gpa" value="3.00"' in leader.get("/portfolio/group-gpa").text
