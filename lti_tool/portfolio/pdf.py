@@ -17,7 +17,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..errors import ToolError
 from ..export_text import printable
-from ..i18n import day
+from ..i18n import day, number
 from .models import Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import Totals
@@ -330,7 +330,7 @@ def summary_story(summary: Summary, portfolio: Portfolio, s: dict, level_names: 
         (_("Academic year"), summary.academic_year),
         (_("Academic achievement"), " ".join(x for x in (
             str(academic.get(summary.academic_level, summary.academic_level)),
-            f"(GPA {summary.gpa})" if summary.gpa else "") if x) or "—"),
+            f"(GPA {number(summary.gpa)})" if summary.gpa else "") if x) or "—"),
         (_("Level of personal achievements"), f"{level}\n{points}"),
         (_("Activity in research, creative and sports work"), summary.activity),
         (_("Striving for self-development"), summary.self_development),

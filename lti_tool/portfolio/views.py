@@ -159,10 +159,13 @@ def edit_page(page: str):
     viewer, db, portfolio = _own()
     form_class = PAGE_FORMS[page]
     form = form_class(obj=portfolio if request.method == "GET" else None)
+    calendar = academic_calendar()
     if request.method == "GET":
         form.version.data = str(portfolio.page_version(page))
+        if page == "profile":
+            # Today's course year by the calendar (a course year stated last year moved on).
+            form.course_year.data = current_course_year(calendar, portfolio)
     status, conflict = 200, False
-    calendar = academic_calendar()
     if form.validate_on_submit() and _course_year_agrees(form, calendar):
         try:
             saved = service.save_page(db, actor_of(viewer), portfolio, page, form.values(),
