@@ -689,14 +689,14 @@ def test_group_leader_confirms_the_groups_gpa_and_a_change_clears_it(tool, moodl
         "portfolio": str(mia_id), "academic_year": "2025-2026", "gpa": "3.67"})
     assert done.status_code == 200 and "Confirmed." in done.text
     own = member.get("/portfolio/").text
-    cell = re.search(r'<td class="pf-wide pf-confirmed">([^<]*)</td>', own.replace(
-        '<td class="pf-wide pf-confirmed">—</td>', ""))
-    assert cell and "Sam Student" in cell.group(1)
+    cell = re.search(r'href="#year-2">2</a>.*?<td>3\.67<span class="pf-confirmed">([^<]*)</span>',
+                     own, re.S)
+    assert cell and "confirmed by the group leader Sam Student" in cell.group(1)
     assert member.get(f"/portfolio/{mia_id}/export.pdf").status_code == 200
     # The grade changes (92 % -> 80 %, A- -> B): the confirmation no longer applies.
     with db_session(tool) as db:
         db.get(Result, result_id).result_score = 80
         db.commit()
     own = member.get("/portfolio/").text
-    assert "Sam Student" not in own.split('id="section-1"')[0]
+    assert "pf-confirmed" not in own
     assert 'name="gpa" value="3.00"' in leader.get("/portfolio/group-gpa").text
