@@ -21,6 +21,7 @@ from . import (
     web_session,
 )
 from .cache import shared_cache
+from .calendar import calendar_from_settings
 from .db import Database
 from .extensions import ToolServices, csrf, install
 from .gradebook import doorbell, outbox
@@ -40,6 +41,7 @@ from .lti.registry import PlatformCache
 from .lti.states import LoginStates, RedisLoginStates
 from .lti.views import bp as lti_bp
 from .ops import health, limits, logs, metrics, proxy
+from .portfolio.leader_views import bp as portfolio_group_bp
 from .portfolio.showcase_views import bp as showcase_bp
 from .portfolio.staff_views import bp as portfolio_staff_bp
 from .portfolio.views import bp as portfolio_bp
@@ -101,6 +103,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             max(1, int(settings.get("registration", {}).get("max_in_flight", 2)))),
         frame_ancestors=FrameAncestors(),
         placements=PlacementRegistry(),
+        # The one academic calendar rule (start month, time zone), checked at start-up.
+        academic_calendar=calendar_from_settings(settings),
         gradebook=gradebook_services,
         roster_refresher=RosterRefresher(db.new_session, gradebook_services, timedelta(
             minutes=float(settings.get("gradebook", {}).get("roster_max_age_minutes", 60)))),
@@ -136,6 +140,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(gradebook_bp)
     app.register_blueprint(portfolio_bp)
     app.register_blueprint(portfolio_staff_bp)
+    app.register_blueprint(portfolio_group_bp)
     app.register_blueprint(showcase_bp)
     app.register_blueprint(teachhub_bp)
     # Each domain loads and checks its configuration (a bad file stops the start, naming it)

@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 
 if TYPE_CHECKING:
     from .cache import RedisCache
+    from .calendar import AcademicCalendar
     from .db import Database
     from .gradebook.doorbell import Doorbell
     from .gradebook.refresh import RosterRefresher
@@ -60,6 +61,7 @@ class ToolServices:
     registration_slots: threading.BoundedSemaphore
     frame_ancestors: FrameAncestors
     placements: PlacementRegistry
+    academic_calendar: AcademicCalendar
     # The platform services of AGS/NRPS calls and the score worker (tokens, scorers).
     gradebook: Services
     roster_refresher: RosterRefresher

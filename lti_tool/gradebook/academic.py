@@ -18,9 +18,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..calendar import AcademicYear, StudentYears
 from ..lti.models import Context, Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from ..portfolio.access import teaches
+from ..portfolio.models import Portfolio
+from ..portfolio.years import student_years
 from .connector_models import Connector, ExternalCourseGrade
 from .gpa import (
     Credited,
@@ -171,13 +174,31 @@ def _external_courses(db: Session, user_id: int, tool_contexts: set[int],
     return lines
 
 
-def summarise(user_id: int, lines: Iterable[CourseLine], policy: GradingPolicy) -> AcademicRecord:
+def _study_years(years: Iterable[str], policy: GradingPolicy,
+                 student: StudentYears | None) -> dict[str, int]:
+    """Course year per academic year: the academic calendar's rule (lti_tool/calendar.py) when
+    Section I tells the student's year of admission or course year; else counted from the
+    earliest academic year on record."""
+    years = list(years)
+    if student is None or policy.calendar.admission_academic_year(student) is None:
+        return study_years(years)
+    found = {}
+    for label in years:
+        parsed = AcademicYear.parse(label)
+        number = None if parsed is None else policy.calendar.course_year(parsed, student)
+        if number is not None:
+            found[label] = number
+    return found
+
+
+def summarise(user_id: int, lines: Iterable[CourseLine], policy: GradingPolicy,
+              student: StudentYears | None = None) -> AcademicRecord:
     """Group course lines by academic year; GPA per year and cumulative; progression per year."""
     lines = list(lines)
     by_year: dict[str, list[CourseLine]] = {}
     for line in lines:
         by_year.setdefault(line.academic_year, []).append(line)
-    numbered = study_years(by_year)
+    numbered = _study_years(by_year, policy, student)
     # Newest first; courses whose academic year nobody set come last.
     order = sorted((y for y in by_year if y), reverse=True) + ([""] if "" in by_year else [])
     years = []
@@ -200,11 +221,17 @@ def summarise(user_id: int, lines: Iterable[CourseLine], policy: GradingPolicy) 
                           gpa=total, level=academic_level(total, policy.levels))
 
 
-def academic_record(db: Session, user_id: int, policy: GradingPolicy) -> AcademicRecord:
-    """The student's record from the database (tool results and LMS course totals)."""
+def academic_record(db: Session, user_id: int, policy: GradingPolicy,
+                    student: StudentYears | None = None) -> AcademicRecord:
+    """The student's record from the database (tool results and LMS course totals).
+
+    `student`: what tells the course years (Section I); read from the portfolio when not given.
+    """
     tool_lines, tool_contexts = _tool_courses(db, user_id, policy)
     external = _external_courses(db, user_id, tool_contexts, policy)
-    return summarise(user_id, tool_lines + external, policy)
+    if student is None:
+        student = student_years(db.scalar(select(Portfolio).where(Portfolio.user_id == user_id)))
+    return summarise(user_id, tool_lines + external, policy, student)
 
 
 # Sessions that hold no rights over anyone else's grades, whatever the person's memberships

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from ..calendar import AcademicCalendar
 from ..settings import PROJECT_ROOT, SettingsError
 
 # The same safe loader in C when PyYAML has libyaml (its wheels do): ten times faster, and
@@ -87,19 +88,28 @@ class GradingPolicy:
     academic_year_start_month: int
     timezone: tzinfo  # LMS course start dates are read in it; "today" is the date there
 
+    @property
+    def calendar(self) -> AcademicCalendar:
+        """The academic calendar (start month, time zone): the one rule for years."""
+        return AcademicCalendar(start_month=self.academic_year_start_month, zone=self.timezone)
+
     def today(self) -> date:
         """Today's date where the university is (a day ahead of UTC every evening in Almaty)."""
-        return datetime.now(self.timezone).date()
+        return self.calendar.today()
 
     def current_academic_year(self) -> str:
         """The academic year today falls in, e.g. "2026-2027"."""
-        return academic_year_of(self.today(), self.academic_year_start_month)
+        return self.calendar.current().label
 
 
 def academic_year_of(day: date | datetime, start_month: int = 9) -> str:
-    """The academic year a date falls in, e.g. "2025-2026" for 2025-09-01 .. 2026-08-31."""
-    first = day.year if day.month >= start_month else day.year - 1
-    return f"{first}-{first + 1}"
+    """The academic year a date falls in, e.g. "2025-2026" for 2025-09-01 .. 2026-08-31.
+
+    A datetime is read in its own zone (callers convert to the institution's first); the one
+    rule is `lti_tool.calendar`.
+    """
+    local = day.date() if isinstance(day, datetime) else day
+    return AcademicCalendar(start_month=start_month).academic_year(local).label
 
 
 def _decimal(value: Any, what: str) -> Decimal:

@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..calendar import AcademicCalendar
 from ..db import utcnow
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
 from .access import ACTIVE, course_learners
 from .models import SUBMITTED, Decision, Entry, Portfolio, Update
 from .service import Totals, last_activity, totals_for
+from .years import current_course_year, current_course_year_sql
 
 
 @dataclass
@@ -30,6 +32,7 @@ class StudentRow:
     portfolio: Portfolio | None
     totals: Totals
     last_update: datetime | None = None
+    year_now: int | None = None  # the course year today, by the academic calendar
 
     @property
     def group(self) -> str:
@@ -38,8 +41,8 @@ class StudentRow:
 
     @property
     def course_year(self) -> int | None:
-        """The student's course year (from Section I)."""
-        return self.portfolio.course_year if self.portfolio else None
+        """The student's course year today (Section I read through the academic calendar)."""
+        return self.year_now
 
     @property
     def name(self) -> str:
@@ -49,19 +52,24 @@ class StudentRow:
 
 
 def course_students(db: Session, context_id: int, *, group: str = "",
-                    year: int | None = None) -> list[StudentRow]:
-    """The course's Active learners with their totals, filtered by group and course year."""
+                    year: int | None = None,
+                    calendar: AcademicCalendar | None = None) -> list[StudentRow]:
+    """The course's Active learners with their totals, filtered by group and course year
+    (today's, by the academic calendar; the default calendar when none is given)."""
+    calendar = calendar or AcademicCalendar()
+    today = calendar.today()
     query = course_learners(db, context_id)
     if group:
         query = query.where(Portfolio.group_name == group)
     if year:
-        query = query.where(Portfolio.course_year == year)
+        query = query.where(current_course_year_sql(calendar, today) == year)
     pairs = db.execute(query.order_by(User.family_name, User.given_name, User.id)).all()
     ids = [p.id for _, p in pairs if p is not None]
     totals = totals_for(db, ids)
     updated = last_activity(db, ids)
     rows = [StudentRow(user, portfolio, totals.get(portfolio.id, Totals()) if portfolio
-                       else Totals(), updated.get(portfolio.id) if portfolio else None)
+                       else Totals(), updated.get(portfolio.id) if portfolio else None,
+                       current_course_year(calendar, portfolio, today))
             for user, portfolio in pairs]
     rows.sort(key=lambda r: (r.group, r.name.casefold()))
     return rows
@@ -188,10 +196,11 @@ def month_keys(now: datetime, months: int) -> list[str]:
 
 
 def course_analytics(db: Session, context_id: int, *, bin_width: int = 50, months: int = 12,
-                     now: datetime | None = None) -> Analytics:
+                     now: datetime | None = None,
+                     calendar: AcademicCalendar | None = None) -> Analytics:
     """Histogram, averages and ranges by group and programme, updates per student per month."""
     now = now or utcnow()
-    rows = course_students(db, context_id)
+    rows = course_students(db, context_id, calendar=calendar)
     verified = [r.totals.verified_total for r in rows if r.portfolio]
     by_group: dict[str, list[int]] = defaultdict(list)
     by_programme: dict[str, list[int]] = defaultdict(list)

@@ -125,12 +125,12 @@ class SummaryForm(VersionedForm):
     gpa = StringField(_l("GPA"), validators=[Optional(), _length(8)])
     academic_level = SelectField(_l("Academic achievement"), choices=[
         SelectChoice("", "—")] + [SelectChoice(k, v) for k, v in ACADEMIC_LEVELS.items()])
-    points = StrictIntegerField(_l("Portfolio points (verified)"), validators=[
-        InputRequired(message=_l("Enter the points.")),
-        NumberRange(min=0, max=100_000, message=_l("Enter a whole number."))])
+    # The points are the verified ones, counted when the summary is saved; "" takes the level
+    # they give, another choice is the tutor's override (shown as such).
     achievement_level = SelectField(
         _l("Level of personal achievements"),
-        choices=[SelectChoice(k, v) for k, v in ACHIEVEMENT_LEVELS.items()])
+        choices=[SelectChoice("", _l("As the verified points give"))]
+        + [SelectChoice(k, v) for k, v in ACHIEVEMENT_LEVELS.items()])
     activity = TextAreaField(_l("Activity in research, creative and sports work"),
                              validators=[Optional(), _length(4000)])
     self_development = TextAreaField(_l("Striving for self-development"),
@@ -146,22 +146,40 @@ class SummaryForm(VersionedForm):
 
     def validate_academic_year(self, field):
         """YYYY-YYYY with consecutive years."""
-        from ..gradebook.gpa import is_academic_year
+        from ..calendar import AcademicYear
 
-        if not is_academic_year((field.data or "").strip()):
+        if AcademicYear.parse(field.data) is None:
             raise ValidationError(_l("Enter the academic year as two consecutive years, e.g. "
                                      "2025-2026."))
 
     def values(self) -> dict:
         """The summary's values as the service stores them."""
-        names = ("academic_year", "course_year", "group_name", "gpa", "academic_level", "points",
+        names = ("academic_year", "course_year", "group_name", "gpa", "academic_level",
                  "achievement_level", "activity", "self_development", "competences", "remarks",
                  "tutor_name", "head_name", "department", "summary_date")
         values = {name: getattr(self, name).data for name in names}
         for name, value in values.items():
             if isinstance(value, str):
                 values[name] = value.strip()
+            elif value is None and name not in ("course_year", "summary_date"):
+                values[name] = ""  # a text field left out of the post
         return values
+
+
+    def validate_gpa(self, field):
+        """A GPA from 0 to 4 (as printed, e.g. 3.42)."""
+        from decimal import Decimal, InvalidOperation
+
+        text = (field.data or "").strip()
+        if not text:
+            return
+        try:
+            value = Decimal(text.replace(",", "."))
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or not 0 <= value <= 4:
+            raise ValidationError(_l("Enter a GPA from 0 to 4, e.g. 3.42."))
+        field.data = text.replace(",", ".")
 
 
 class ShowcaseForm(HtmlForm):

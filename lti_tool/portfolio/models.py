@@ -47,6 +47,9 @@ class Portfolio(Base):
     admission_year: Mapped[int | None] = mapped_column(Integer)
     faculty: Mapped[str] = mapped_column(String(255), default="")
     course_year: Mapped[int | None] = mapped_column(Integer)
+    # The day the course year above was stated: it is that academic year's course year and
+    # counts on from there (lti_tool/calendar.py); the year of admission wins when given.
+    course_year_on: Mapped[date | None] = mapped_column(Date)
     group_name: Mapped[str] = mapped_column(String(64), default="", index=True)
     specialty: Mapped[str] = mapped_column(String(255), default="")
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_files.id",
@@ -103,6 +106,8 @@ class Entry(Base):
     level: Mapped[str | None] = mapped_column(String(40))
     result: Mapped[str | None] = mapped_column(String(40))
     count: Mapped[int] = mapped_column(Integer, default=1)
+    # Why the course year differs from the one the achievement's date falls in (required then).
+    year_note: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str] = mapped_column(String(500), default="")
     fields: Mapped[dict] = mapped_column(JSON, default=dict)  # the list's other columns
     claimed_points: Mapped[int] = mapped_column(Integer, default=0)
@@ -196,8 +201,11 @@ class Summary(Base):
     group_name: Mapped[str] = mapped_column(String(64), default="")
     gpa: Mapped[str] = mapped_column(String(8), default="")  # as printed: "3.42"
     academic_level: Mapped[str] = mapped_column(String(16), default="")  # excellent...low
-    points: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[int] = mapped_column(Integer, default=0)  # the year's verified points
+    points_total: Mapped[int] = mapped_column(Integer, default=0)  # verified, all years
     achievement_level: Mapped[str] = mapped_column(String(16), default="")  # high, medium, low
+    # True when the tutor chose a level other than the one the year's points give.
+    level_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
     activity: Mapped[str] = mapped_column(Text, default="")
     self_development: Mapped[str] = mapped_column(Text, default="")
     competences: Mapped[str] = mapped_column(Text, default="")
@@ -210,6 +218,38 @@ class Summary(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GroupLeader(Base):
+    """The group leader (староста) of a Section I group, marked by a tutor (seed 000,
+    Section II: the GPA table is signed by the group leader)."""
+
+    __tablename__ = "pf_group_leaders"
+    __table_args__ = (UniqueConstraint("platform_id", "group_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    group_name: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GpaConfirmation(Base):
+    """The group leader's confirmation of one academic year's GPA of a student, as it was
+    then: a later change of that GPA makes it no longer apply."""
+
+    __tablename__ = "pf_gpa_confirmations"
+    __table_args__ = (UniqueConstraint("portfolio_id", "academic_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(ForeignKey("pf_portfolios.id", ondelete="CASCADE"))
+    academic_year: Mapped[str] = mapped_column(String(9))
+    gpa: Mapped[str] = mapped_column(String(8))  # the GPA confirmed, as printed: "3.42"
+    confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    confirmed_by_name: Mapped[str] = mapped_column(String(255), default="")
+    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Showcase(Base):

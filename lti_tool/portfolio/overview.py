@@ -16,11 +16,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..calendar import AcademicCalendar
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
 from .access import ACTIVE
 from .models import Portfolio
 from .service import Totals, last_activity, totals_for
+from .years import current_course_year_sql
 
 SORTS = ("name", "group", "year", "gpa", "claimed", "verified", "waiting", "activity")
 # all; with entries waiting for verification; never opened the tool; nothing waiting
@@ -102,12 +104,20 @@ def _gpa(db: Session, user_ids: list[int], policy) -> dict[int, tuple[Decimal | 
 
 
 def course_overview(
-    db: Session, context_id: int, asked: OverviewQuery, *, policy=None, page_size: int = PAGE_SIZE
+    db: Session,
+    context_id: int,
+    asked: OverviewQuery,
+    *,
+    policy=None,
+    calendar: AcademicCalendar | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> Overview:
     """A page of the course's students, searched, filtered and sorted as asked.
 
     `policy`: the gradebook's grading policy, for GPA and letter (None: no GPA column).
+    `calendar`: the academic calendar the course year is read by (today's course year).
     """
+    course_year = current_course_year_sql(calendar or AcademicCalendar())
     # The rule of access.course_learners (Active learners, with or without a portfolio), read
     # as plain columns.
     query = (
@@ -120,7 +130,7 @@ def course_overview(
             Portfolio.id,
             Portfolio.full_name,
             Portfolio.group_name,
-            Portfolio.course_year,
+            course_year,
         )
         .join(Membership, Membership.user_id == User.id)
         .outerjoin(Portfolio, Portfolio.user_id == User.id)
@@ -133,7 +143,7 @@ def course_overview(
     if asked.group:
         query = query.where(Portfolio.group_name == asked.group)
     if asked.year:
-        query = query.where(Portfolio.course_year == asked.year)
+        query = query.where(course_year == asked.year)
     if asked.state == "unopened":
         query = query.where(Portfolio.id.is_(None))
     rows = []

@@ -19,6 +19,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..errors import ToolError
 from ..exports import local_day, local_number, printable
+from ..i18n import day, number
 from .models import Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import Totals
@@ -124,14 +125,14 @@ def _footed_canvas(footer: str, font: str):
 
         def save(self):
             total = len(self._pages)
-            for number, state in enumerate(self._pages, start=1):
+            for page_number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
                 width = self._pagesize[0]
                 self.saveState()
                 self.setFont(font, 7.5)
                 self.setFillColor(colors.HexColor("#5b6478"))
                 self.drawString(18 * mm, 9 * mm, _fitted(footer, font, 7.5, width - 60 * mm))
-                self.drawRightString(width - 18 * mm, 9 * mm, f"{number} / {total}")
+                self.drawRightString(width - 18 * mm, 9 * mm, f"{page_number} / {total}")
                 self.restoreState()
                 super().showPage()
             super().save()
@@ -297,8 +298,14 @@ def _field(value, kind: str, locale: str) -> str:
 
 def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals, rubric: Rubric,
                   summaries: Sequence[Summary], *, settings: dict, locale: str,
-                  status_names: dict, level_names: dict, gpa: dict | None) -> bytes:
-    """The whole portfolio as a PDF (Section I, totals, Sections II and III, summaries)."""
+                  status_names: dict, level_names: dict, gpa: dict | None,
+                  header: dict | None = None, course_year: int | None = None,
+                  year_labels: dict | None = None, confirmed: dict | None = None) -> bytes:
+    """The whole portfolio as a PDF (Section I, totals, Sections II and III, summaries).
+
+    `course_year`: today's (the academic calendar's); `year_labels`: course year -> academic
+    year; `confirmed`: course year -> the group leader's confirmation line of its GPA.
+    """
     from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
     buffer, doc, s = _doc(_("Portfolio"), settings)
@@ -309,7 +316,7 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
     profile = [
         (_("Full name"), portfolio.full_name), (_("Year of birth"), portfolio.birth_year or ""),
         (_("Year of admission"), portfolio.admission_year or ""),
-        (_("Faculty"), portfolio.faculty), (_("Course year"), portfolio.course_year or ""),
+        (_("Faculty"), portfolio.faculty), (_("Course year"), course_year or ""),
         (_("Group"), portfolio.group_name), (_("Specialty"), portfolio.specialty)]
     story.append(_table(profile, s, widths=[120, None], header=False))
     for label, text in ((_("Essay: why did I choose medicine? Who do I want to become?"),
@@ -319,13 +326,17 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
             story += [Paragraph(_text(label), s["h3"]), *_paragraphs(text, s["p"])]
     story.append(Paragraph(_text(_("Points")), s["h2"]))
     years = range(1, rubric.course_years + 1)
-    rows = [[_("Course year"), _("GPA"), _("Claimed"), _("Verified")]]
+    rows = [[_("Course year"), _("GPA"), _("Confirmed by the group leader"), _("Claimed"),
+             _("Verified")]]
     for year in years:
         g = (gpa or {}).get(year)
-        rows.append([year, "" if g is None or g.gpa is None else local_number(g.gpa, locale, 2),
+        label = (year_labels or {}).get(year)
+        rows.append([f"{year} ({label})" if label else year,
+                     "" if g is None or g.gpa is None else local_number(g.gpa, locale, 2),
+                     (confirmed or {}).get(year, ""),
                      totals.claimed_for(year=year), totals.verified_for(year=year)])
-    rows.append([_("Total"), "", totals.claimed_total, totals.verified_total])
-    story.append(_table(rows, s, widths=[80, 60, 80, 80]))
+    rows.append([_("Total"), "", "", totals.claimed_total, totals.verified_total])
+    story.append(_table(rows, s, widths=[90, 45, None, 60, 60]))
     for section in ("achievements", "chest"):
         chosen = [e for e in entries if e.section == section]
         story.append(Paragraph(_text(rubric.sections[section].get(locale)), s["h2"]))
@@ -366,48 +377,68 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
             story += [KeepTogether(parts)] if short else parts
         story.append(running_header(None))
     for summary in summaries:
-        story += summary_story(summary, portfolio, s, level_names)
+        story += summary_story(summary, portfolio, s, level_names, header)
     owner = printable(portfolio.full_name or portfolio.user.display_name).replace("\n", " ")
     doc.build(story, canvasmaker=_footed_canvas(f"{owner} · {_('Portfolio')}",
                                                 s["small"].fontName))
     return buffer.getvalue()
 
 
-def summary_story(summary: Summary, portfolio: Portfolio, s: dict, level_names: dict) -> list:
-    """The summary as flowables (used on its own and at the end of a portfolio)."""
+def summary_story(summary: Summary, portfolio: Portfolio, s: dict, level_names: dict,
+                  header: dict | None = None, natural_level: str = "") -> list:
+    """The summary as flowables (used on its own and at the end of a portfolio).
+
+    `level_names`: {"academic": {key: name}, "achievement": {key: name}} (two contexts: the
+    Russian names agree with different nouns); `header`: the institution's names;
+    `natural_level`: the level the summary's points give (shown beside a tutor's override).
+    """
     from reportlab.platypus import Paragraph, Spacer
 
-    names = level_names
+    academic = level_names.get("academic", {})
+    achievement = level_names.get("achievement", {})
+    level = str(achievement.get(summary.achievement_level, summary.achievement_level))
+    if summary.level_overridden:
+        level += f" ({_('set by the tutor')}"
+        if natural_level:
+            level += "; " + _("the verified points give: %(level)s",
+                              level=achievement.get(natural_level, natural_level))
+        level += ")"
+    points = _("Verified portfolio points: %(year)s in %(ay)s (course year %(n)s), %(total)s "
+               "in all years", year=summary.points, ay=summary.academic_year,
+               n=summary.course_year, total=summary.points_total)
     rows = [
         (_("Student"), portfolio.full_name or portfolio.user.display_name),
-        (_("Course and group"), f"{summary.course_year} / {summary.group_name}"),
+        (_("Course and group"), f"{summary.course_year} / {summary.group_name or '—'}"),
         (_("Academic year"), summary.academic_year),
         (_("Academic achievement"), " ".join(x for x in (
-            str(names.get(summary.academic_level, summary.academic_level)),
-            f"(GPA {summary.gpa})" if summary.gpa else "") if x)),
-        (_("Level of personal achievements"), " ".join(x for x in (
-            str(names.get(summary.achievement_level, summary.achievement_level)),
-            f"({summary.points})") if x)),
+            str(academic.get(summary.academic_level, summary.academic_level)),
+            f"(GPA {number(summary.gpa)})" if summary.gpa else "") if x) or "—"),
+        (_("Level of personal achievements"), f"{level}\n{points}"),
         (_("Activity in research, creative and sports work"), summary.activity),
         (_("Striving for self-development"), summary.self_development),
         (_("Areas of competence"), summary.competences),
         (_("Tutor's remarks"), summary.remarks),
-        (_("Department"), summary.department),
-        (_("Date"), summary.summary_date.isoformat() if summary.summary_date else ""),
     ]
-    story = [Paragraph(_text(_("Tutor summary") + f" {summary.academic_year}"), s["h2"]),
-             _table(rows, s, widths=[150, None], header=False), Spacer(1, 18)]
-    for who, name in ((_("Tutor"), summary.tutor_name),
-                      (_("Head of department"), summary.head_name)):
-        story.append(Paragraph(_text(f"{who}: {name}    ______________________  "
-                                     f"({_('signature')})"), s["p"]))
+    story = [Paragraph(_text(value), s["small"])
+             for key in ("university", "faculty", "department")
+             if (value := (header or {}).get(key))]
+    story += [Paragraph(_text(_("Tutor summary") + f" {summary.academic_year}"), s["h2"]),
+              _table(rows, s, widths=[150, None], header=False), Spacer(1, 18)]
+    line = "______________________"
+    date_text = day(summary.summary_date) if summary.summary_date else line
+    for label, value in ((_("Tutor's name and signature"), f"{summary.tutor_name}    {line}"),
+                         (_("Head of department's name and signature"),
+                          f"{summary.head_name}    {line}"),
+                         (_("Department"), summary.department or line),
+                         (_("Date"), date_text)):
+        story.append(Paragraph(_text(f"{label}: {value}"), s["p"]))
         story.append(Spacer(1, 10))
     return story
 
 
-def summary_pdf(summary: Summary, portfolio: Portfolio, *, settings: dict,
-                level_names: dict) -> bytes:
-    """One tutor summary as a printable PDF with signature lines."""
+def summary_pdf(summary: Summary, portfolio: Portfolio, *, settings: dict, level_names: dict,
+                header: dict | None = None, natural_level: str = "") -> bytes:
+    """One tutor summary as a printable PDF with the seed form's signature and date lines."""
     buffer, doc, s = _doc(_("Tutor summary"), settings)
-    doc.build(summary_story(summary, portfolio, s, level_names))
+    doc.build(summary_story(summary, portfolio, s, level_names, header, natural_level))
     return buffer.getvalue()

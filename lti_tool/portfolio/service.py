@@ -15,7 +15,7 @@ import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
@@ -93,10 +93,12 @@ class NotAllowed(ToolError):
 
 
 def save_page(db: Session, actor: Actor, portfolio: Portfolio, page: str,
-              values: Mapping[str, object], base_version: int) -> PortraitVersion | None:
+              values: Mapping[str, object], base_version: int,
+              today: date | None = None) -> PortraitVersion | None:
     """Save a Section I page as a new version (None when nothing changed); caller commits.
 
-    StaleEdit when `base_version` is not the page's latest version.
+    StaleEdit when `base_version` is not the page's latest version. `today` (the
+    institution's date) dates a changed course year: it is that academic year's.
     """
     require_owner(actor, portfolio)
     if base_version != portfolio.page_version(page):
@@ -112,6 +114,8 @@ def save_page(db: Session, actor: Actor, portfolio: Portfolio, page: str,
         raise StaleEdit()
     for name, value in after.items():
         setattr(portfolio, name, value)
+    if page == "profile" and after.get("course_year") != before.get("course_year"):
+        portfolio.course_year_on = today if after.get("course_year") else None
     number = base_version + 1
     portfolio.updated_at = utcnow()
     version = PortraitVersion(portfolio_id=portfolio.id, page=page, number=number, data=after,
@@ -235,6 +239,7 @@ def _apply(entry: Entry, rubric: Rubric, data: EntryInput) -> None:
     entry.list_key, entry.item_key = data.list_key, data.item_key
     entry.course_year, entry.level, entry.result = data.course_year, data.level, data.result
     entry.count = data.count
+    entry.year_note = data.year_note
     entry.title = data.title[:500]
     entry.fields = {k: v for k, v in data.fields.items() if k != "title"}
     entry.claimed_points = rubric.points(data.list_key, data.item_key, data.level, data.result,
@@ -243,7 +248,7 @@ def _apply(entry: Entry, rubric: Rubric, data: EntryInput) -> None:
 
 def _content(entry: Entry) -> tuple:
     return (entry.list_key, entry.item_key, entry.course_year, entry.level, entry.result,
-            entry.count, entry.title, dict(entry.fields or {}))
+            entry.count, entry.title, dict(entry.fields or {}), entry.year_note)
 
 
 def update_entry(db: Session, actor: Actor, entry: Entry, rubric: Rubric, data: EntryInput, *,

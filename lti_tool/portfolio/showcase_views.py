@@ -14,7 +14,8 @@ from . import access, showcase
 from .forms import ShowcaseForm
 from .labels import SHOWCASE_STATES
 from .models import DRAFT, REJECTED, Entry
-from .web import locale, rubric, settings
+from .web import academic_calendar, locale, rubric, settings
+from .years import current_course_year
 
 bp = Blueprint("showcase", __name__)
 
@@ -87,6 +88,7 @@ def public(token: str):
     return _public_headers(render_template(
         "portfolio/showcase.html", view=view, portfolio=portfolio, rubric=rubric(),
         locale=locale(), token=token,
+        course_year=current_course_year(academic_calendar(), portfolio),
         title=view.showcase.title or portfolio.full_name or _("Portfolio")))
 
 

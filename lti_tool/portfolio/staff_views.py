@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from .. import parsing
 from ..auth import Acting, acting, roles_required
+from ..calendar import AcademicYear
 from ..errors import Forbidden, ToolError
 from ..exports import (
     CSV_MIMETYPE,
@@ -28,15 +29,19 @@ from .labels import SKIP_REASONS
 from .models import Portfolio, Summary
 from .pdf import summary_pdf
 from .summary import (
-    ACADEMIC_LEVELS,
-    ACHIEVEMENT_LEVELS,
-    course_year_for,
+    achievement_level,
+    achievement_thresholds,
+    institution_header,
+    level_names,
     save_summary,
     summary_defaults,
+    summary_points,
+    with_points,
 )
 from .views import decision_conflict
 from .web import (
     Links,
+    academic_calendar,
     entry_views,
     files_of,
     grading_policy,
@@ -45,6 +50,7 @@ from .web import (
     rubric,
     settings,
 )
+from .years import course_year_in
 
 bp = Blueprint("portfolio_staff", __name__, url_prefix="/portfolio")
 STAFF = COURSE_STAFF
@@ -106,7 +112,8 @@ def course_view():
     """The tutor's course overview: every enrolled student, searchable, sortable, paged."""
     viewer, db, _actor = _course_context()
     asked = _overview_query()
-    found = overview.course_overview(db, viewer.context.id, asked, policy=grading_policy())
+    found = overview.course_overview(db, viewer.context.id, asked, policy=grading_policy(),
+                                     calendar=academic_calendar())
     grade = service.course_grade(db, viewer.context.id, settings())
     score_form = CourseScoreForm(
         data={"mode": grade["mode"], "points_maximum": grade["points_maximum"]}
@@ -256,7 +263,8 @@ def analytics():
     viewer, db, _actor = _course_context()
     options = settings().get("portfolio", {})
     data = course.course_analytics(
-        db, viewer.context.id, bin_width=int(options.get("histogram_bin", 50))
+        db, viewer.context.id, bin_width=int(options.get("histogram_bin", 50)),
+        calendar=academic_calendar(),
     )
     charts = {
         "histogram": bar_chart(
@@ -287,7 +295,8 @@ def analytics():
 
 
 def _course_table(viewer, db):
-    rows = course.course_students(db, viewer.context.id, **_filters())
+    rows = course.course_students(db, viewer.context.id, **_filters(),
+                                  calendar=academic_calendar())
     headers = [_("Student"), _("Email"), _("Group"), _("Course year"), _("Specialty"),
                _("Section II claimed"), _("Section II verified"), _("Section III claimed"),
                _("Section III verified"), _("Design mark"), _("Claimed"), _("Verified"),
@@ -387,48 +396,46 @@ def edit_summary(summary_id: int):
 def _summary_form(viewer, db, actor, portfolio, summary):
     form = SummaryForm(obj=summary if request.method == "GET" else None)
     page = load_page(db, portfolio, include_drafts=False)
+    calendar = academic_calendar()
+    thresholds = achievement_thresholds(settings())
     if request.method == "GET" and summary is None:
-        academic_year = (
-            request.args.get("academic_year") or grading_policy().current_academic_year()
-        )
-        course_year = (
-            parsing.arg_int(request.args, "course_year", maximum=rubric().course_years)
-            or course_year_for(portfolio, academic_year)
-            or portfolio.course_year
-            or 1
-        )
-        gpa = next(
-            (g for g in (page.gpa or {}).values() if g.academic_year == academic_year),
-            (page.gpa or {}).get(course_year),
-        )
+        academic_year = (request.args.get("academic_year") or calendar.current().label)
+        if AcademicYear.parse(academic_year) is None:
+            academic_year = calendar.current().label
+        course_year = (course_year_in(calendar, portfolio, academic_year)
+                       or parsing.arg_int(request.args, "course_year",
+                                          maximum=rubric().course_years)
+                       or page.course_year or 1)
+        gpa = next((g for g in (page.gpa or {}).values() if g.academic_year == academic_year),
+                   None)
         defaults = summary_defaults(
-            db,
-            actor,
-            portfolio,
-            rubric(),
-            page.totals,
-            academic_year=academic_year,
-            course_year=course_year,
-            gpa=gpa,
-            today=grading_policy().today(),
-            thresholds=settings().get("portfolio", {}).get("achievement_levels", {}),
-            locale=locale(),
-        )
+            db, actor, portfolio, rubric(), page.totals, academic_year=academic_year,
+            course_year=course_year, gpa=gpa, today=calendar.today(), locale=locale())
+        defaults["department"] = institution_header(settings(), locale()).get("department", "")
         form.process(data=defaults)
         form.version.data = "0"
     elif request.method == "GET":
         form.version.data = str(summary.version)
+        if not summary.level_overridden:
+            form.achievement_level.data = ""  # the points' level, recounted on save
     status, conflict = 200, None
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid:
+        # The academic calendar gives the course year of the academic year when Section I
+        # tells the year of admission or the course year: the form cannot file it elsewhere.
+        known = course_year_in(calendar, portfolio, form.academic_year.data.strip())
+        if known is not None and form.course_year.data != known:
+            form.course_year.errors = [*form.course_year.errors, _(
+                "In %(year)s the student is in course year %(n)s (Section I).",
+                year=form.academic_year.data.strip(), n=known)]
+            valid = False
+    if valid:
+        points = summary_points(page.totals, form.course_year.data, thresholds)
+        policy = grading_policy()
+        values = with_points(form.values(), points, policy.levels if policy else None)
         try:
-            saved = save_summary(
-                db,
-                actor,
-                portfolio,
-                form.values(),
-                summary=summary,
-                base_version=form.base_version(),
-            )
+            saved = save_summary(db, actor, portfolio, values, summary=summary,
+                                 base_version=form.base_version())
         except service.StaleEdit as err:
             db.rollback()
             flash(str(err.message), "error")
@@ -443,16 +450,12 @@ def _summary_form(viewer, db, actor, portfolio, summary):
             return redirect(url_for(".summary", summary_id=saved.id), code=303)
     elif request.method == "POST":
         status = 400
-    return render_template(
-        "portfolio/summary_form.html",
-        viewer=viewer,
-        form=form,
-        portfolio=portfolio,
-        summary=summary,
-        conflict=conflict,
-        page=page,
-        title=_("Tutor summary"),
-    ), status
+    year = form.course_year.data if isinstance(form.course_year.data, int) else None
+    preview = summary_points(page.totals, year, thresholds) if year else None
+    return render_template("portfolio/summary_form.html", viewer=viewer, form=form,
+                           portfolio=portfolio, summary=summary, conflict=conflict, page=page,
+                           preview=preview, thresholds=thresholds,
+                           title=_("Tutor summary")), status
 
 
 def _visible_summary(summary_id: int):
@@ -468,14 +471,12 @@ def _visible_summary(summary_id: int):
 def summary(summary_id: int):
     """A summary as a printable page (the student sees their own)."""
     viewer, db, actor, found, portfolio = _visible_summary(summary_id)
-    return render_template(
-        "portfolio/summary.html",
-        viewer=viewer,
-        summary=found,
-        portfolio=portfolio,
-        reviewer=access.may_review(db, actor, portfolio),
-        title=_("Tutor summary"),
-    )
+    return render_template("portfolio/summary.html", viewer=viewer, summary=found,
+                           portfolio=portfolio, header=institution_header(settings(), locale()),
+                           natural_level=achievement_level(
+                               found.points, achievement_thresholds(settings())),
+                           reviewer=access.may_review(db, actor, portfolio),
+                           title=_("Tutor summary"))
 
 
 @bp.route("/summaries/<int:summary_id>.pdf")
@@ -483,15 +484,10 @@ def summary_as_pdf(summary_id: int):
     """A summary as PDF, with signature lines (not for a mentor: they read on screen)."""
     _viewer, db, actor, found, portfolio = _visible_summary(summary_id)
     access.exportable_portfolio(db, actor, portfolio.id)
-    body = summary_pdf(
-        found,
-        portfolio,
-        settings=settings(),
-        level_names={
-            **{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
-            **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()},
-        },
-    )
+    body = summary_pdf(found, portfolio, settings=settings(), level_names=level_names(),
+                       header=institution_header(settings(), locale()),
+                       natural_level=achievement_level(
+                           found.points, achievement_thresholds(settings())))
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="summary-{found.academic_year}-{portfolio.id}.pdf"'

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext as _lp
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,11 +18,25 @@ from ..versioning import claim
 from .models import VERIFIED, Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import StaleEdit, Totals
+from .years import student_years
 
 ACADEMIC_LEVELS = {
     "excellent": _l("excellent"), "good": _l("good"), "average": _l("average"), "low": _l("low"),
 }
-ACHIEVEMENT_LEVELS = {"high": _l("high"), "medium": _l("medium"), "low": _l("low")}
+# The level of personal achievements qualifies "уровень" (masculine in Russian: высокий,
+# средний, низкий), the academic achievement "успеваемость" (feminine): two contexts.
+ACHIEVEMENT_LEVELS = {"high": _lp("achievement level", "high"),
+                      "medium": _lp("achievement level", "medium"),
+                      "low": _lp("achievement level", "low")}
+DEFAULT_ACHIEVEMENT_THRESHOLDS = {"high": 400, "medium": 150}
+
+
+def level_names() -> dict[str, dict[str, str]]:
+    """The level names in the current language, by kind (for PDFs)."""
+    return {"academic": {k: str(v) for k, v in ACADEMIC_LEVELS.items()},
+            "achievement": {k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}}
+
+
 SUMMARY_TEXT_FIELDS = ("activity", "self_development", "competences", "remarks")
 
 
@@ -39,8 +53,9 @@ class YearGpa:
 def gpa_by_course_year(db: Session, portfolio: Portfolio, policy) -> dict[int, YearGpa] | None:
     """GPA per course year from the gradebook's academic record; None when it is unavailable.
 
-    The course year of an academic year comes from the year of admission when the student gave
-    it, else from the gradebook's count of academic years on record.
+    The course year of an academic year is the record's, i.e. the academic calendar's
+    (lti_tool/calendar.py): from Section I's year of admission or stated course year, else the
+    gradebook's count of academic years on record.
     """
     if policy is None:
         return None
@@ -48,41 +63,99 @@ def gpa_by_course_year(db: Session, portfolio: Portfolio, policy) -> dict[int, Y
         from ..gradebook.academic import academic_record
     except ImportError:  # the gradebook is optional for the portfolio
         return None
-    record = academic_record(db, portfolio.user_id, policy)
+    record = academic_record(db, portfolio.user_id, policy, student_years(portfolio))
     result: dict[int, YearGpa] = {}
     for year in record.years:
         course_year = year.study_year
-        if portfolio.admission_year and year.academic_year[:4].isdigit():
-            course_year = int(year.academic_year[:4]) - portfolio.admission_year + 1
         if course_year is None or not 1 <= course_year <= 8:
             continue
         result[course_year] = YearGpa(course_year, year.academic_year, year.gpa, year.level)
     return result
 
 
+INSTITUTION_KEYS = ("university", "faculty", "department")
+
+
+def institution_header(settings: Mapping | None, locale: str) -> dict[str, str]:
+    """[institution] university, faculty, department in `locale` (a name, or a table of
+    names by language); the documents' header. Empty values are left out."""
+    found = (settings or {}).get("institution", {}) or {}
+    header = {}
+    for key in INSTITUTION_KEYS:
+        value = found.get(key, "")
+        if isinstance(value, Mapping):
+            value = value.get(locale) or value.get("en") or next(iter(value.values()), "")
+        if str(value or "").strip():
+            header[key] = str(value).strip()
+    return header
+
+
+def achievement_thresholds(settings: Mapping | None) -> dict[str, int]:
+    """[portfolio.achievement_levels]: the lowest verified points of "high" and "medium"."""
+    found = dict((settings or {}).get("portfolio", {}).get("achievement_levels", {}) or {})
+    return {key: int(found.get(key, default))
+            for key, default in DEFAULT_ACHIEVEMENT_THRESHOLDS.items()}
+
+
 def achievement_level(points: int, thresholds: Mapping[str, int]) -> str:
     """high / medium / low for a year's verified points ([portfolio.achievement_levels])."""
-    if points >= int(thresholds.get("high", 400)):
+    if points >= int(thresholds.get("high", DEFAULT_ACHIEVEMENT_THRESHOLDS["high"])):
         return "high"
-    if points >= int(thresholds.get("medium", 150)):
+    if points >= int(thresholds.get("medium", DEFAULT_ACHIEVEMENT_THRESHOLDS["medium"])):
         return "medium"
     return "low"
 
 
-def course_year_for(portfolio: Portfolio, academic_year: str) -> int | None:
-    """The course year an academic year was, from the year of admission."""
-    if portfolio.admission_year and academic_year[:4].isdigit():
-        year = int(academic_year[:4]) - portfolio.admission_year + 1
-        return year if 1 <= year <= 8 else None
-    return None
+@dataclass(frozen=True)
+class SummaryPoints:
+    """The verified points a summary stands on: the academic year's and all years', and the
+    level they give."""
+
+    year: int
+    total: int
+    level: str
+
+
+def summary_points(totals: Totals, course_year: int,
+                   thresholds: Mapping[str, int]) -> SummaryPoints:
+    """The year's verified points (tutor marks included), all years', and their level."""
+    year = totals.verified_for(year=course_year)
+    return SummaryPoints(year, totals.verified_total, achievement_level(year, thresholds))
+
+
+def with_points(values: Mapping[str, object], points: SummaryPoints,
+                levels=None) -> dict:
+    """The summary's values with the points as verified now and the level they give.
+
+    The tutor's level ("" = the points' level) is kept as an override when it differs from
+    the points' level, and marked so; the academic level is worked out from the GPA when the
+    tutor left it empty (`levels`: the gradebook's AcademicLevels).
+    """
+    result = dict(values)
+    chosen = str(result.get("achievement_level") or "")
+    result["points"], result["points_total"] = points.year, points.total
+    result["achievement_level"] = chosen or points.level
+    result["level_overridden"] = bool(chosen) and chosen != points.level
+    gpa_text = str(result.get("gpa") or "").strip()
+    if gpa_text and not result.get("academic_level") and levels is not None:
+        from ..gradebook.gpa import academic_level
+
+        try:
+            result["academic_level"] = academic_level(Decimal(gpa_text), levels) or ""
+        except ArithmeticError:
+            pass
+    return result
 
 
 def summary_defaults(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubric,
                      totals: Totals, *, academic_year: str, course_year: int,
-                     gpa: YearGpa | None, thresholds: Mapping[str, int], locale: str,
+                     gpa: YearGpa | None, locale: str,
                      today: date) -> dict:
-    """A new summary's fields, prefilled from the portfolio, the points and the gradebook."""
-    points = totals.verified_for(year=course_year)
+    """A new summary's fields, prefilled from the portfolio, the points and the gradebook.
+
+    The level of personal achievements is left to the points ("" in the form) unless the tutor
+    chooses one.
+    """
     entries = db.scalars(select(Entry).where(
         Entry.portfolio_id == portfolio.id, Entry.course_year == course_year,
         Entry.status == VERIFIED, Entry.section == "achievements")
@@ -99,7 +172,7 @@ def summary_defaults(db: Session, actor: Actor, portfolio: Portfolio, rubric: Ru
         "group_name": portfolio.group_name,
         "gpa": "" if gpa is None or gpa.gpa is None else f"{gpa.gpa:.2f}",
         "academic_level": (gpa.level or "") if gpa else "",
-        "points": points, "achievement_level": achievement_level(points, thresholds),
+        "achievement_level": "",
         "activity": activity, "self_development": self_dev, "competences": "", "remarks": "",
         "tutor_name": actor.name, "head_name": "", "department": "",
         "summary_date": today,

@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext as _
 
 from .. import parsing
 from ..auth import acting, current_viewer
+from ..calendar import StudentYears
 from ..errors import NotFound, ToolError, UnknownAction
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import (
@@ -21,18 +22,19 @@ from ..evidence.storage import (
 )
 from ..exports import content_disposition, download_name
 from ..gradebook.academic import may_view_record
-from ..i18n import today
+from ..i18n import today, when
 from ..versioning import parse_version
-from . import access, service
+from . import access, leaders, service
 from .charts import points_per_year_chart
 from .entries import check_entry
 from .forms import PAGE_FORMS
 from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
 from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
 from .pdf import portfolio_pdf
-from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS
+from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS, institution_header, level_names
 from .web import (
     Links,
+    academic_calendar,
     entry_views,
     grade_labeller,
     load_page,
@@ -40,6 +42,7 @@ from .web import (
     rubric,
     settings,
 )
+from .years import current_course_year, student_years
 
 bp = Blueprint("portfolio", __name__, url_prefix="/portfolio")
 UPLOAD_ENDPOINTS = {"portfolio.upload_evidence", "portfolio.upload_photo"}
@@ -104,9 +107,10 @@ def _score(db, viewer, page) -> service.ScoreExplained | None:
 @bp.route("/")
 def mine():
     """The signed-in person's own portfolio."""
-    viewer, db, _actor, portfolio = _own()
+    viewer, db, actor, portfolio = _own()
     page = load_page(db, portfolio, include_drafts=True)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=True,
+                           leads=leaders.led_group(db, actor),
                            reviewer=False, rubric=rubric(), locale=locale(), year=_year_arg(),
                            score=_score(db, viewer, page), title=_("My portfolio"))
 
@@ -123,7 +127,9 @@ def view(portfolio_id: int):
     grades = may_view_record(db, viewer_id=viewer.user.id, viewer_role=viewer.role,
                              viewer_platform_id=viewer.platform.id, student=portfolio.user)
     page = load_page(db, portfolio, include_drafts=False, with_gpa=grades)
+    leader = leaders.leader_of(db, portfolio.platform_id, portfolio.group_name)
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=False,
+                           is_leader=leader is not None and leader.user_id == portfolio.user_id,
                            gpa_hidden=not grades,
                            reviewer=access.may_review(db, actor, portfolio), rubric=rubric(),
                            locale=locale(), year=_year_arg(), score=_score(db, viewer, page),
@@ -142,13 +148,17 @@ def edit_page(page: str):
     viewer, db, actor, portfolio = _own()
     form_class = PAGE_FORMS[page]
     form = form_class(obj=portfolio if request.method == "GET" else None)
+    calendar = academic_calendar()
     if request.method == "GET":
         form.version.data = str(portfolio.page_version(page))
+        if page == "profile":
+            # Today's course year by the calendar (a course year stated last year moved on).
+            form.course_year.data = current_course_year(calendar, portfolio)
     status, conflict = 200, False
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _course_year_agrees(form, calendar):
         try:
             saved = service.save_page(db, actor, portfolio, page, form.values(),
-                                      form.base_version())
+                                      form.base_version(), today=calendar.today())
         except service.StaleEdit as err:
             db.rollback()
             flash(str(err.message), "error")
@@ -165,6 +175,23 @@ def edit_page(page: str):
     return render_template("portfolio/portrait_form.html", viewer=viewer, form=form, page=page,
                            portfolio=portfolio, conflict=conflict, max_bytes=max_bytes,
                            max_size=human_size(max_bytes), title=PAGE_NAMES[page]), status
+
+
+def _course_year_agrees(form, calendar) -> bool:
+    """Section I's course year and year of admission tell the same course year today (the
+    academic calendar's rule); otherwise the course year field says which one it is."""
+    admission = getattr(form, "admission_year", None)
+    stated = getattr(form, "course_year", None)
+    if admission is None or stated is None or not admission.data or not stated.data:
+        return True
+    expected = calendar.course_year(calendar.today(), StudentYears(admission_year=admission.data))
+    if expected == stated.data:
+        return True
+    stated.errors = [*stated.errors, _(
+        "Admitted in %(year)s, you are in course year %(n)s in %(academic_year)s: correct the "
+        "course year or the year of admission.", year=admission.data, n=expected or "—",
+        academic_year=calendar.current().label)]
+    return False
 
 
 @bp.route("/portrait/photo", methods=["POST"])
@@ -209,11 +236,18 @@ def _entry_form_page(viewer, portfolio, entry_list, values, errors, entry=None, 
                            title=entry_list.names.get(locale())), status
 
 
+def _year_of_date(portfolio: Portfolio):
+    """The owner's course year on a date, by the academic calendar (None: unknown)."""
+    calendar, student = academic_calendar(), student_years(portfolio)
+    return lambda day: calendar.course_year(day, student)
+
+
 def _form_values(entry: Entry) -> dict:
     values = {f"f_{k}": v for k, v in (entry.fields or {}).items()}
     values.update({"f_title": entry.title, "item": entry.item_key,
                    "course_year": str(entry.course_year), "level": entry.level or "",
                    "result": entry.result or "", "count": str(entry.count),
+                   "year_note": entry.year_note or "",
                    "version": str(entry.version)})
     return values
 
@@ -226,10 +260,10 @@ def new_entry():
     if entry_list is None:
         raise NotFound()
     if request.method == "GET":
-        year = _year_arg() or portfolio.course_year or 1
+        year = _year_arg() or current_course_year(academic_calendar(), portfolio) or 1
         return _entry_form_page(viewer, portfolio, entry_list,
                                 {"course_year": str(year), "count": "1"}, {})
-    data, errors = check_entry(rubric(), entry_list, request.form)
+    data, errors = check_entry(rubric(), entry_list, request.form, _year_of_date(portfolio))
     if errors:
         return _entry_form_page(viewer, portfolio, entry_list, request.form, errors, status=400)
     entry = service.create_entry(db, actor, portfolio, rubric(), data,
@@ -250,7 +284,8 @@ def edit_entry(entry_id: int):
     if request.method == "GET":
         return _entry_form_page(viewer, entry.portfolio, entry_list, _form_values(entry), {},
                                 entry=entry)
-    data, errors = check_entry(rubric(), entry_list, request.form)
+    data, errors = check_entry(rubric(), entry_list, request.form,
+                               _year_of_date(entry.portfolio))
     if errors:
         return _entry_form_page(viewer, entry.portfolio, entry_list, request.form, errors,
                                 entry=entry, status=400)
@@ -534,9 +569,10 @@ def export_pdf(portfolio_id: int):
     body = portfolio_pdf(portfolio, page.entries, page.totals, rubric(), page.summaries,
                          settings=settings(), locale=locale(),
                          status_names={k: str(v) for k, v in STATUS_NAMES.items()},
-                         level_names={**{k: str(v) for k, v in ACADEMIC_LEVELS.items()},
-                                      **{k: str(v) for k, v in ACHIEVEMENT_LEVELS.items()}},
-                         gpa=page.gpa)
+                         level_names=level_names(), gpa=page.gpa,
+                         header=institution_header(settings(), locale()),
+                         course_year=page.course_year, year_labels=page.year_labels,
+                         confirmed={y: f"{c.by}, {when(c.at)}" for y, c in page.confirmed.items()})
     name = download_name(f"portfolio-{_owner(portfolio)}", "pdf", today())
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(name)})

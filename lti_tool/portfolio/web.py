@@ -12,13 +12,16 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..calendar import AcademicCalendar
 from ..evidence.models import EvidenceFile, kind_of
 from ..extensions import services
 from ..gradebook.policy import GradingPolicy
+from .leaders import by_academic_year, confirmations
 from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
 from .service import PLACEMENT, Totals, score_now, totals_from_entries
 from .summary import YearGpa, gpa_by_course_year
+from .years import academic_year_of, current_course_year
 
 
 def init_rubric(app) -> None:
@@ -50,6 +53,11 @@ def locale() -> str:
     return str(get_locale() or "en")
 
 
+def academic_calendar() -> AcademicCalendar:
+    """The one academic calendar rule (lti_tool/calendar.py), built at start-up."""
+    return services().academic_calendar
+
+
 def grading_policy() -> GradingPolicy | None:
     """The gradebook's grading policy when the gradebook is installed (for GPA rows)."""
     return services().find(GradingPolicy)
@@ -65,6 +73,9 @@ class PortfolioPage:
     summaries: list[Summary]
     totals: Totals
     gpa: dict[int, YearGpa] | None
+    course_year: int | None = None  # today's, by the academic calendar
+    year_labels: dict[int, str] = field(default_factory=dict)  # course year -> "2025-2026"
+    confirmed: dict = field(default_factory=dict)  # course year -> the leader's Confirmed
     comments: dict[int, str] = field(default_factory=dict)  # returned entry -> tutor's word
     files: dict[int, list] = field(default_factory=dict)  # entry -> its files (FileRef)
     _groups: dict = field(default_factory=dict, repr=False)
@@ -117,7 +128,20 @@ def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
             comments[entry_id] = comment
     files = files_of(db, [e.id for e in entries]) if not with_decisions else {
         e.id: e.evidence for e in entries}
-    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa, comments, files)
+    calendar = academic_calendar()
+    labels = {}
+    for number in range(1, calendar.max_years + 1):
+        label = academic_year_of(calendar, portfolio, number)
+        if label:
+            labels[number] = label
+    confirmed: dict = {}
+    if gpa:
+        by_year = confirmations(db, [portfolio.id], {portfolio.id: by_academic_year(gpa)})
+        confirmed = {g.course_year: by_year[portfolio.id][g.academic_year]
+                     for g in gpa.values() if g.academic_year in by_year[portfolio.id]}
+    return PortfolioPage(portfolio, entries, marks, summaries, totals, gpa,
+                         current_course_year(calendar, portfolio), labels, confirmed, comments,
+                         files)
 
 
 class FileRef(NamedTuple):

@@ -330,7 +330,11 @@ def test_tutor_summary_printable_and_pdf(tool, moodle):
         pid = db.get(Entry, entry_id).portfolio_id
     form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026&course_year=2")
     assert form.status_code == 200
-    assert 'value="100"' in form.text  # the year's verified points, prefilled
+    # The year's verified points and all years', and the level they give (thresholds beside).
+    assert ("Verified portfolio points: 100 in 2025-2026 (course year 2), 100 in all years"
+            in form.text)
+    assert "They give the level: low." in form.text
+    assert "high from 400, medium from 150" in form.text and "gives no thresholds" in form.text
     assert "Anatomy olympiad" in form.text  # activity prefilled from verified entries
     saved = teacher.post(f"/portfolio/{pid}/summaries/new", {
         "version": "0", "academic_year": "2025-2026", "course_year": "2", "group_name": "МД-21",
@@ -344,6 +348,11 @@ def test_tutor_summary_printable_and_pdf(tool, moodle):
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     own = student.get(f"/portfolio/summaries/{sid}")
     assert own.status_code == 200 and "Қ. Әбілқасымова" in own.text
+    # The tutor chose "medium" for 100 points (low): shown as the tutor's, beside the points.
+    level = re.search(r'<dd id="achievement-level">(.*?)</dd>', own.text, re.S).group(1)
+    assert "medium" in level and "set by the tutor" in level
+    assert "the verified points give: low" in level and "100 in 2025-2026" in level
+    assert "has reached" not in own.text  # neutral wording (issue 12)
     # A second summary for the same year is refused, the form keeps the text.
     dup = teacher.post(f"/portfolio/{pid}/summaries/new", {
         "version": "0", "academic_year": "2025-2026", "course_year": "2", "points": "1",
@@ -488,7 +497,9 @@ def test_gpa_by_course_year_comes_from_the_gradebook(tool, moodle):
         db.commit()
         pid = portfolio.id
     page = student.get("/portfolio/")
-    row = re.search(r'href="#year-2">2</a></th>\s*<td>([^<]+)</td>', page.text)
+    # Admitted in 2024: 2025-2026 is course year 2 (the academic calendar), and says so.
+    row = re.search(r'href="#year-2">2</a> <span class="muted pf-ay">2025-2026</span></th>'
+                    r'\s*<td>([^<]+)</td>', page.text)
     assert row and row.group(1).strip() == "3.67"  # A- (90-94 %), seed 002
     teacher = launch(tool, moodle, "teacher")
     form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026")
@@ -550,3 +561,161 @@ def test_refusals_are_the_tools_own_translated_pages(tool, moodle):
     assert stale_form.status_code == 400
     assert "<code>unknown_action</code>" in stale_form.text
     assert "Это действие здесь неизвестно" in stale_form.text
+
+
+def test_issue_13_summary_files_the_year_by_the_calendar_and_never_contradicts_points(
+        tool, moodle):
+    """Issue 13: admitted in 2023, 155 points verified in course year 3; the summary of
+    2025-2026 is course year 3 with those 155 points (and the total beside them), its level
+    the one the points give, in Russian "средний" (masculine, like высокий / низкий)."""
+    student = launch(tool, moodle)
+    student.post("/portfolio/portrait/profile", {"version": "0", "full_name": "Sam Student",
+                                                 "admission_year": "2023", "group_name": "МД-21"})
+    first = add_entry(student, course_year="3", level="republic", result="first")  # 100
+    second = add_entry(student, course_year="3", level="university", result="third")  # 50
+    third = add_entry(student, list_key="self_development", item="self_development_event",
+                      course_year="3", count="1", level="", result="", f_title="Training",
+                      f_when="", f_date="2026-02-10")  # 5
+    older = add_entry(student, course_year="1", level="university", result="second")  # 75
+    teacher = launch(tool, moodle, "teacher")
+    for entry_id in (first, second, third, older):
+        answer = teacher.post(f"/portfolio/entries/{entry_id}/decide", {
+            "action": "verify", "version": str(entry_version(tool, entry_id))})
+        assert answer.status_code == 200
+    with db_session(tool) as db:
+        pid = db.get(Entry, first).portfolio_id
+    form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026")
+    assert re.search(r'name="course_year"[^>]*value="3"', form.text)
+    assert ("Verified portfolio points: 155 in 2025-2026 (course year 3), 230 in all years"
+            in form.text)
+    base = {"version": "0", "academic_year": "2025-2026", "group_name": "МД-21", "gpa": "2.33",
+            "academic_level": "", "achievement_level": "", "tutor_name": "Terry Teacher",
+            "summary_date": "2026-06-20"}
+    # Another course year than the calendar's for 2025-2026 is refused, with the reason.
+    wrong = teacher.post(f"/portfolio/{pid}/summaries/new", {**base, "course_year": "4"})
+    assert wrong.status_code == 400
+    assert "In 2025-2026 the student is in course year 3" in wrong.text
+    saved = teacher.post(f"/portfolio/{pid}/summaries/new", {**base, "course_year": "3"})
+    assert saved.status_code == 200
+    sid = int(re.search(r"/portfolio/summaries/(\d+)", saved.url).group(1))
+    ru = teacher.get(f"/portfolio/summaries/{sid}?lang=ru")
+    level = re.search(r'<dd id="achievement-level">(.*?)</dd>', ru.text, re.S).group(1)
+    assert "средний" in level and "155" in level and "230" in level
+    assert "тьютор" not in level.lower()  # no override
+    # C+ = 2.33 is "good" (хорошая успеваемость), worked out from the GPA.
+    assert "хорошая (GPA 2,33)" in ru.text
+    with db_session(tool) as db:
+        from lti_tool.portfolio.models import Summary
+
+        summary = db.get(Summary, sid)
+        assert (summary.course_year, summary.points, summary.points_total,
+                summary.achievement_level, summary.level_overridden,
+                summary.academic_level) == (3, 155, 230, "medium", False, "good")
+        version = summary.version
+    # The tutor overrides the level: kept, and shown as the tutor's beside the points' level.
+    edited = teacher.post(f"/portfolio/summaries/{sid}/edit", {
+        **base, "version": str(version), "course_year": "3", "achievement_level": "high"})
+    assert edited.status_code == 200
+    ru = teacher.get(f"/portfolio/summaries/{sid}?lang=ru")
+    level = re.search(r'<dd id="achievement-level">(.*?)</dd>', ru.text, re.S).group(1)
+    assert "высокий" in level and "средний" in level and "155" in level
+
+
+def test_section_i_and_entries_follow_the_academic_calendar(tool, moodle):
+    """Issue 13: Section I cannot say "admitted 2023" and another course year than the
+    calendar's; an entry's course year comes from its date, and another one shows its note."""
+    from lti_tool.calendar import AcademicCalendar, StudentYears
+
+    calendar = AcademicCalendar()
+    now = calendar.course_year(calendar.today(), StudentYears(admission_year=2023))
+    student = launch(tool, moodle)
+    wrong = student.post("/portfolio/portrait/profile", {
+        "version": "0", "full_name": "Sam Student", "admission_year": "2023",
+        "course_year": str(now % 5 + 1)})
+    assert wrong.status_code == 400 and f"you are in course year {now} in" in wrong.text
+    saved = student.post("/portfolio/portrait/profile", {
+        "version": "0", "full_name": "Sam Student", "admission_year": "2023",
+        "course_year": str(now)})
+    assert saved.status_code == 200
+    assert f"Course year {now}" in student.get("/portfolio/").text
+    base = {"item": "sports_competition", "level": "university", "result": "first",
+            "f_title": "Cup", "f_date": "2025-09-01", "f_when": "", "f_note": ""}
+    by_date = add_entry(student, "sports", course_year="", **base)
+    with db_session(tool) as db:
+        assert db.get(Entry, by_date).course_year == 3  # 2025-2026, admitted 2023
+    refused = student.post("/portfolio/entries/new?list=sports", {
+        **base, "list": "sports", "course_year": "2", "action": "draft"})
+    assert refused.status_code == 400 and "falls in your course year 3" in refused.text
+    noted = add_entry(student, "sports", course_year="2", year_note="Results came in August",
+                      **base)
+    page = student.get(f"/portfolio/entries/{noted}")
+    assert "Filed under course year 2, not the date's: Results came in August" in page.text
+
+
+def test_group_leader_confirms_the_groups_gpa_and_a_change_clears_it(tool, moodle):
+    """Seed 000, Section II: the GPA by course year is signed by the group leader. A tutor
+    marks the leader; the leader confirms each row as shown; the student's table shows who
+    and when; a later change of the GPA clears the confirmation."""
+    from lti_tool.gradebook.models import CourseGrading, LineItem, Result
+    from lti_tool.lti.models import Membership
+
+    leader = launch(tool, moodle)
+    member = launch(tool, moodle, {"role": "student", "id": "41", "given_name": "Mia",
+                                   "family_name": "Member"})
+    outsider = launch(tool, moodle, {"role": "student", "id": "42", "given_name": "Oleg",
+                                     "family_name": "Other"})
+    for client, name, group in ((leader, "Sam Student", "МД-21"), (member, "Mia Member", "МД-21"),
+                                (outsider, "Oleg Other", "МД-22")):
+        client.post("/portfolio/portrait/profile", {"version": "0", "full_name": name,
+                                                    "admission_year": "2024",
+                                                    "group_name": group})
+    with db_session(tool) as db:
+        portfolios = {p.full_name: p for p in db.scalars(select(Portfolio))}
+        mia, sam = portfolios["Mia Member"], portfolios["Sam Student"]
+        context_id = db.scalar(select(Membership.context_id).where(
+            Membership.user_id == mia.user_id))
+        item = LineItem(context_id=context_id, url="https://lms/li/final", label="Final",
+                        score_maximum=100)
+        db.add(item)
+        db.flush()
+        result = Result(line_item_id=item.id, user_id=mia.user_id, result_score=92,
+                        result_maximum=100)
+        db.add(result)
+        db.add(CourseGrading(context_id=context_id, final_line_item_id=item.id, credits=5,
+                             academic_year="2025-2026"))
+        db.commit()
+        mia_id, sam_id, result_id = mia.id, sam.id, result.id
+    # Not a leader yet: refused, clearly.
+    early = leader.get("/portfolio/group-gpa")
+    assert early.status_code == 409 and "Only the group leader" in early.text
+    teacher = launch(tool, moodle, "teacher")
+    marked = teacher.post(f"/portfolio/{sam_id}/leader")
+    assert marked.status_code == 200 and "Leader of group МД-21" in marked.text
+    assert "Confirm the GPA of group МД-21" in leader.get("/portfolio/").text
+    table = leader.get("/portfolio/group-gpa")
+    assert table.status_code == 200 and "Mia Member" in table.text
+    assert "Oleg Other" not in table.text  # another group
+    assert 'name="gpa" value="3.67"' in table.text
+    # A GPA other than the current one (a stale page) is refused.
+    stale = leader.post("/portfolio/group-gpa/confirm", {
+        "portfolio": str(mia_id), "academic_year": "2025-2026", "gpa": "3.00"})
+    assert stale.status_code == 409 and "The GPA changed" in stale.text
+    # Someone who does not lead the group cannot confirm.
+    refused = outsider.post("/portfolio/group-gpa/confirm", {
+        "portfolio": str(mia_id), "academic_year": "2025-2026", "gpa": "3.67"})
+    assert refused.status_code == 409
+    done = leader.post("/portfolio/group-gpa/confirm", {
+        "portfolio": str(mia_id), "academic_year": "2025-2026", "gpa": "3.67"})
+    assert done.status_code == 200 and "Confirmed." in done.text
+    own = member.get("/portfolio/").text
+    cell = re.search(r'href="#year-2">2</a>.*?<td>3\.67<span class="pf-confirmed">([^<]*)</span>',
+                     own, re.S)
+    assert cell and "confirmed by the group leader Sam Student" in cell.group(1)
+    assert member.get(f"/portfolio/{mia_id}/export.pdf").status_code == 200
+    # The grade changes (92 % -> 80 %, A- -> B): the confirmation no longer applies.
+    with db_session(tool) as db:
+        db.get(Result, result_id).result_score = 80
+        db.commit()
+    own = member.get("/portfolio/").text
+    assert "pf-confirmed" not in own
+    assert 'name="gpa" value="3.00"' in leader.get("/portfolio/group-gpa").text

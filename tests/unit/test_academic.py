@@ -94,7 +94,38 @@ def test_the_record_takes_a_fixed_number_of_queries(db, courses):
     statements = _count_queries(db)
     record = academic_record(db, student_id, POLICY)
     assert len(record.years[0].courses) == 2 * courses
-    assert len(statements) == 3  # tool results, LMS totals, the student's placed courses
+    # tool results, LMS totals, the student's placed courses, Section I (the course years)
+    assert len(statements) == 4
+
+
+def test_course_years_follow_the_year_of_admission_not_the_years_on_record(db):
+    """Issue 13: a student admitted in 2023 whose first grades on record are of 2025-2026 is
+    in year 3 then, moving to year 4 (the threshold of year 4 applies), not "year 1"."""
+    from lti_tool.portfolio.models import Portfolio
+
+    platform = _platform(db)
+    student = _user(db, platform, "adm")
+    db.add(Portfolio(platform_id=platform.id, user_id=student.id, admission_year=2023,
+                     course_year=1))  # a stale stated course year: admission wins
+    _course(db, platform, student, "c1", score=72, year="2025-2026")  # C+, 2.33
+    _course(db, platform, student, "c2", score=66, year="2024-2025")  # C, 2.0
+    db.commit()
+    record = academic_record(db, student.id, POLICY)
+    years = {y.academic_year: y for y in record.years}
+    assert years["2025-2026"].study_year == 3
+    assert years["2024-2025"].study_year == 2
+    assert years["2025-2026"].progression.target_year == 4
+    assert years["2025-2026"].progression.threshold == Decimal("2.0")
+    assert years["2025-2026"].progression.passed
+    assert years["2025-2026"].level == "good"  # C+ is good (2.33, config academic_levels)
+
+
+def test_without_section_i_course_years_count_the_years_on_record(db):
+    platform = _platform(db)
+    student = _user(db, platform, "noadm")
+    _course(db, platform, student, "c1", score=90, year="2025-2026")
+    db.commit()
+    assert academic_record(db, student.id, POLICY).years[0].study_year == 1
 
 
 def test_an_lms_total_for_a_course_the_tool_grades_counts_once(db):

@@ -172,3 +172,25 @@ def test_the_tool_does_not_start_with_a_broken_scale(tmp_path):
                              "database_url": f"sqlite:///{tmp_path}/t.db"},
                     "gradebook": {"scale_file": str(broken)}})
     assert Path(broken).exists()
+
+
+def test_the_summarys_academic_levels_agree_with_the_traditional_scale():
+    """Issue 13: C+ (2.33) is "good". The tutor summary's academic levels are read from GPA
+    with [gradebook.academic_levels]: each must be the points of the lowest letter of its
+    traditional grade in the scale file (excellent from A-, good from C+, average =
+    satisfactory from D), so that a GPA of exactly C+ is "good" and one below is "average"."""
+    from lti_tool.gradebook.gpa import academic_level
+    from lti_tool.gradebook.policy import load_policy
+    from lti_tool.settings import load as load_settings
+
+    policy = load_policy(load_settings(environ={}))
+    lowest: dict[str, Decimal] = {}
+    for band in policy.scale.bands:
+        name = band.traditional["en"].lower()
+        lowest[name] = min(lowest.get(name, band.points), band.points)
+    assert policy.levels.excellent == lowest["excellent"] == Decimal("3.67")
+    assert policy.levels.good == lowest["good"] == Decimal("2.33")
+    assert policy.levels.average == lowest["satisfactory"] == Decimal("1.0")
+    assert academic_level(Decimal("2.33"), policy.levels) == "good"
+    assert academic_level(Decimal("2.32"), policy.levels) == "average"
+    assert academic_level(Decimal("0.99"), policy.levels) == "low"

@@ -181,3 +181,35 @@ def test_missing_or_broken_file_is_reported(tmp_path):
     broken.write_text("lists: [unclosed", encoding="utf-8")
     with pytest.raises(RubricError, match="not valid YAML"):
         load_rubric(broken)
+
+
+def test_an_entrys_course_year_defaults_from_its_date_and_a_different_one_needs_a_note(rubric):
+    """Issue 13: admitted in 2023, a competition on 2025-09-01 (Almaty) is course year 3."""
+    from lti_tool.calendar import AcademicCalendar, StudentYears
+
+    calendar, student = AcademicCalendar(), StudentYears(admission_year=2023)
+    year_of = lambda day: calendar.course_year(day, student)  # noqa: E731
+    sports = rubric.lists["sports"]
+    base = {"item": "sports_competition", "level": "university", "result": "first",
+            "f_title": "Cup", "f_date": "2025-09-01"}
+    data, errors = check_entry(rubric, sports, {**base, "course_year": ""}, year_of)
+    assert not errors and data.course_year == 3 and data.year_note == ""
+    data, errors = check_entry(rubric, sports, {**base, "course_year": "3"}, year_of)
+    assert not errors and data.course_year == 3
+    # The last day of 2024-2025 is course year 2.
+    data, _ = check_entry(rubric, sports, {**base, "course_year": "", "f_date": "2025-08-31"},
+                          year_of)
+    assert data.course_year == 2
+    # Another year than the date's: refused without a note, kept with one.
+    _, errors = check_entry(rubric, sports, {**base, "course_year": "2"}, year_of)
+    assert set(errors) == {"course_year", "year_note"}
+    assert "falls in your course year 3" in errors["course_year"]
+    data, errors = check_entry(rubric, sports, {**base, "course_year": "2",
+                                                "year_note": "Results announced late"}, year_of)
+    assert not errors and (data.course_year, data.year_note) == (2, "Results announced late")
+    # No date, or no calendar: the chosen year, and a note is not kept.
+    data, errors = check_entry(rubric, sports, {**base, "course_year": "4", "f_date": "",
+                                                "year_note": "x"}, year_of)
+    assert not errors and (data.course_year, data.year_note) == (4, "")
+    _, errors = check_entry(rubric, sports, {**base, "course_year": ""})
+    assert set(errors) == {"course_year"}
