@@ -17,12 +17,11 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..errors import ToolError
 from ..export_text import printable
+from ..settings import Settings
 from .models import Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import Totals
 
-DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-DEFAULT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 _LONG_WORD = re.compile(r"(\S{40})(?=\S)")
 _lock = threading.Lock()
 _registered: dict[str, tuple[str, str]] = {}
@@ -36,13 +35,11 @@ class PdfFontMissing(ToolError):
     message = _l("PDF export is not available: the font it needs is not installed on the server.")
 
 
-def _fonts(settings: dict) -> tuple[str, str]:
+def _fonts(settings: Settings) -> tuple[str, str]:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    options = settings.get("portfolio", {})
-    regular = options.get("pdf_font") or DEFAULT_FONT
-    bold = options.get("pdf_font_bold") or DEFAULT_BOLD
+    regular, bold = settings.portfolio.pdf_font, settings.portfolio.pdf_font_bold
     key = f"{regular}|{bold}"
     with _lock:
         if key not in _registered:
@@ -93,7 +90,7 @@ def _document_classes():
     return Document, RunningHeader
 
 
-def _doc(title: str, settings: dict):
+def _doc(title: str, settings: Settings):
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -220,7 +217,7 @@ def _table(rows: Sequence[Sequence], styles: dict, widths=None, header: bool = T
 
 
 def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals, rubric: Rubric,
-                  summaries: Sequence[Summary], *, settings: dict, locale: str,
+                  summaries: Sequence[Summary], *, settings: Settings, locale: str,
                   status_names: dict, level_names: dict, gpa: dict | None) -> bytes:
     """The whole portfolio as a PDF (Section I, totals, Sections II and III, summaries)."""
     from reportlab.platypus import Paragraph, Spacer
@@ -323,7 +320,7 @@ def summary_story(summary: Summary, portfolio: Portfolio, s: dict, level_names: 
     return story
 
 
-def summary_pdf(summary: Summary, portfolio: Portfolio, *, settings: dict,
+def summary_pdf(summary: Summary, portfolio: Portfolio, *, settings: Settings,
                 level_names: dict) -> bytes:
     """One tutor summary as a printable PDF with signature lines."""
     buffer, doc, s = _doc(_("Tutor summary"), settings)

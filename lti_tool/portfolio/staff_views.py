@@ -157,9 +157,8 @@ def analytics():
     """Histogram of verified points, averages by group and programme, updates per month."""
     viewer = _course_context()
     db = get_db()
-    options = settings().get("portfolio", {})
     data = course.course_analytics(db, viewer.context.id,
-                                   bin_width=int(options.get("histogram_bin", 50)))
+                                   bin_width=settings().portfolio.histogram_bin)
     charts = {
         "histogram": bar_chart([Bar(f"{b.low}–{b.high - 1}", b.count) for b in data.histogram],
                                title=_("Students by verified points"), whole=True),
@@ -273,7 +272,7 @@ def _summary_form(viewer, db, actor, portfolio, summary):
         defaults = summary_defaults(
             db, actor, portfolio, rubric(), page.totals, academic_year=academic_year,
             course_year=course_year, gpa=gpa, today=grading_policy().today(),
-            thresholds=settings().get("portfolio", {}).get("achievement_levels", {}),
+            thresholds=settings().portfolio.achievement_levels,
             locale=locale())
         form.process(data=defaults)
         form.version.data = "0"

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
+from ..settings import AchievementLevels
 from ..versioning import claim
 from .access import Actor
 from .models import VERIFIED, Entry, Portfolio, Summary
@@ -60,11 +61,11 @@ def gpa_by_course_year(db: Session, portfolio: Portfolio, policy) -> dict[int, Y
     return result
 
 
-def achievement_level(points: int, thresholds: Mapping[str, int]) -> str:
+def achievement_level(points: int, thresholds: AchievementLevels) -> str:
     """high / medium / low for a year's verified points ([portfolio.achievement_levels])."""
-    if points >= int(thresholds.get("high", 400)):
+    if points >= thresholds.high:
         return "high"
-    if points >= int(thresholds.get("medium", 150)):
+    if points >= thresholds.medium:
         return "medium"
     return "low"
 
@@ -79,7 +80,7 @@ def course_year_for(portfolio: Portfolio, academic_year: str) -> int | None:
 
 def summary_defaults(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubric,
                      totals: Totals, *, academic_year: str, course_year: int,
-                     gpa: YearGpa | None, thresholds: Mapping[str, int], locale: str,
+                     gpa: YearGpa | None, thresholds: AchievementLevels, locale: str,
                      today: date) -> dict:
     """A new summary's fields, prefilled from the portfolio, the points and the gradebook."""
     points = totals.verified_for(year=course_year)

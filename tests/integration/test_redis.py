@@ -171,9 +171,9 @@ def test_both_hosts_use_one_access_token(hosts):
 
 def test_a_platform_removed_with_the_cli_is_refused_by_every_host_at_once(hosts, redis_server):
     a, _b = hosts
-    settings = a.app.config["SETTINGS"]
-    env = clean_environment(DATABASE_URL=settings["tool"]["database_url"],
-                            DATA_DIR=settings["tool"]["data_dir"], KEYS_DIR=settings["keys"]["dir"],
+    settings = services(a.app).settings
+    env = clean_environment(DATABASE_URL=settings.tool.database_url,
+                            DATA_DIR=str(settings.tool.data_dir), KEYS_DIR=str(settings.keys.dir),
                             BASE_URL=a.base_url, REDIS_URL=redis_server.url)
     with Platform("moodle") as lms, LaunchDriver() as browser:
         a.register(lms)
@@ -193,9 +193,9 @@ def test_a_committed_score_wakes_the_worker_through_the_queue(hosts, redis_serve
     settings_file = tmp_path / "worker.toml"
     # A poll so slow that only the queue can explain a score sent within seconds.
     settings_file.write_text("[gradebook.worker]\nqueue_poll_seconds = 300\n")
-    settings = a.app.config["SETTINGS"]
-    env = clean_environment(DATABASE_URL=settings["tool"]["database_url"],
-                            DATA_DIR=settings["tool"]["data_dir"], KEYS_DIR=settings["keys"]["dir"],
+    settings = services(a.app).settings
+    env = clean_environment(DATABASE_URL=settings.tool.database_url,
+                            DATA_DIR=str(settings.tool.data_dir), KEYS_DIR=str(settings.keys.dir),
                             BASE_URL=a.base_url, REDIS_URL=redis_server.url,
                             LTI_TOOL_SETTINGS=str(settings_file))
     with Platform("moodle") as lms, LaunchDriver() as browser:
