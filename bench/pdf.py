@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lti_tool import create_app
+from lti_tool.extensions import services
 from lti_tool.lti.models import User
 from lti_tool.portfolio.models import Entry, Portfolio, Summary
 from lti_tool.portfolio.service import totals_from_entries
@@ -161,7 +162,7 @@ def build(module: types.ModuleType, app, data) -> tuple[float, float, bytes]:
         totals,
         rubric,
         summaries,
-        settings=app.config["SETTINGS"],
+        settings=services(app).settings,
         locale="kk",
         status_names={k: str(v) for k, v in STATUS_NAMES.items()},
         level_names={

@@ -170,7 +170,7 @@ def main() -> int:
                                "base_url": "http://127.0.0.1:5000"},
                       "keys": {"dir": f"{data_dir}/keys"},
                       "gradebook": {"worker": {"in_process": False}}})
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(services(app).settings.tool.database_url)
     print("Portfolio pages, in-process WSGI, SQLite; server time per request over "
           f"{args.runs} warm runs")
     print(f"{'page':<44}{'size':>14}{'queries':>9}{'median ms':>11}{'p95 ms':>9}{'KB':>7}")

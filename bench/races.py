@@ -62,7 +62,7 @@ from lti_tool import versioning
 from lti_tool.auth import Actor
 from lti_tool.db import utcnow
 from lti_tool.gradebook.models import ScoreOutbox
-from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due
+from lti_tool.gradebook.worker import build_score_worker, next_due
 from lti_tool.portfolio import (
     service,
     summary as summary_module,
@@ -207,7 +207,7 @@ class Run:
             self.answers.append((what, answer.status_code))
 
     def drain(self, timeout: float = 120.0) -> None:
-        worker = build_score_worker(self.tool.app, WorkerPolicy(max_attempts=30))
+        worker = build_score_worker(self.tool.app, max_attempts=30)
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -279,7 +279,7 @@ def cost_per_decision(app, n: int) -> dict[str, tuple[float, float]]:
     """Median ms per decision, versioned and today's path, alternated on fresh entries: the
     service call alone (its statements), and with the commit (what a request pays)."""
     sessions = services(app).db.sessionmaker
-    settings = app.config["SETTINGS"]
+    settings = services(app).settings
     with sessions() as db:
         portfolio = db.scalars(select(Portfolio).order_by(Portfolio.id)).first()
         tutor = Actor(user_id=None, platform_id=portfolio.platform_id, name="bench")

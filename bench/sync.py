@@ -890,7 +890,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sync-"))
         served = start_tool(tmp)
         stack.callback(served.stop)
-        policy = WorkerPolicy.from_settings(served.app.config["SETTINGS"])
+        policy = WorkerPolicy.from_settings(services(served.app).settings.gradebook.worker)
         # The test LMS: a child process (bench/lms_process.py) unless --lms-in-process. Its
         # __exit__ stops the child on every way out of this block.
         platform = stack.enter_context(start_lms(not args.lms_in_process, "moodle"))

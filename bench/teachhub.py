@@ -149,7 +149,7 @@ def run(people: int, modules: int, runs: int) -> dict[str, dict]:
                                    "base_url": "http://127.0.0.1:5000"},
                           "keys": {"dir": f"{tmp}/keys"},
                           "gradebook": {"worker": {"in_process": False}}})
-        upgrade(app.config["DATABASE_URL"])
+        upgrade(services(app).settings.tool.database_url)
         started = time.perf_counter()
         platform_id, coordinator_id = seed(app, people, modules)
         seeded = time.perf_counter() - started

@@ -23,6 +23,9 @@ def _by_path(name: str, relative: str):
     # after a reload (kill -HUP) would keep running the old code.
     spec = importlib.util.spec_from_file_location(name, ROOT / relative)
     module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: pydantic resolves the settings models' annotations through
+    # sys.modules[<module>].
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -64,11 +67,11 @@ if os.path.isdir("/dev/shm"):
 # werkzeug's ProxyFix (lti_tool/ops/proxy.py) for X-Forwarded-For and -Host.
 forwarded_allow_ips = ",".join(
     str(ip_network(value, strict=False))
-    for value in _settings.get("proxy", {}).get("trusted", []) if value != "unix")
+    for value in _settings.proxy.trusted if value != "unix")
 
 # Metrics from every worker (and `lti-tool worker` on this host) are summed from files here.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
-                      str(Path(_settings["tool"]["data_dir"]) / "prometheus"))
+                      str(_settings.tool.data_dir / "prometheus"))
 
 # Files the workers write (the SQLite database, evidence, metrics) are the tool user's alone.
 # (gunicorn's own `umask` setting covers only its sockets; workers inherit the master's.)
@@ -109,7 +112,7 @@ class AccessLogger(Logger):
 
 logger_class = AccessLogger
 
-if _settings.get("logging", {}).get("format") == "json":
+if _settings.logging.format == "json":
     _json = {"()": _logs.JsonFormatter}
     logconfig_dict = {
         "root": {"level": "INFO", "handlers": ["stderr"]},

@@ -33,7 +33,7 @@ from .gradebook.sync_views import bp as gradebook_sync_bp
 from .gradebook.views import bp as gradebook_bp
 from .home.views import bp as home_bp
 from .http import make_session
-from .lti.keys import keyring_from_settings
+from .lti.keys import Keyring
 from .lti.keysets import PlatformKeySets
 from .lti.placements import PlacementRegistry
 from .lti.records import RecordCache
@@ -56,37 +56,32 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 static_folder=str(settings_module.PROJECT_ROOT / "static"))
     settings_module.private_data_dir(settings)  # 0700 before anything is written there
     app.config.update(
-        SETTINGS=settings,
         SECRET_KEY=settings_module.secret_key(settings),
-        DATABASE_URL=settings["tool"]["database_url"],
-        BASE_URL=settings["tool"]["base_url"],
-        LOCALES=settings["i18n"]["locales"],
-        BABEL_DEFAULT_LOCALE=settings["i18n"]["default_locale"],
+        BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
         # Pages show times where the institution is (i18n.when), not in UTC.
-        BABEL_DEFAULT_TIMEZONE=settings.get("gradebook", {}).get("timezone", "Asia/Almaty"),
-        SESSION_LIFETIME_HOURS=settings["session"]["lifetime_hours"],
-        SESSION_IDLE_MINUTES=settings["session"].get("idle_minutes", 60),
+        BABEL_DEFAULT_TIMEZONE=settings.gradebook.timezone.key,
         # Launch forms carry a JWT; nothing legitimate is bigger (uploads set their own limit).
-        MAX_CONTENT_LENGTH=int(settings.get("uploads", {}).get("max_request_bytes", 1 << 20)),
+        MAX_CONTENT_LENGTH=settings.uploads.max_request_bytes,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
         WTF_CSRF_SSL_STRICT=False,  # Referer is withheld in cross-site iframes
     )
     # Every <int:...> in a route is bounded to an id column (a larger number is a 404, not a 500).
     app.url_map.converters["int"] = parsing.IdConverter
-    logs.init_app(app)  # the request id middleware wraps Flask itself: every request has one
+    # The request id middleware wraps Flask itself: every request has one.
+    logs.init_app(app, settings.logging)
 
     db = Database()
-    db.init_app(app)
-    http = make_session(settings)
-    keyring = keyring_from_settings(settings)
+    db.init_app(app, settings.tool.database_url)
+    http = make_session(settings.http, base_url=settings.tool.base_url)
+    keyring = Keyring(settings.keys.dir, timedelta(hours=settings.keys.rotation_grace_hours))
     # Redis (redis.url / REDIS_URL), when set, is shared by every process and host.
-    shared = shared_cache(settings)
+    shared = shared_cache(settings.redis)
     gradebook_services = Services(http, keyring)
     if shared is not None:
         gradebook_services.tokens = TokenCache(shared)
-    lti_settings = settings["lti"]
-    worker = settings.get("gradebook", {}).get("worker", {})
+    lti, worker = settings.lti, settings.gradebook.worker
     install(app, ToolServices(
+        settings=settings,
         db=db,
         http=http,
         keyring=keyring,
@@ -95,22 +90,19 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         platforms=PlatformCache(shared=shared),
         launch_records=RecordCache(),
         keysets=PlatformKeySets(
-            http, db.sessionmaker, ttl=int(lti_settings["keyset_ttl_seconds"]),
-            refetch_interval=int(lti_settings["keyset_refetch_interval_seconds"]),
-            shared=shared,
+            http, db.sessionmaker, ttl=lti.keyset_ttl_seconds,
+            refetch_interval=lti.keyset_refetch_interval_seconds, shared=shared,
         ),
-        registration_slots=threading.BoundedSemaphore(
-            max(1, int(settings.get("registration", {}).get("max_in_flight", 2)))),
+        registration_slots=threading.BoundedSemaphore(settings.registration.max_in_flight),
         frame_ancestors=FrameAncestors(),
         placements=PlacementRegistry(),
         # The one academic calendar rule (start month, time zone), checked at start-up.
         academic_calendar=calendar_from_settings(settings),
         gradebook=gradebook_services,
         roster_refresher=RosterRefresher(db.new_session, gradebook_services, timedelta(
-            minutes=float(settings.get("gradebook", {}).get("roster_max_age_minutes", 60)))),
-        score_doorbell=make_doorbell(
-            shared, idle_seconds=float(worker.get("idle_seconds", 1.0)),
-            queue_poll_seconds=float(worker.get("queue_poll_seconds", 10.0))),
+            minutes=settings.gradebook.roster_max_age_minutes)),
+        score_doorbell=make_doorbell(shared, idle_seconds=worker.idle_seconds,
+                                     queue_poll_seconds=worker.queue_poll_seconds),
     ))
 
     web_session.init_app(app)
@@ -130,7 +122,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def _remember_language() -> None:
-        chosen = i18n.supported_locale(request.args.get("lang"), app.config["LOCALES"])
+        chosen = i18n.supported_locale(request.args.get("lang"), settings.i18n.locales)
         if chosen and session.get("user_id"):
             session["locale"] = chosen
 

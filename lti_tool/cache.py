@@ -13,7 +13,10 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .settings import RedisSettings
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +157,8 @@ def redis_client(url: str):
                                 health_check_interval=15)
 
 
-def shared_cache(settings: dict) -> RedisCache | None:
+def shared_cache(options: RedisSettings) -> RedisCache | None:
     """The Redis cache of settings [redis] (url from REDIS_URL), or None without one."""
-    options = settings.get("redis", {})
-    if not options.get("url"):
+    if not options.url:
         return None
-    return RedisCache(redis_client(options["url"]), options.get("prefix", "lti-tool:"),
-                      float(options.get("breaker_seconds", 5.0)))
+    return RedisCache(redis_client(options.url), options.prefix, options.breaker_seconds)

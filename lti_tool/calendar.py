@@ -21,13 +21,12 @@ The rule, as the README states it:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from functools import total_ordering
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from .settings import SettingsError
+from .settings import Settings, SettingsError
 
 DEFAULT_START_MONTH = 9
 DEFAULT_ZONE = "Asia/Almaty"
@@ -143,18 +142,9 @@ class StudentYears:
     stated_on: date | datetime | None = None
 
 
-def calendar_from_settings(settings: Mapping) -> AcademicCalendar:
+def calendar_from_settings(settings: Settings) -> AcademicCalendar:
     """The calendar of `[gradebook] academic_year_start_month` and `timezone`, checked."""
-    gradebook = settings.get("gradebook", {}) or {}
-    month = gradebook.get("academic_year_start_month", DEFAULT_START_MONTH)
-    if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+    month = settings.gradebook.academic_year_start_month
+    if not 1 <= month <= 12:
         raise CalendarError(f"gradebook.academic_year_start_month must be 1..12, got {month!r}")
-    zone_name = str(gradebook.get("timezone", DEFAULT_ZONE))
-    try:
-        zone: tzinfo = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise CalendarError(
-            f"gradebook.timezone = {zone_name!r} is not a known time zone "
-            f"(install tzdata, or name one like Asia/Almaty)"
-        ) from err
-    return AcademicCalendar(start_month=month, zone=zone)
+    return AcademicCalendar(start_month=month, zone=settings.gradebook.timezone)

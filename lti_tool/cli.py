@@ -9,14 +9,14 @@ import click
 from sqlalchemy import select
 
 from . import create_app
-from .extensions import services
+from .extensions import services, settings
 from .gradebook import worker as score_worker
 from .gradebook.policy import GradingPolicy
 from .lti.invites import IssuedInvite, issue_invite, parse_duration
 from .lti.models import Platform
 from .lti.registry import add_platform, find_platform
 from .migrate import upgrade
-from .settings import SettingsError, env_secret, is_production
+from .settings import SettingsError, env_secret
 
 
 @click.group()
@@ -59,13 +59,13 @@ def print_urls(base_url: str, invite: IssuedInvite | None = None) -> None:
 
 def _issue_invite(app, expires: str | None, name: str = "",
                   update_platform_id: int | None = None) -> IssuedInvite:
-    text = expires or app.config["SETTINGS"].get("registration", {}).get("invite_expires", "7d")
+    text = expires or settings(app).registration.invite_expires
     try:
         expires_in = parse_duration(text)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--expires") from None
     with services(app).db.new_session() as session:
-        return issue_invite(session, base_url=app.config["BASE_URL"], expires_in=expires_in,
+        return issue_invite(session, base_url=settings(app).tool.base_url, expires_in=expires_in,
                             name=name, update_platform_id=update_platform_id)
 
 
@@ -81,15 +81,15 @@ def serve(host: str, port: int | None) -> None:
     os.umask(0o077)  # whatever this server writes (database, evidence, metrics) is its own
     app = _app()
     services(app).keyring.ensure()
-    upgrade(app.config["DATABASE_URL"])
-    base_url = app.config["BASE_URL"]
+    upgrade(settings(app).tool.database_url)
+    base_url = settings(app).tool.base_url
     port = port or urlsplit(base_url).port or 5000
     click.echo(f"Serving the LTI tool at {base_url}")
     # Development (make run): a fresh registration URL to paste into a test LMS. Not in
     # production, where the console is usually collected into logs.
-    print_urls(base_url, None if is_production(app.config["SETTINGS"])
+    print_urls(base_url, None if settings(app).is_production
                else _issue_invite(app, None, name="lti-tool serve"))
-    if app.config["SETTINGS"].get("gradebook", {}).get("worker", {}).get("in_process", True):
+    if settings(app).gradebook.worker.in_process:
         score_worker.start_in_process(app)
         click.echo("Score worker: running in this process (gradebook.worker.in_process)")
     # Threaded: Moodle's token endpoint fetches our JWKS while our token request waits.
@@ -136,7 +136,7 @@ def _share_metrics_with_gunicorn(app) -> None:
 
     # gunicorn's directory on this host (config/gunicorn.conf.py): /metrics then sums this
     # process's score latency with the web workers' metrics.
-    directory = Path(app.config["SETTINGS"]["tool"]["data_dir"]) / "prometheus"
+    directory = settings(app).tool.data_dir / "prometheus"
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(directory))
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -150,7 +150,7 @@ def worker() -> None:
     os.umask(0o077)  # whatever the worker writes is the tool's own
     app = _app()
     _share_metrics_with_gunicorn(app)
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(settings(app).tool.database_url)
     stop = threading.Event()
     # The handler runs in the main thread, which may be inside stop.wait() holding the event's
     # lock at that very moment: setting the event from the handler could deadlock on that lock.
@@ -177,7 +177,7 @@ def backup(archive: str, logical: bool) -> None:
 
     app = _app()
     try:
-        summary = make_backup(Installation.from_settings(app.config["SETTINGS"]), Path(archive),
+        summary = make_backup(Installation.from_settings(settings(app)), Path(archive),
                               logical=logical)
     except BackupError as err:
         click.echo(f"lti-tool: {err}", err=True)
@@ -199,7 +199,7 @@ def restore(archive: str, force: bool) -> None:
 
     app = _app()
     try:
-        summary = restore_backup(Installation.from_settings(app.config["SETTINGS"]),
+        summary = restore_backup(Installation.from_settings(settings(app)),
                                  Path(archive), force=force)
     except BackupError as err:
         click.echo(f"lti-tool: {err}", err=True)
@@ -214,7 +214,7 @@ def restore(archive: str, force: bool) -> None:
 @main.command()
 def urls() -> None:
     """Print the URLs an LMS administrator needs."""
-    print_urls(_app().config["BASE_URL"])
+    print_urls(settings(_app()).tool.base_url)
 
 
 @main.group()
@@ -226,7 +226,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     app = _app()
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(settings(app).tool.database_url)
     click.echo("database is at the newest schema")
 
 
@@ -293,7 +293,7 @@ def platform_add(issuer, client_id, auth_login_url, auth_token_url, key_set_url,
         if not url.startswith(("https://", "http://")):
             raise click.BadParameter(f"not a URL: {url}")
     app = _app()
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(settings(app).tool.database_url)
     with services(app).db.new_session() as session:
         row = add_platform(session, issuer=issuer, client_id=client_id,
                            auth_login_url=auth_login_url, auth_token_url=auth_token_url,
@@ -349,7 +349,7 @@ def platform_remove(ident: str, client_id: str | None, yes: bool) -> None:
         session.commit()
         services(app).platforms.invalidate()
         # After the commit: a failed removal must not leave rows pointing at deleted files.
-        removed = unlink_stored(app.config["SETTINGS"], files)
+        removed = unlink_stored(settings(app), files)
         click.echo(f"removed platform {ident} and {removed} stored files of its users")
 
 
@@ -371,7 +371,7 @@ def platform_invite(expires: str | None, name: str, update: str | None,
     (Developer Keys > + LTI Registration). Only its hash is stored: it is shown once.
     """
     app = _app()
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(settings(app).tool.database_url)
     update_id = None
     if update:
         with services(app).db.new_session() as session:
@@ -467,7 +467,7 @@ def connector_add(ident, client_id, kind, base_url, token_file) -> None:
         click.echo("warning: http:// sends the token unencrypted; use https:// outside tests",
                    err=True)
     app = _app()
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(settings(app).tool.database_url)
     with services(app).db.new_session() as session:
         platform_row = _find(session, ident, client_id)
         row = session.scalars(
@@ -544,7 +544,7 @@ def connector_pull(ident: str, client_id: str | None, sub: str | None) -> None:
     from .lti.models import User
 
     app = _app()
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(settings(app).tool.database_url)
     policy = services(app).get(GradingPolicy)
     with services(app).db.new_session() as session:
         row = _connector_of(session, ident, client_id)

@@ -117,8 +117,9 @@ class Database:
         self.engine: Engine | None = None
         self.sessionmaker: sessionmaker[Session] | None = None
 
-    def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
+    def init_app(self, app: Flask, url: str) -> None:
+        """Connect to the database at `url` (settings tool.database_url)."""
+        self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         app.teardown_appcontext(self._close)
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .lti.registry import PlatformCache
     from .lti.states import LoginStates
     from .security import FrameAncestors
+    from .settings import Settings
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -48,6 +49,7 @@ KEY = "lti_tool"  # the one entry of app.extensions this module reads and writes
 class ToolServices:
     """Everything `create_app` builds for one app, typed."""
 
+    settings: Settings  # read once, at start-up
     db: Database
     http: GuardedSession
     keyring: Keyring
@@ -97,3 +99,8 @@ def install(app: Flask, tool_services: ToolServices) -> ToolServices:
 def services(app: Flask | None = None) -> ToolServices:
     """The services of `app` (default: the current app)."""
     return (app or current_app).extensions[KEY]
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings of `app` (default: the current app), read once at start-up."""
+    return services(app).settings

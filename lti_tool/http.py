@@ -26,6 +26,7 @@ import logging
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -35,6 +36,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from .settings import HttpSettings
 
 log = logging.getLogger(__name__)
 
@@ -396,21 +400,19 @@ def _read_body(response: requests.Response, call: _Call, max_bytes: int) -> None
     response.close()  # the body is read: the connection goes back to the pool
 
 
-def make_session(settings: dict) -> GuardedSession:
-    """The guarded, pooled session; retries on connection errors and 502/503/504 for GETs."""
-    http = settings.get("http", {})
+def make_session(http: HttpSettings, *, base_url: str) -> GuardedSession:
+    """The guarded, pooled session of settings [http]; retries on connection errors and
+    502/503/504 for GETs. Private addresses are refused unless `base_url` is a loopback one."""
     session = GuardedSession(
-        timeout=(float(http.get("connect_timeout_seconds", 5)),
-                 float(http.get("read_timeout_seconds", 20))),
-        total_timeout=float(http.get("total_timeout_seconds", 30)),
-        max_bytes=int(http.get("max_response_bytes", DEFAULT_MAX_BYTES)),
-        max_redirects=int(http.get("max_redirects", 3)),
+        timeout=(http.connect_timeout_seconds, http.read_timeout_seconds),
+        total_timeout=http.total_timeout_seconds,
+        max_bytes=http.max_response_bytes,
+        max_redirects=http.max_redirects,
     )
-    base_url = settings.get("tool", {}).get("base_url", "")
     policy = AddressPolicy(enabled=not is_loopback_url(base_url),
-                           allowed=list(http.get("allowed_private_hosts", [])))
+                           allowed=list(http.allowed_private_hosts))
     retry = Retry(
-        total=int(http.get("retries", 2)),
+        total=http.retries,
         backoff_factor=0.3,
         status_forcelist=(502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),
@@ -424,6 +426,6 @@ def make_session(settings: dict) -> GuardedSession:
     # Proxies come from settings, read once, not from the environment at every request
     # (requests re-reads os.environ and ~/.netrc per call: a third of a score post's cost).
     session.trust_env = False
-    if http.get("proxy"):
-        session.proxies = {"http": http["proxy"], "https": http["proxy"]}
+    if http.proxy:
+        session.proxies = {"http": http.proxy, "https": http.proxy}
     return session

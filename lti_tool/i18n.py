@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -16,13 +17,13 @@ from flask_babel import (
     get_translations,
 )
 
-from .extensions import babel
+from .extensions import babel, settings
 from .settings import PROJECT_ROOT
 
 LOCALE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 
 
-def supported_locale(value: str | None, locales: list[str]) -> str | None:
+def supported_locale(value: str | None, locales: Sequence[str]) -> str | None:
     """The supported language of a tag like 'ru-KZ', 'kk_KZ' or 'en', else None."""
     if not value:
         return None
@@ -75,7 +76,7 @@ def today() -> date:
 
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with our locale selector and catalogues."""
-    locales = app.config["LOCALES"]
+    locales = list(settings(app).i18n.locales)
 
     def select_locale() -> str:
         chosen = supported_locale(request.args.get("lang"), locales) if request else None

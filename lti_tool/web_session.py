@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import CallbackDict
 
 from .db import Base, UtcDateTime, get_db, utcnow
-from .extensions import services
+from .extensions import services, settings
 
 TOKEN_PARAM = "ls"
 COOKIE_NAME = "lti_session"
@@ -116,7 +116,7 @@ class DatabaseSessionInterface(SessionInterface):
                 session = ServerSession(json.loads(row.data), token=token,
                                         created_at=row.created_at)
                 session.touch_due = (_expiry(app, row.created_at, now) - row.expires_at
-                                     >= min(TOUCH_EVERY, app.config["SESSION_IDLE"] / 2))
+                                     >= min(TOUCH_EVERY, _idle(app) / 2))
                 return session
         return ServerSession(new=True)
 
@@ -169,7 +169,12 @@ class DatabaseSessionInterface(SessionInterface):
 
 def _expiry(app: Flask, created_at: datetime, now: datetime) -> datetime:
     """When a session used at `now` ends: idle time from now, never past its lifetime."""
-    return min(created_at + app.permanent_session_lifetime, now + app.config["SESSION_IDLE"])
+    return min(created_at + app.permanent_session_lifetime, now + _idle(app))
+
+
+def _idle(app: Flask) -> timedelta:
+    """How long a session lasts without a request (settings session.idle_minutes)."""
+    return timedelta(minutes=settings(app).session.idle_minutes)
 
 
 def end(db: Session, session: ServerSession) -> None:
@@ -204,8 +209,7 @@ def end_if_someone_else(db: Session, token: str | None, platform_id: int,
 def init_app(app: Flask) -> None:
     """Install the session interface and carry the token in every URL we build."""
     app.session_interface = DatabaseSessionInterface()
-    app.permanent_session_lifetime = timedelta(hours=float(app.config["SESSION_LIFETIME_HOURS"]))
-    app.config["SESSION_IDLE"] = timedelta(minutes=float(app.config["SESSION_IDLE_MINUTES"]))
+    app.permanent_session_lifetime = timedelta(hours=settings(app).session.lifetime_hours)
 
     @app.url_defaults
     def _carry_token(endpoint: str, values: dict) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from lti_tool.db import utcnow
 from lti_tool.extensions import services
 from lti_tool.gradebook.models import ScoreOutbox
-from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker, next_due
+from lti_tool.gradebook.worker import build_score_worker, next_due
 
 
 def park_leftovers(tool) -> None:
@@ -23,7 +23,7 @@ def park_leftovers(tool) -> None:
 
 def drain(tool, timeout: float = 30.0) -> None:
     """Run the score worker until nothing is pending (waiting for retries that are due later)."""
-    worker = build_score_worker(tool.app, WorkerPolicy(max_attempts=20))
+    worker = build_score_worker(tool.app, max_attempts=20)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:

@@ -102,6 +102,6 @@ def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
         settings["tool"]["database_url"] = migrated_database_url_for(data_dir)
     app = create_app(settings)
     services(app).keyring.ensure()
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(services(app).settings.tool.database_url)
     holder["app"] = app
     return ServedTool(app=app, base_url=base_url, server=server)

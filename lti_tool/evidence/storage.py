@@ -24,13 +24,11 @@ from werkzeug.datastructures import FileStorage
 
 from ..errors import NotFound, ToolError
 from ..lti.models import User
+from ..settings import EvidenceSettings, Settings
 from .models import EvidenceFile
 from .sniff import HEAD_BYTES, Sniffed, sniff
 
 DEFAULT_ALLOWED = frozenset({"pdf", "image", "audio", "video"})
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_PERSON_QUOTA = 200 * 1024 * 1024
-DEFAULT_PLATFORM_QUOTA = 50 * 1024 * 1024 * 1024
 CHUNK = 1 << 16
 
 KIND_NAMES = {
@@ -48,30 +46,18 @@ class UploadError(ToolError):
     message = _l("The file could not be accepted.")
 
 
-def evidence_settings(settings: dict) -> dict:
-    """The [evidence] settings with defaults filled in."""
-    section = dict(settings.get("evidence", {}))
-    section.setdefault("max_bytes", DEFAULT_MAX_BYTES)
-    section.setdefault("thumbnail_px", 320)
-    section.setdefault("max_image_pixels", 50_000_000)
-    section.setdefault("dir", "")
-    section.setdefault("quota_bytes_per_person", DEFAULT_PERSON_QUOTA)
-    section.setdefault("quota_bytes_per_platform", DEFAULT_PLATFORM_QUOTA)
-    return section
-
-
-def allow_upload(settings: dict) -> None:
+def allow_upload(settings: Settings) -> None:
     """Let this request carry one evidence file: the request limit becomes the file limit plus
     room for the form's other fields (the 413 page then names the file limit)."""
-    max_bytes = int(evidence_settings(settings)["max_bytes"])
+    max_bytes = settings.evidence.max_bytes
     request.max_content_length = max_bytes + 256 * 1024
     g.upload_limit = max_bytes
 
 
-def evidence_dir(settings: dict) -> Path:
+def evidence_dir(settings: Settings) -> Path:
     """Where files live: [evidence] dir, else <data_dir>/evidence (never under static/)."""
-    configured = evidence_settings(settings)["dir"]
-    path = Path(configured) if configured else Path(settings["tool"]["data_dir"]) / "evidence"
+    configured = settings.evidence.dir
+    path = Path(configured) if configured else settings.tool.data_dir / "evidence"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
@@ -111,19 +97,19 @@ def _stored_bytes(db: Session, *conditions) -> int:
                          .where(*conditions)) or 0)
 
 
-def person_usage(db: Session, settings: dict, owner: User) -> Usage:
+def person_usage(db: Session, settings: Settings, owner: User) -> Usage:
     """The evidence `owner` has stored (portfolio and TeachHub alike) against their quota."""
-    quota = int(evidence_settings(settings)["quota_bytes_per_person"])
+    quota = settings.evidence.quota_bytes_per_person
     return Usage(_stored_bytes(db, EvidenceFile.owner_user_id == owner.id), quota)
 
 
-def platform_usage(db: Session, settings: dict, platform_id: int) -> Usage:
+def platform_usage(db: Session, settings: Settings, platform_id: int) -> Usage:
     """The evidence stored through one platform against the platform's quota."""
-    quota = int(evidence_settings(settings)["quota_bytes_per_platform"])
+    quota = settings.evidence.quota_bytes_per_platform
     return Usage(_stored_bytes(db, EvidenceFile.platform_id == platform_id), quota)
 
 
-def usage_line(db: Session, settings: dict, owner: User) -> str:
+def usage_line(db: Session, settings: Settings, owner: User) -> str:
     """What the person sees by an upload form: "12 MB of 200 MB used"."""
     from flask_babel import gettext as _
 
@@ -157,15 +143,15 @@ def _display_name(original: str, sniffed_ext: str) -> str:
     return f"{stem or 'evidence'}.{sniffed_ext}"
 
 
-def store_upload(db: Session, *, settings: dict, file: FileStorage | None, owner: User,
+def store_upload(db: Session, *, settings: Settings, file: FileStorage | None, owner: User,
                  allowed: set[str] | frozenset[str] = DEFAULT_ALLOWED) -> EvidenceFile:
     """Check and store an uploaded file; add its EvidenceFile row (the caller commits).
 
     Raises UploadError with a translated message for a missing, empty, oversized or disguised
     file, or one of a kind not in `allowed`.
     """
-    options = evidence_settings(settings)
-    max_bytes = int(options["max_bytes"])
+    options = settings.evidence
+    max_bytes = options.max_bytes
     if file is None or not (file.filename or "").strip():
         raise UploadError(_l("Choose a file to upload."), code="no_file")
     # Quotas: refused before anything is kept (a file that would pass one is stopped while it
@@ -237,10 +223,11 @@ def store_upload(db: Session, *, settings: dict, file: FileStorage | None, owner
     return evidence
 
 
-def _make_thumbnail(path: Path, directory: Path, storage_name: str, options: dict) -> str:
+def _make_thumbnail(path: Path, directory: Path, storage_name: str,
+                    options: EvidenceSettings) -> str:
     from PIL import Image, ImageOps
 
-    limit = int(options["max_image_pixels"])
+    limit = options.max_image_pixels
     damaged = UploadError(_l("The image could not be read: the file is damaged or too large."),
                           code="image_unreadable")
     try:
@@ -255,7 +242,7 @@ def _make_thumbnail(path: Path, directory: Path, storage_name: str, options: dic
             with Image.open(path) as image:
                 image.seek(0)
                 image = ImageOps.exif_transpose(image)
-                px = int(options["thumbnail_px"])
+                px = options.thumbnail_px
                 image.thumbnail((px, px))
                 has_alpha = image.mode in ("RGBA", "LA") or "transparency" in image.info
                 if has_alpha:
@@ -285,7 +272,7 @@ def _disposition(kind: str, name: str, fallback: str) -> str:
     return value
 
 
-def file_path(evidence: EvidenceFile, *, settings: dict, thumbnail: bool = False) -> Path:
+def file_path(evidence: EvidenceFile, *, settings: Settings, thumbnail: bool = False) -> Path:
     """The path of the stored file (or its thumbnail)."""
     name = evidence.thumbnail_name if thumbnail else evidence.storage_name
     if not name or "/" in name or name.startswith("."):
@@ -293,7 +280,7 @@ def file_path(evidence: EvidenceFile, *, settings: dict, thumbnail: bool = False
     return evidence_dir(settings) / name
 
 
-def send_evidence(evidence: EvidenceFile, *, settings: dict, thumbnail: bool = False,
+def send_evidence(evidence: EvidenceFile, *, settings: Settings, thumbnail: bool = False,
                   download: bool = False) -> Response:
     """The file as a response: sniffed type, safe Content-Disposition, nosniff, private cache."""
     path = file_path(evidence, settings=settings, thumbnail=thumbnail)
@@ -315,7 +302,7 @@ def send_evidence(evidence: EvidenceFile, *, settings: dict, thumbnail: bool = F
     return response
 
 
-def delete_evidence(db: Session, evidence: EvidenceFile, *, settings: dict) -> None:
+def delete_evidence(db: Session, evidence: EvidenceFile, *, settings: Settings) -> None:
     """Delete the row and the stored files (the caller commits)."""
     unlink_stored(settings, [evidence.storage_name, evidence.thumbnail_name])
     db.delete(evidence)
@@ -328,7 +315,7 @@ def stored_names_of_platform(db: Session, platform_id: int) -> list[str]:
     return [name for row in rows for name in row if name]
 
 
-def unlink_stored(settings: dict, names: list[str | None]) -> int:
+def unlink_stored(settings: Settings, names: list[str | None]) -> int:
     """Remove stored files by their generated names; how many were there."""
     directory = evidence_dir(settings)
     removed = 0
@@ -348,7 +335,6 @@ __all__ = [
     "allow_upload",
     "delete_evidence",
     "evidence_dir",
-    "evidence_settings",
     "format_size",
     "human_size",
     "person_usage",

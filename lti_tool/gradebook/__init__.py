@@ -12,4 +12,4 @@ from .policy import load_policy
 def init_app(app: Flask) -> None:
     """Load and check the grading policy (scale, progression, levels): a bad file stops the
     tool at start-up with its message."""
-    services(app).provide(load_policy(app.config["SETTINGS"]))
+    services(app).provide(load_policy(services(app).settings.gradebook))

@@ -13,12 +13,11 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from ..calendar import AcademicCalendar
-from ..settings import PROJECT_ROOT, SettingsError
+from ..settings import PROJECT_ROOT, GradebookSettings, SettingsError
 
 # The same safe loader in C when PyYAML has libyaml (its wheels do): ten times faster, and
 # every app start reads these files.
@@ -304,40 +303,29 @@ def load_progression(path: str | Path) -> ProgressionRules:
     return parse_progression(_read_yaml(path), str(path))
 
 
-def load_policy(settings: dict) -> GradingPolicy:
+def load_policy(gradebook: GradebookSettings) -> GradingPolicy:
     """The grading policy named by the `[gradebook]` settings, every part checked."""
-    gradebook = settings.get("gradebook", {})
     for key in ("scale_file", "progression_file"):
-        if not gradebook.get(key):
+        if not getattr(gradebook, key):
             raise GradingPolicyError(f"missing setting: gradebook.{key}")
-    progression = load_progression(gradebook["progression_file"])
-    level = str(gradebook.get("programme_level", "bachelor"))
+    progression = load_progression(gradebook.progression_file)
+    level = gradebook.programme_level
     if level not in progression.thresholds:
         raise GradingPolicyError(
             f"gradebook.programme_level = {level!r} is not a level of "
-            f"{gradebook['progression_file']} ({', '.join(progression.thresholds)})")
-    try:
-        credits = _decimal(gradebook.get("default_credits", 5), "gradebook.default_credits")
-        month = _whole(gradebook.get("academic_year_start_month", 9),
-                       "gradebook.academic_year_start_month")
-    except ValueError as err:
-        raise GradingPolicyError(str(err)) from None
+            f"{gradebook.progression_file} ({', '.join(progression.thresholds)})")
+    credits = gradebook.default_credits
+    month = gradebook.academic_year_start_month
     if credits <= 0:
         raise GradingPolicyError(f"gradebook.default_credits must be positive, got {credits}")
     if not 1 <= month <= 12:
         raise GradingPolicyError(f"gradebook.academic_year_start_month must be 1..12, got {month}")
-    zone_name = str(gradebook.get("timezone", "Asia/Almaty"))
-    try:
-        zone: tzinfo = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise GradingPolicyError(f"gradebook.timezone = {zone_name!r} is not a known time zone "
-                                 f"(install tzdata, or name one like Asia/Almaty)") from err
     return GradingPolicy(
-        scale=load_scale(gradebook["scale_file"]),
+        scale=load_scale(gradebook.scale_file),
         progression=progression,
-        levels=parse_levels(gradebook.get("academic_levels")),
+        levels=parse_levels(gradebook.academic_levels),
         default_credits=credits,
         programme_level=level,
         academic_year_start_month=month,
-        timezone=zone,
+        timezone=gradebook.timezone,
     )

@@ -15,8 +15,9 @@ import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -27,6 +28,7 @@ from ..extensions import services
 from ..http import body_digest
 from ..lti.models import Context, ResourceLink
 from ..ops import metrics
+from ..settings import WorkerSettings
 from . import ags
 from .doorbell import Doorbell, LocalDoorbell
 from .jobs import Jobs
@@ -39,21 +41,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerPolicy:
-    """Retry and concurrency knobs, from settings [gradebook.worker]."""
+    """Retry and concurrency knobs, from settings [gradebook.worker] (no defaults here: they
+    are in config/default.toml)."""
 
-    parallel: int = 16
-    batch: int = 1000
-    lease_seconds: float = 60.0
-    max_attempts: int = 10
-    backoff_base_seconds: float = 2.0
-    backoff_cap_seconds: float = 600.0
+    parallel: int
+    batch: int
+    lease_seconds: float
+    max_attempts: int
+    backoff_base_seconds: float
+    backoff_cap_seconds: float
 
     @classmethod
-    def from_settings(cls, settings: dict) -> WorkerPolicy:
-        """The policy in settings [gradebook.worker], defaults for what is missing."""
-        known = {k: v for k, v in settings.get("gradebook", {}).get("worker", {}).items()
-                 if k in cls.__dataclass_fields__}
-        return cls(**known)
+    def from_settings(cls, worker: WorkerSettings) -> WorkerPolicy:
+        """The policy in settings [gradebook.worker]."""
+        return cls(parallel=worker.parallel, batch=worker.batch,
+                   lease_seconds=worker.lease_seconds, max_attempts=worker.max_attempts,
+                   backoff_base_seconds=worker.backoff_base_seconds,
+                   backoff_cap_seconds=worker.backoff_cap_seconds)
 
 
 @dataclass
@@ -309,13 +313,16 @@ def next_due(db: Session) -> datetime | None:
                      .order_by(ScoreOutbox.next_attempt_at).limit(1))
 
 
-def build_score_worker(app: Flask, policy: WorkerPolicy | None = None) -> ScoreWorker:
+def build_score_worker(app: Flask, policy: WorkerPolicy | None = None,
+                       **changes: Any) -> ScoreWorker:
     """The one place a ScoreWorker is built: the app's sessions and platform services, and
-    the policy of settings [gradebook.worker] unless one is given (tests, benches)."""
+    the policy of settings [gradebook.worker] unless one is given, with `changes` to it
+    (tests, benches: `max_attempts=1`)."""
     tool = services(app)
     assert tool.db.sessionmaker is not None, "Database.init_app() first"
     return ScoreWorker(tool.db.sessionmaker, tool.gradebook,
-                       policy or WorkerPolicy.from_settings(app.config["SETTINGS"]),
+                       replace(policy or WorkerPolicy.from_settings(tool.settings.gradebook.worker),
+                               **changes),
                        on_sent=metrics.score_sent)
 
 

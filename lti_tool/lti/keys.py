@@ -159,10 +159,4 @@ def _write_private(path: Path, pem: str) -> None:
         fh.write(pem)
 
 
-def keyring_from_settings(settings: dict) -> Keyring:
-    """The keyring the settings point at."""
-    keys = settings["keys"]
-    return Keyring(keys["dir"], timedelta(hours=float(keys.get("rotation_grace_hours", 72))))
-
-
-__all__ = ["Keyring", "ToolKey", "keyring_from_settings"]
+__all__ = ["Keyring", "ToolKey"]

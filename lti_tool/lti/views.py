@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from .. import web_session
 from ..db import get_db
 from ..errors import Forbidden, LaunchError, NotSignedIn
-from ..extensions import csrf, services
+from ..extensions import csrf, services, settings
 from . import deep_linking, registration
 from .launch import LaunchPolicy
 from .launch_flow import AskStorage, LaunchServices, OpenNewWindow, run_launch
@@ -39,13 +39,9 @@ def _params() -> dict[str, str]:
     return {key: source.get(key, "") for key in source}
 
 
-def _settings() -> dict:
-    return current_app.config["SETTINGS"]
-
-
 def launch_url() -> str:
     """The redirect_uri every platform sends id_tokens to."""
-    return current_app.config["BASE_URL"] + "/lti/launch"
+    return settings().tool.base_url + "/lti/launch"
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
@@ -53,17 +49,17 @@ def launch_url() -> str:
 def login():
     """OIDC third-party initiated login: remember state + nonce, send the browser to the LMS."""
     g.no_session_in_urls = True
-    settings = _settings()["lti"]
-    max_total = int(settings["max_login_request_bytes"])
+    lti = settings().lti
+    max_total = lti.max_login_request_bytes
     # Checked before the form is parsed: an oversized body is not even read.
     if (request.content_length or 0) > max_total or len(request.query_string) > max_total:
         raise LaunchError(_("The login request is too large."), code="request_too_large")
     start = begin_login(
         get_db(), _params(), platforms=services().platforms,
-        base_url=current_app.config["BASE_URL"], launch_url=launch_url(),
-        state_ttl=int(settings["state_ttl_seconds"]),
+        base_url=settings().tool.base_url, launch_url=launch_url(),
+        state_ttl=lti.state_ttl_seconds,
         states=services().login_states,
-        max_param_bytes=int(settings["max_login_param_bytes"]), max_total_bytes=max_total,
+        max_param_bytes=lti.max_login_param_bytes, max_total_bytes=max_total,
     )
     if start.storage_target:
         # Canvas: keep the state in the platform window too, in case cookies are blocked.
@@ -73,7 +69,7 @@ def login():
         response = redirect(start.auth_url, code=302)
     response.set_cookie(
         STATE_COOKIE_PREFIX + start.state, start.state,
-        max_age=int(_settings()["lti"]["state_ttl_seconds"]),
+        max_age=lti.state_ttl_seconds,
         secure=True, httponly=True, samesite="None", partitioned=True, path="/lti/",
     )
     return response
@@ -101,8 +97,8 @@ def launch():
 
 
 def _launch_services(db) -> LaunchServices:
-    settings = _settings()["lti"]
     tool = services()
+    lti = tool.settings.lti
 
     def start_session(data: dict) -> None:
         # A shared computer: the next person's launch signs the previous one out here.
@@ -119,10 +115,10 @@ def _launch_services(db) -> LaunchServices:
         records=tool.launch_records,
         placements=placements(current_app),
         policy=LaunchPolicy(
-            base_url=current_app.config["BASE_URL"],
-            max_token_bytes=int(settings["max_id_token_bytes"]),
-            leeway=int(settings["clock_leeway_seconds"]),
-            require_browser_bound_state=bool(settings["require_browser_bound_state"]),
+            base_url=settings().tool.base_url,
+            max_token_bytes=lti.max_id_token_bytes,
+            leeway=lti.clock_leeway_seconds,
+            require_browser_bound_state=lti.require_browser_bound_state,
         ),
         start_session=start_session,
         frame_origins_changed=tool.frame_ancestors.invalidate,
@@ -145,7 +141,7 @@ def canvas_config():
     """The Canvas developer key JSON (Admin > Developer Keys > + LTI Key > Enter URL)."""
     g.no_session_in_urls = True
     return jsonify(registration.canvas_configuration(
-        current_app.config["BASE_URL"], _settings()["tool"]["name"]))
+        settings().tool.base_url, settings().tool.name))
 
 
 @bp.route("/lti/register")
@@ -157,16 +153,16 @@ def register():
     """
     # Rate limiting per client address is added here by the limits work (Flask-Limiter).
     g.no_session_in_urls = True
-    settings = _settings()["registration"]
+    options = settings().registration
     platform = registration.register_with_platform(
         get_db(), services().http,
         invite_token=request.args.get("invite"),
         openid_configuration_url=request.args.get("openid_configuration", ""),
         registration_token=request.args.get("registration_token"),
-        base_url=current_app.config["BASE_URL"], tool_name=_settings()["tool"]["name"],
-        auto_activate=bool(settings["auto_activate"]),
+        base_url=settings().tool.base_url, tool_name=settings().tool.name,
+        auto_activate=options.auto_activate,
         slots=services().registration_slots,
-        deadline_seconds=float(settings.get("deadline_seconds", 15)),
+        deadline_seconds=options.deadline_seconds,
     )
     services().frame_ancestors.invalidate()
     services().platforms.invalidate()
@@ -176,8 +172,8 @@ def register():
 @bp.route("/lti/deep-link", methods=["GET", "POST"])
 def deep_link():
     """Let an instructor choose what to place in the course, and answer the LMS."""
-    settings = session.get("deep_linking")
-    if not settings:
+    requested = session.get("deep_linking")  # the platform's deep linking settings claim
+    if not requested:
         raise NotSignedIn()
     if session.get("role") not in PLACERS:
         raise Forbidden(_("Only teachers, course designers and administrators can add the tool "
@@ -188,11 +184,11 @@ def deep_link():
         db = get_db()
         response_jwt = deep_linking.response_jwt(
             db, services().keyring, platform_id=session["platform_id"],
-            deployment_id=session["deployment_id"], settings=settings,
+            deployment_id=session["deployment_id"], settings=requested,
             item=form.item(), launch_url=launch_url(),
         )
         session.pop("deep_linking", None)
         return render_template("lti/deep_link_return.html",
-                               return_url=settings["deep_link_return_url"], jwt=response_jwt)
-    return render_template("lti/deep_link.html", form=form, settings=settings,
+                               return_url=requested["deep_link_return_url"], jwt=response_jwt)
+    return render_template("lti/deep_link.html", form=form, settings=requested,
                            title=_("Add to the course"))

@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 from ..db import make_engine, utcnow
 from ..migrate import upgrade
+from ..settings import Settings
 
 FORMAT = 1
 BATCH = 1000
@@ -52,12 +53,12 @@ class Installation:
     evidence_dir: Path
 
     @classmethod
-    def from_settings(cls, settings: dict) -> Installation:
+    def from_settings(cls, settings: Settings) -> Installation:
         """The paths of the settings (the evidence directory as the evidence package has it)."""
-        configured = settings.get("evidence", {}).get("dir") or ""
-        data_dir = Path(settings["tool"]["data_dir"])
-        return cls(database_url=settings["tool"]["database_url"], data_dir=data_dir,
-                   keys_dir=Path(settings["keys"]["dir"]),
+        configured = settings.evidence.dir
+        data_dir = settings.tool.data_dir
+        return cls(database_url=settings.tool.database_url, data_dir=data_dir,
+                   keys_dir=settings.keys.dir,
                    evidence_dir=Path(configured) if configured else data_dir / "evidence")
 
     @property

@@ -11,9 +11,11 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_limiter import Limiter
 
-# What each limited endpoint is called in settings [rate_limits], and its default.
-LIMITED = {"lti.login": ("login", "300 per minute"),
-           "lti.register": ("register", "20 per hour")}
+from ..extensions import settings
+
+# The limited endpoints, and where settings [rate_limits] gives their limit.
+LIMITED = {"lti.login": lambda limits: limits.login,
+           "lti.register": lambda limits: limits.registration}
 
 
 def client_address() -> str:
@@ -24,20 +26,18 @@ def client_address() -> str:
 def init_app(app: Flask) -> None:
     """One limiter per app (Redis when redis.url is set, memory otherwise), on the anonymous
     endpoints; called once the blueprints are registered."""
-    settings = app.config["SETTINGS"]
-    redis = settings.get("redis", {})
-    limits = settings.get("rate_limits", {})
+    redis, limits = settings(app).redis, settings(app).rate_limits
     # One limiter per app, not one in extensions.py: it keeps its storage on itself, and a
     # process may hold several apps (tests) with different storages.
     limiter = Limiter(
-        client_address, app=app, storage_uri=redis.get("url") or "memory://",
-        key_prefix=redis.get("prefix", "lti-tool:") + "rate-limit",
+        client_address, app=app, storage_uri=redis.url or "memory://",
+        key_prefix=redis.prefix + "rate-limit",
         # Redis down: keep serving logins (counted in memory meanwhile) rather than refuse all.
-        swallow_errors=True, in_memory_fallback_enabled=bool(redis.get("url")),
-        headers_enabled=True, enabled=bool(limits.get("enabled", True)),
+        swallow_errors=True, in_memory_fallback_enabled=bool(redis.url),
+        headers_enabled=True, enabled=limits.enabled,
     )
-    for endpoint, (name, default) in LIMITED.items():
+    for endpoint, limit_of in LIMITED.items():
         if endpoint not in app.view_functions:  # renamed: fail at start, never run unlimited
             raise RuntimeError(f"rate limit on a view that does not exist: {endpoint}")
-        app.view_functions[endpoint] = limiter.limit(str(limits.get(name, default)))(
+        app.view_functions[endpoint] = limiter.limit(limit_of(limits))(
             app.view_functions[endpoint])

@@ -13,6 +13,10 @@ import sys
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # config/gunicorn.conf.py loads this file alone: no package imports here
+    from ..settings import LoggingSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_ENVIRON_KEY = "lti_tool.request_id"
@@ -117,32 +121,31 @@ def formatter(kind: str) -> logging.Formatter:
     return JsonFormatter() if kind == "json" else PlainFormatter()
 
 
-def configure(settings: dict) -> None:
+def configure(options: LoggingSettings) -> None:
     """Send the app's log lines to stderr in the configured format (once per process).
 
     Under gunicorn in JSON mode the root logger already has gunicorn's handler with our
     formatter (config/gunicorn.conf.py); under pytest it has pytest's capture handler.
     """
-    options = settings.get("logging", {})
     root = logging.getLogger()
-    root.setLevel(str(options.get("level", "INFO")).upper())
+    root.setLevel(options.level.upper())
     ours = [h for h in root.handlers if getattr(h, "_lti_tool", False)]
     if ours:
-        ours[0].setFormatter(formatter(options.get("format", "plain")))
+        ours[0].setFormatter(formatter(options.format))
         return
     if root.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler._lti_tool = True
-    handler.setFormatter(formatter(options.get("format", "plain")))
+    handler.setFormatter(formatter(options.format))
     root.addHandler(handler)
 
 
-def init_app(app) -> None:
+def init_app(app, options: LoggingSettings) -> None:
     """Configure logging; give each request an id (the proxy's X-Request-ID, or a new one)."""
     from flask import request
 
-    configure(app.config["SETTINGS"])
+    configure(options)
     app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
 
     @app.after_request

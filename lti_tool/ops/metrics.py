@@ -23,14 +23,13 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from ..db import utcnow
 from ..errors import launch_refused as launch_refused_signal
-from ..extensions import services
+from ..extensions import services, settings
 from ..settings import env_secret
 from .proxy import UNTRUSTED_FORWARD, address_in, parse_networks
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
 
-DEFAULT_NETWORKS = ["127.0.0.1/8", "::1/128"]
 # Score delivery: from the change (outbox row written) to the LMS accepting the score.
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -148,8 +147,7 @@ def render(app: Flask) -> bytes:
 
 
 def _refusal() -> Response | None:
-    settings = current_app.config["SETTINGS"].get("metrics", {})
-    networks = parse_networks(list(settings.get("networks") or DEFAULT_NETWORKS))
+    networks = parse_networks(list(settings().metrics.networks))
     # Through a proxy we were not told about, every request looks local: refuse them all.
     if request.environ.get(UNTRUSTED_FORWARD) or not address_in(request.remote_addr, networks):
         log.warning("refused /metrics: not from an allowed network")
@@ -170,7 +168,7 @@ def page():
     from prometheus_client import CONTENT_TYPE_LATEST
 
     g.no_session_in_urls = True
-    if not current_app.config["SETTINGS"].get("metrics", {}).get("enabled", True):
+    if not settings().metrics.enabled:
         return Response("not found\n", 404, mimetype="text/plain")
     refused = _refusal()
     if refused is not None:

@@ -6,6 +6,8 @@ from ipaddress import ip_address, ip_network
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..extensions import settings
+
 UNTRUSTED_FORWARD = "lti_tool.untrusted_forward"
 
 
@@ -54,8 +56,7 @@ class TrustedProxyFix:
 
 def init_app(app) -> None:
     """Wrap the app's WSGI callable with TrustedProxyFix from settings [proxy]."""
-    proxy = app.config["SETTINGS"].get("proxy", {})
+    proxy = settings(app).proxy
     app.wsgi_app = TrustedProxyFix(
-        app.wsgi_app, list(proxy.get("trusted", [])),
-        **{key: int(proxy.get(key, default)) for key, default in (
-            ("x_for", 1), ("x_proto", 1), ("x_host", 1), ("x_port", 0), ("x_prefix", 0))})
+        app.wsgi_app, list(proxy.trusted), x_for=proxy.x_for, x_proto=proxy.x_proto,
+        x_host=proxy.x_host, x_port=proxy.x_port, x_prefix=proxy.x_prefix)

@@ -20,12 +20,11 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from ..errors import ToolError
 from ..exports import local_day, local_number, printable
 from ..i18n import day, number
+from ..settings import Settings
 from .models import Entry, Portfolio, Summary
 from .rubric import Rubric
 from .service import Totals
 
-DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-DEFAULT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 _LONG_WORD = re.compile(r"(\S{40})(?=\S)")
 _lock = threading.Lock()
 _registered: dict[str, tuple[str, str]] = {}
@@ -39,13 +38,11 @@ class PdfFontMissing(ToolError):
     message = _l("PDF export is not available: the font it needs is not installed on the server.")
 
 
-def _fonts(settings: dict) -> tuple[str, str]:
+def _fonts(settings: Settings) -> tuple[str, str]:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    options = settings.get("portfolio", {})
-    regular = options.get("pdf_font") or DEFAULT_FONT
-    bold = options.get("pdf_font_bold") or DEFAULT_BOLD
+    regular, bold = settings.portfolio.pdf_font, settings.portfolio.pdf_font_bold
     key = f"{regular}|{bold}"
     with _lock:
         if key not in _registered:
@@ -140,7 +137,7 @@ def _footed_canvas(footer: str, font: str):
     return FootedCanvas
 
 
-def _doc(title: str, settings: dict):
+def _doc(title: str, settings: Settings):
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -297,7 +294,7 @@ def _field(value, kind: str, locale: str) -> str:
 
 
 def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals, rubric: Rubric,
-                  summaries: Sequence[Summary], *, settings: dict, locale: str,
+                  summaries: Sequence[Summary], *, settings: Settings, locale: str,
                   status_names: dict, level_names: dict, gpa: dict | None,
                   header: dict | None = None, course_year: int | None = None,
                   year_labels: dict | None = None, confirmed: dict | None = None) -> bytes:
@@ -436,7 +433,7 @@ def summary_story(summary: Summary, portfolio: Portfolio, s: dict, level_names: 
     return story
 
 
-def summary_pdf(summary: Summary, portfolio: Portfolio, *, settings: dict, level_names: dict,
+def summary_pdf(summary: Summary, portfolio: Portfolio, *, settings: Settings, level_names: dict,
                 header: dict | None = None, natural_level: str = "") -> bytes:
     """One tutor summary as a printable PDF with the seed form's signature and date lines."""
     buffer, doc, s = _doc(_("Tutor summary"), settings)

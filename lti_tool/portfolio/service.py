@@ -28,6 +28,7 @@ from ..evidence.storage import delete_evidence, store_upload
 from ..gradebook.outbox import enqueue_score
 from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
+from ..settings import Settings
 from ..versioning import claim
 from .access import (
     ACTIVE,
@@ -125,7 +126,7 @@ def save_page(db: Session, actor: Actor, portfolio: Portfolio, page: str,
     return version
 
 
-def set_photo(db: Session, actor: Actor, portfolio: Portfolio, *, settings: dict, file,
+def set_photo(db: Session, actor: Actor, portfolio: Portfolio, *, settings: Settings, file,
               owner: User, base_version: int) -> EvidenceFile:
     """Store a new photo (images only) as a new profile version; caller commits."""
     require_owner(actor, portfolio)
@@ -252,7 +253,8 @@ def _content(entry: Entry) -> tuple:
 
 
 def update_entry(db: Session, actor: Actor, entry: Entry, rubric: Rubric, data: EntryInput, *,
-                 base_version: int, submit: bool = False, settings: dict | None = None) -> Entry:
+                 base_version: int, submit: bool = False,
+                 settings: Settings | None = None) -> Entry:
     """Save the owner's edit; a verified entry goes back to submitted; caller commits.
 
     StaleEdit when the entry changed since `base_version` (another tab, a tutor's decision).
@@ -317,7 +319,7 @@ def withdraw_entry(db: Session, actor: Actor, entry: Entry, base_version: int) -
     return entry
 
 
-def delete_entry(db: Session, actor: Actor, entry: Entry, *, settings: dict) -> None:
+def delete_entry(db: Session, actor: Actor, entry: Entry, *, settings: Settings) -> None:
     """Delete an entry with its files (kept nowhere else); leave a trace in the updates log."""
     portfolio = entry.portfolio
     require_owner(actor, portfolio)
@@ -345,7 +347,7 @@ def _unused(db: Session, evidence: EvidenceFile) -> bool:
     return not linked and not photo
 
 
-def attach_upload(db: Session, actor: Actor, entry: Entry, *, settings: dict, file,
+def attach_upload(db: Session, actor: Actor, entry: Entry, *, settings: Settings, file,
                   owner: User) -> EvidenceFile:
     """Store a file and attach it to the owner's entry; caller commits."""
     require_owner(actor, entry.portfolio)
@@ -361,7 +363,7 @@ def attach_upload(db: Session, actor: Actor, entry: Entry, *, settings: dict, fi
 
 
 def detach_evidence(db: Session, actor: Actor, entry: Entry, evidence_id: int, *,
-                    settings: dict) -> None:
+                    settings: Settings) -> None:
     """Remove a file from the owner's entry (and from storage when nothing else uses it)."""
     require_owner(actor, entry.portfolio)
     link = next((a for a in entry.attachments if a.evidence_id == evidence_id), None)
@@ -387,7 +389,7 @@ class DecisionReport:
 
 
 def decide(db: Session, actor: Actor, targets: Sequence[tuple[int, int]], action: str,
-           comment: str = "", *, settings: dict | None = None,
+           comment: str = "", *, settings: Settings | None = None,
            may_review=access_may_review) -> DecisionReport:
     """Verify, return or reject entries given as (id, version seen); caller commits.
 
@@ -487,7 +489,7 @@ def add_comment(db: Session, actor: Actor, entry: Entry, text: str) -> Decision:
 
 def set_tutor_mark(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubric,
                    mark_key: str, course_year: int, points: int | None, *,
-                   settings: dict | None = None) -> TutorMark | None:
+                   settings: Settings | None = None) -> TutorMark | None:
     """Set (or clear with None) the tutor's mark for a course year; caller commits."""
     spec = rubric.tutor_marks.get(mark_key)
     if spec is None or not 1 <= course_year <= rubric.course_years:
@@ -613,20 +615,15 @@ def verified_total(db: Session, portfolio_id: int) -> int:
 # ---- the LMS gradebook -----------------------------------------------------------------------
 
 
-def grade_settings(settings: dict | None) -> dict:
-    """[portfolio.grade] with defaults: enabled, mode (points | normalised), points_maximum."""
-    grade = dict((settings or {}).get("portfolio", {}).get("grade", {}))
-    grade.setdefault("enabled", True)
-    grade.setdefault("mode", "points")
-    grade.setdefault("points_maximum", 1000)
-    grade.setdefault("score_maximum", 100)
-    return grade
+def grade_settings(settings: Settings) -> dict:
+    """[portfolio.grade]: enabled, mode (points | normalised), points_maximum, score_maximum."""
+    return settings.portfolio.grade.model_dump()
 
 
 SCORE_MODES = ("points", "normalised")
 
 
-def course_grade(db: Session, context_id: int | None, settings: dict | None) -> dict:
+def course_grade(db: Session, context_id: int | None, settings: Settings) -> dict:
     """[portfolio.grade] for one course: the configuration, with the mode and maximum its
     staff chose on the course page (pf_course_scores), if they did."""
     grade = grade_settings(settings)
@@ -657,7 +654,7 @@ def explain_score(total: int, grade: Mapping) -> ScoreExplained:
 
 
 def save_course_grade(db: Session, *, context_id: int, actor_id: int, mode: str,
-                      points_maximum: int, settings: dict | None) -> int:
+                      points_maximum: int, settings: Settings) -> int:
     """Store a course's choice and queue every learner's current total under it (their
     gradebook column changes at once, not at their next verified entry); caller commits.
     Returns how many scores were queued."""
@@ -716,7 +713,7 @@ def portfolio_placements(db: Session, user_id: int,
 
 
 def _after_verified_change(db: Session, portfolio: Portfolio, before: int,
-                           settings: dict | None, *, courses: set[int] | None = None) -> None:
+                           settings: Settings | None, *, courses: set[int] | None = None) -> None:
     """Queue the new verified total for the graded placements when it changed.
 
     A tutor's decision changes only the gradebooks of the courses where they teach the student
@@ -740,7 +737,7 @@ def _after_verified_change(db: Session, portfolio: Portfolio, before: int,
                       source=PLACEMENT, comment=f"{after}")
 
 
-def score_now(db: Session, row, settings: dict | None) -> dict | None:
+def score_now(db: Session, row, settings: Settings) -> dict | None:
     """The score of an outbox row, from the verified total committed now (the worker asks),
     under the normalisation the row's course chose (as when it was queued)."""
     portfolio_id = db.scalar(select(Portfolio.id).where(Portfolio.user_id == row.user_id))

@@ -30,7 +30,7 @@ def _public_headers(response):
 
 def _share_url(token: str) -> str:
     # The public base URL (the LMS-facing one), and no session token in a link for employers.
-    return settings()["tool"]["base_url"] + url_for("showcase.public", token=token, ls=None)
+    return settings().tool.base_url + url_for("showcase.public", token=token, ls=None)
 
 
 @bp.route("/portfolio/showcase", methods=["GET", "POST"])

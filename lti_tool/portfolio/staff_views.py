@@ -261,9 +261,8 @@ def queue():
 def analytics():
     """Histogram of verified points, averages by group and programme, updates per month."""
     viewer, db, _actor = _course_context()
-    options = settings().get("portfolio", {})
     data = course.course_analytics(
-        db, viewer.context.id, bin_width=int(options.get("histogram_bin", 50)),
+        db, viewer.context.id, bin_width=settings().portfolio.histogram_bin,
         calendar=academic_calendar(),
     )
     charts = {

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Actor
 from ..db import utcnow
+from ..settings import AchievementLevels, Settings
 from ..versioning import claim
 from .models import VERIFIED, Entry, Portfolio, Summary
 from .rubric import Rubric
@@ -28,7 +29,6 @@ ACADEMIC_LEVELS = {
 ACHIEVEMENT_LEVELS = {"high": _lp("achievement level", "high"),
                       "medium": _lp("achievement level", "medium"),
                       "low": _lp("achievement level", "low")}
-DEFAULT_ACHIEVEMENT_THRESHOLDS = {"high": 400, "medium": 150}
 
 
 def level_names() -> dict[str, dict[str, str]]:
@@ -76,13 +76,12 @@ def gpa_by_course_year(db: Session, portfolio: Portfolio, policy) -> dict[int, Y
 INSTITUTION_KEYS = ("university", "faculty", "department")
 
 
-def institution_header(settings: Mapping | None, locale: str) -> dict[str, str]:
+def institution_header(settings: Settings, locale: str) -> dict[str, str]:
     """[institution] university, faculty, department in `locale` (a name, or a table of
     names by language); the documents' header. Empty values are left out."""
-    found = (settings or {}).get("institution", {}) or {}
     header = {}
     for key in INSTITUTION_KEYS:
-        value = found.get(key, "")
+        value = getattr(settings.institution, key)
         if isinstance(value, Mapping):
             value = value.get(locale) or value.get("en") or next(iter(value.values()), "")
         if str(value or "").strip():
@@ -90,18 +89,16 @@ def institution_header(settings: Mapping | None, locale: str) -> dict[str, str]:
     return header
 
 
-def achievement_thresholds(settings: Mapping | None) -> dict[str, int]:
+def achievement_thresholds(settings: Settings) -> AchievementLevels:
     """[portfolio.achievement_levels]: the lowest verified points of "high" and "medium"."""
-    found = dict((settings or {}).get("portfolio", {}).get("achievement_levels", {}) or {})
-    return {key: int(found.get(key, default))
-            for key, default in DEFAULT_ACHIEVEMENT_THRESHOLDS.items()}
+    return settings.portfolio.achievement_levels
 
 
-def achievement_level(points: int, thresholds: Mapping[str, int]) -> str:
+def achievement_level(points: int, thresholds: AchievementLevels) -> str:
     """high / medium / low for a year's verified points ([portfolio.achievement_levels])."""
-    if points >= int(thresholds.get("high", DEFAULT_ACHIEVEMENT_THRESHOLDS["high"])):
+    if points >= thresholds.high:
         return "high"
-    if points >= int(thresholds.get("medium", DEFAULT_ACHIEVEMENT_THRESHOLDS["medium"])):
+    if points >= thresholds.medium:
         return "medium"
     return "low"
 

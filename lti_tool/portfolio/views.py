@@ -15,7 +15,6 @@ from ..errors import NotFound, ToolError, UnknownAction
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import (
     allow_upload,
-    evidence_settings,
     human_size,
     send_evidence,
     usage_line,
@@ -171,7 +170,7 @@ def edit_page(page: str):
         status = 400
     if conflict:
         form.version.data = str(portfolio.page_version(page))  # the next save is based on it
-    max_bytes = int(evidence_settings(settings())["max_bytes"])
+    max_bytes = settings().evidence.max_bytes
     return render_template("portfolio/portrait_form.html", viewer=viewer, form=form, page=page,
                            portfolio=portfolio, conflict=conflict, max_bytes=max_bytes,
                            max_size=human_size(max_bytes), title=PAGE_NAMES[page]), status
@@ -328,8 +327,8 @@ def entry(entry_id: int, upload_error: str = ""):
                            portfolio=portfolio, own=own,
                            reviewer=not own and access.may_review(db, actor, portfolio),
                            rubric=rubric(), locale=locale(),
-                           max_bytes=int(evidence_settings(settings())["max_bytes"]),
-                           max_size=human_size(int(evidence_settings(settings())["max_bytes"])),
+                           max_bytes=settings().evidence.max_bytes,
+                           max_size=human_size(settings().evidence.max_bytes),
                            storage=usage_line(db, settings(), viewer.user) if own else None,
                            upload_error=upload_error, title=found.title)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-from flask import current_app, url_for
+from flask import Flask, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -16,6 +16,7 @@ from ..calendar import AcademicCalendar
 from ..evidence.models import EvidenceFile, kind_of
 from ..extensions import services
 from ..gradebook.policy import GradingPolicy
+from ..settings import Settings
 from .leaders import by_academic_year, confirmations
 from .models import Decision, Entry, EntryEvidence, Portfolio, Summary, TutorMark
 from .rubric import Rubric, load_rubric
@@ -24,18 +25,15 @@ from .summary import YearGpa, gpa_by_course_year
 from .years import academic_year_of, current_course_year
 
 
-def init_rubric(app) -> None:
+def init_rubric(app: Flask) -> None:
     """Load and check the rubric at start-up (a bad file stops the tool with its message)."""
-    settings = app.config["SETTINGS"]
-    services(app).provide(load_rubric(settings.get("portfolio", {}).get(
-        "rubric_file", "config/rubrics/kaznmu.yaml")))
+    services(app).provide(load_rubric(services(app).settings.portfolio.rubric_file))
 
 
-def init_scores(app) -> None:
+def init_scores(app: Flask) -> None:
     """Let the score worker compute the portfolio's score from committed state when sending."""
-    settings = app.config["SETTINGS"]
-    services(app).gradebook.scorers[PLACEMENT] = (
-        lambda db, row: score_now(db, row, settings))
+    tool = services(app)
+    tool.gradebook.scorers[PLACEMENT] = lambda db, row: score_now(db, row, tool.settings)
 
 
 def rubric() -> Rubric:
@@ -43,9 +41,9 @@ def rubric() -> Rubric:
     return services().get(Rubric)
 
 
-def settings() -> dict:
-    """The tool's settings tree."""
-    return current_app.config["SETTINGS"]
+def settings() -> Settings:
+    """The tool's settings, read at start-up."""
+    return services().settings
 
 
 def locale() -> str:

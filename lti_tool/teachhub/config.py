@@ -12,13 +12,12 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from ..gradebook.outbox import ACTIVITY_PROGRESS, GRADING_PROGRESS
 from ..lti.roles import normalise
-from ..settings import PROJECT_ROOT, SettingsError
+from ..settings import PROJECT_ROOT, Settings, SettingsError, TeachHubGradebookSettings
 from .status import STATUSES
 
 # The same safe loader in C when PyYAML has libyaml (its wheels do): ten times faster, and
@@ -142,12 +141,12 @@ def _number(value: Any, what: str, *, minimum: Decimal = Decimal(0)) -> Decimal:
     return number
 
 
-def _posting(section: dict) -> GradebookPosting:
-    score = str(section.get("score", "mark"))
+def _posting(section: TeachHubGradebookSettings) -> GradebookPosting:
+    score = section.score
     if score not in SCORE_MODES:
         raise TeachHubConfigError(
             f"teachhub.gradebook.score must be one of {', '.join(SCORE_MODES)}, got {score!r}")
-    progress_section = section.get("progress") or {}
+    progress_section = section.progress
     progress: dict[str, tuple[str, str]] = {}
     for status in STATUSES:
         pair = progress_section.get(status)
@@ -158,14 +157,15 @@ def _posting(section: dict) -> GradebookPosting:
                 f"gradingProgress] (one of {sorted(ACTIVITY_PROGRESS)}, one of "
                 f"{sorted(GRADING_PROGRESS)}), got {pair!r}")
         progress[status] = (pair[0], pair[1])
-    return GradebookPosting(enabled=bool(section.get("enabled", True)), score=score,
+    return GradebookPosting(enabled=section.enabled, score=score,
                             progress=progress)
 
 
-def load_config(settings: dict) -> TeachHubConfig:
-    """The TeachHub config named by settings `[teachhub]`, every part checked."""
-    section = settings.get("teachhub") or {}
-    data_file = section.get("data_file") or "config/teachhub.yaml"
+def load_config(settings: Settings) -> TeachHubConfig:
+    """The TeachHub config named by settings `[teachhub]`, every part checked; its dates are
+    in the institution's time zone (gradebook.timezone)."""
+    section = settings.teachhub
+    data_file = section.data_file
     path = Path(data_file) if Path(data_file).is_absolute() else PROJECT_ROOT / data_file
     try:
         with path.open(encoding="utf-8") as fh:
@@ -175,35 +175,23 @@ def load_config(settings: dict) -> TeachHubConfig:
     except yaml.YAMLError as err:
         raise TeachHubConfigError(f"{data_file}: not valid YAML: {err}") from None
     lists = parse_data(data, str(data_file))
-    roles = section.get("coordinator_roles") or []
-    params = section.get("department_params") or []
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise TeachHubConfigError("teachhub.coordinator_roles must be a list of role URIs")
-    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-        raise TeachHubConfigError("teachhub.department_params must be a list of names")
-    days = section.get("max_duration_days", 730)
-    minimum = section.get("feedback_min_answers", 5)
-    page = section.get("hr_page_size", 100)
+    days = section.max_duration_days
+    minimum = section.feedback_min_answers
+    page = section.hr_page_size
     for name, value in (("max_duration_days", days), ("feedback_min_answers", minimum),
                         ("hr_page_size", page)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if value < 1:
             raise TeachHubConfigError(f"teachhub.{name} must be a whole number >= 1, "
                                       f"got {value!r}")
-    zone_name = str(section.get("timezone") or settings.get("gradebook", {}).get("timezone")
-                    or "Asia/Almaty")
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise TeachHubConfigError(f"teachhub.timezone: unknown time zone {zone_name!r}") from None
     return TeachHubConfig(
-        lists=lists, timezone=zone,
-        hours_per_unit=_number(section.get("hours_per_credit_unit", 30), "hours_per_credit_unit"),
-        max_hours=_number(section.get("max_hours", 1000), "max_hours"),
+        lists=lists, timezone=settings.gradebook.timezone,
+        hours_per_unit=_number(section.hours_per_credit_unit, "hours_per_credit_unit"),
+        max_hours=_number(section.max_hours, "max_hours"),
         max_duration_days=days,
-        coordinator_roles=frozenset(normalise(r) for r in roles),
-        department_params=tuple(params),
+        coordinator_roles=frozenset(normalise(r) for r in section.coordinator_roles),
+        department_params=section.department_params,
         feedback_min_answers=minimum,
-        mark_maximum=_number(section.get("mark_maximum", 100), "mark_maximum"),
+        mark_maximum=_number(section.mark_maximum, "mark_maximum"),
         hr_page_size=page,
-        gradebook=_posting(section.get("gradebook") or {}),
+        gradebook=_posting(section.gradebook),
     )

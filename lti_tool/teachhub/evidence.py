@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..lti.models import User
+from ..settings import Settings
 from .access import NotFound
 from .errors import InputError
 
@@ -35,7 +36,7 @@ def available() -> bool:
     return _storage() is not None
 
 
-def store(db: Session, *, settings: dict, file, owner: User) -> int:
+def store(db: Session, *, settings: Settings, file, owner: User) -> int:
     """Store an upload; its evidence id. InputError with the storage's reason when refused."""
     storage = _storage()
     if storage is None:
@@ -49,10 +50,10 @@ def store(db: Session, *, settings: dict, file, owner: User) -> int:
     return evidence.id
 
 
-def upload_limit(settings: dict) -> int | None:
+def upload_limit(settings: Settings) -> int | None:
     """The largest evidence file in bytes, stated beside the upload field (None without storage)."""
     storage = _storage()
-    return int(storage.evidence_settings(settings)["max_bytes"]) if storage is not None else None
+    return settings.evidence.max_bytes if storage is not None else None
 
 
 def size_text(size: int) -> str:
@@ -60,7 +61,7 @@ def size_text(size: int) -> str:
     return _storage().format_size(size)
 
 
-def usage_line(db: Session, *, settings: dict, owner: User) -> str | None:
+def usage_line(db: Session, *, settings: Settings, owner: User) -> str | None:
     """"12 MB of 200 MB used" for the person's upload form (None without the storage)."""
     storage = _storage()
     return storage.usage_line(db, settings, owner) if storage is not None else None
@@ -75,7 +76,7 @@ def files(db: Session, evidence_ids: list[int]) -> dict[int, object]:
     return {row.id: row for row in rows}
 
 
-def send(db: Session, evidence_id: int, *, settings: dict, thumbnail: bool = False,
+def send(db: Session, evidence_id: int, *, settings: Settings, thumbnail: bool = False,
          download: bool = False):
     """The file as a response (the caller checked access)."""
     storage = _storage()
@@ -87,7 +88,7 @@ def send(db: Session, evidence_id: int, *, settings: dict, thumbnail: bool = Fal
                                  download=download)
 
 
-def delete(db: Session, evidence_ids: list[int], *, settings: dict) -> None:
+def delete(db: Session, evidence_ids: list[int], *, settings: Settings) -> None:
     """Delete files of a removed task (a failure is logged: the task is gone either way)."""
     storage = _storage()
     if storage is None or not evidence_ids:

@@ -10,7 +10,6 @@ from functools import wraps
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     g,
     redirect,
@@ -26,7 +25,7 @@ from ..auth import Acting, Actor, acting, current_viewer
 from ..db import get_db
 from ..errors import Forbidden, ToolError, wants_json
 from ..exports import CSV_MIMETYPE, XLSX_MIMETYPE, content_disposition, download_name
-from ..extensions import services
+from ..extensions import services, settings
 from ..gradebook.sync import pull_roster
 from ..i18n import day, number
 from ..lti.placements import Landing
@@ -79,7 +78,7 @@ def _upload_limit(endpoint, _values) -> None:
     if endpoint == "teachhub.add_task" and evidence.available():
         from ..evidence.storage import allow_upload
 
-        allow_upload(current_app.config["SETTINGS"])
+        allow_upload(settings())
 
 
 def _config() -> TeachHubConfig:
@@ -461,13 +460,13 @@ def _card_page(card_id: int, status: int = 200, *, refused: RefusedForm | None =
     actor = _actor()
     view = participants.card_view(get_db(), actor, card_id)
     roles = roles_on(actor, view.module.id)
-    limit = evidence.upload_limit(current_app.config["SETTINGS"])
+    limit = evidence.upload_limit(settings())
     return render_template(
         "teachhub/card.html", view=view, actor=actor, roles=roles,
         own=view.card.user_id == actor.user_id, targets=allowed_targets(view.card.status, roles),
         locked=view.card.status in LOCKED, statuses=STATUSES,
         evidence_on=evidence.available(), mark_maximum=_config().mark_maximum,
-        storage=evidence.usage_line(get_db(), settings=current_app.config["SETTINGS"],
+        storage=evidence.usage_line(get_db(), settings=settings(),
                                     owner=current_viewer().user)
         if view.card.user_id == actor.user_id else None,
         files=evidence.files(get_db(), [i for ids in view.evidence.values() for i in ids]),
@@ -566,7 +565,7 @@ def add_task(card_id: int):
     if upload is not None and getattr(upload, "filename", None):
         if not evidence.available():
             raise InputError({"file": _("File uploads are not available yet.")})
-        evidence_id = evidence.store(db, settings=current_app.config["SETTINGS"], file=upload,
+        evidence_id = evidence.store(db, settings=settings(), file=upload,
                                      owner=current_viewer().user)
         participants.attach_evidence(db, task, evidence_id)
     db.commit()
@@ -597,7 +596,7 @@ def delete_task(task_id: int):
     db = get_db()
     card_id = _task_card(task_id)
     _task, evidence_ids = participants.delete_task(db, _actor(), task_id)
-    evidence.delete(db, evidence_ids, settings=current_app.config["SETTINGS"])
+    evidence.delete(db, evidence_ids, settings=settings())
     db.commit()
     return _card_redirect(card_id, _("Task removed."))
 
@@ -607,7 +606,7 @@ def task_file(task_id: int, evidence_id: int):
     """An evidence file of a task, for whoever may see the card."""
     db = get_db()
     found = participants.task_evidence(db, _actor(), task_id, evidence_id)
-    return evidence.send(db, found, settings=current_app.config["SETTINGS"],
+    return evidence.send(db, found, settings=settings(),
                          thumbnail=request.args.get("thumbnail") == "1",
                          download=request.args.get("download") == "1")
 

@@ -88,7 +88,7 @@ def source(tmp_path, request):
         plan = lms.plan("student", resource_link={"id": "backup-link", "title": "Backed up"})
         assert browser.launch(plan).status_code == 200
         assert browser.launch(lms.plan("teacher")).status_code == 200
-        settings = tool.app.config["SETTINGS"]
+        settings = services(tool.app).settings
         with services(tool.app).db.new_session() as db:
             platform_id = db.scalars(select(PlatformRow.id).where(
                 PlatformRow.issuer == lms.issuer)).one()
@@ -104,9 +104,9 @@ def source(tmp_path, request):
             upload = FileStorage(stream=io.BytesIO(PDF), filename="диплом.pdf")
             store_upload(db, settings=settings, file=upload, owner=user)
             db.commit()
-        yield tool, lms, {"database_url": settings["tool"]["database_url"],
-                          "data_dir": settings["tool"]["data_dir"],
-                          "keys_dir": settings["keys"]["dir"]}
+        yield tool, lms, {"database_url": settings.tool.database_url,
+                          "data_dir": str(settings.tool.data_dir),
+                          "keys_dir": str(settings.keys.dir)}
     tool.stop()
 
 

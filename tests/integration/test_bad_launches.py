@@ -535,7 +535,7 @@ def _age_cached_key_set(tool, platform: Platform, seconds: int) -> None:
 def test_unknown_kid_refetches_the_key_set_once(tool, platform, browser, expect_refusal):
     """A token naming an unpublished kid is refused after one refetch of the platform's keys."""
     assert_fresh_launch_works(tool, browser, platform)  # the key set is cached now
-    refetch_interval = tool.app.config["SETTINGS"]["lti"]["keyset_refetch_interval_seconds"]
+    refetch_interval = services(tool.app).settings.lti.keyset_refetch_interval_seconds
     _age_cached_key_set(tool, platform, refetch_interval + 5)
     platform.reset_counts()
     step = login(browser, platform.plan("student"))
@@ -553,7 +553,7 @@ def test_unknown_kid_refetches_the_key_set_once(tool, platform, browser, expect_
 def test_launch_signed_with_a_rotated_key_succeeds(tool, platform, browser):
     """After the platform rotates its key, the next launch works: the tool refetches the keys."""
     assert_fresh_launch_works(tool, browser, platform)
-    refetch_interval = tool.app.config["SETTINGS"]["lti"]["keyset_refetch_interval_seconds"]
+    refetch_interval = services(tool.app).settings.lti.keyset_refetch_interval_seconds
     _age_cached_key_set(tool, platform, refetch_interval + 5)
     platform.reset_counts()
     new_kid = platform.rotate_key()

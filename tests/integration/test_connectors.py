@@ -21,6 +21,7 @@ from lti_tool.gradebook.connectors import learners_of_platform, pull_connector
 from lti_tool.gradebook.credentials import credentials_cipher, encrypt_token
 from lti_tool.gradebook.policy import GradingPolicy
 from lti_tool.http import make_session
+from lti_tool.settings import load
 
 MOODLE_TOKEN = "0123456789abcdef0123456789abcdef"
 CANVAS_TOKEN = "7~AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
@@ -223,9 +224,9 @@ def test_a_hanging_lms_times_out(tool, moodle, browser, fake_moodle, moodle_pull
     launch(browser, moodle, "student", "641", 641)
     moodle_pulls.add("moodle", fake_moodle.base_url, MOODLE_TOKEN)
     fake_moodle.delay = 1.5
-    impatient = make_session({"tool": {"base_url": tool.base_url},
-                              "http": {"connect_timeout_seconds": 0.5,
-                                       "read_timeout_seconds": 0.3, "retries": 0}})
+    impatient = make_session(load({"http": {"connect_timeout_seconds": 0.5,
+                                            "read_timeout_seconds": 0.3, "retries": 0}},
+                                  environ={}).http, base_url=tool.base_url)
     summary = moodle_pulls.pull(http=impatient)
     assert "no answer from" in summary.stopped and "in time" in summary.stopped
 
@@ -236,8 +237,8 @@ def test_an_unreachable_lms_is_a_clear_error(tool, moodle, browser, moodle_pulls
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     moodle_pulls.add("moodle", f"http://127.0.0.1:{port}", MOODLE_TOKEN)
-    summary = moodle_pulls.pull(http=make_session({"tool": {"base_url": tool.base_url},
-                                                   "http": {"retries": 0}}))
+    summary = moodle_pulls.pull(http=make_session(load({"http": {"retries": 0}}, environ={}).http,
+                                                  base_url=tool.base_url))
     assert f"cannot connect to 127.0.0.1:{port}" in summary.stopped
 
 
@@ -257,7 +258,7 @@ def test_a_disabled_connector_is_left_out_of_gpa(tool, moodle, browser, fake_moo
 def test_the_token_is_encrypted_at_rest(tool, moodle, browser, moodle_pulls):
     launch(browser, moodle, "student", "671", 671)
     moodle_pulls.add("moodle", "https://moodle.example.edu", MOODLE_TOKEN)
-    path = Path(tool.app.config["DATABASE_URL"][len("sqlite:///"):])
+    path = Path(services(tool.app).settings.tool.database_url[len("sqlite:///"):])
     with moodle_pulls.db() as db:
         stored = db.get(Connector, moodle_pulls.connector_id).token_encrypted
     assert MOODLE_TOKEN not in stored

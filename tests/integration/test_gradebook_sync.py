@@ -11,11 +11,11 @@ from lti_tool.extensions import services
 from lti_tool.gradebook.models import LineItem, Result, ScoreOutbox
 from lti_tool.gradebook.outbox import enqueue_score
 from lti_tool.gradebook.sync import pull_grades, pull_roster
-from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker
+from lti_tool.gradebook.worker import build_score_worker
 from lti_tool.lti.models import Context, Membership, ResourceLink, User
 
-FAST = WorkerPolicy(parallel=8, lease_seconds=5, max_attempts=8, backoff_base_seconds=0.05,
-                    backoff_cap_seconds=0.5)
+FAST = {"parallel": 8, "lease_seconds": 5, "max_attempts": 8, "backoff_base_seconds": 0.05,
+        "backoff_cap_seconds": 0.5}
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +75,8 @@ def _client(tool, db, context):
     return services(tool.app).gradebook.client(db, context.platform_id)
 
 
-def _worker(tool, policy=FAST):
-    return build_score_worker(tool.app, policy)
+def _worker(tool):
+    return build_score_worker(tool.app, **FAST)
 
 
 def _drain(worker, rounds=60):
@@ -305,10 +305,10 @@ def test_worker_killed_mid_batch_loses_nothing(gb_tool, tmp_path):
         settings = tmp_path / "worker.toml"
         settings.write_text("[gradebook.worker]\nparallel = 4\nlease_seconds = 2\n"
                             "backoff_base_seconds = 0.05\nidle_seconds = 0.1\n")
-        settings_of = gb_tool.app.config["SETTINGS"]
+        settings_of = services(gb_tool.app).settings
         env = dict(os.environ, LTI_TOOL_SETTINGS=str(settings),
-                   DATABASE_URL=settings_of["tool"]["database_url"],
-                   DATA_DIR=settings_of["tool"]["data_dir"], KEYS_DIR=settings_of["keys"]["dir"],
+                   DATABASE_URL=settings_of.tool.database_url,
+                   DATA_DIR=str(settings_of.tool.data_dir), KEYS_DIR=str(settings_of.keys.dir),
                    BASE_URL=gb_tool.base_url)
         worker = subprocess.Popen([sys.executable, "-m", "lti_tool.cli", "worker"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

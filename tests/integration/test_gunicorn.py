@@ -88,10 +88,10 @@ def test_scores_wait_for_the_worker_process_not_a_web_worker(served, tmp_path):
                 return db.get(ScoreOutbox, row_id).status
 
         assert status() == "pending"
-        settings = served.app.config["SETTINGS"]
-        env = clean_environment(DATABASE_URL=settings["tool"]["database_url"],
-                                DATA_DIR=settings["tool"]["data_dir"],
-                                KEYS_DIR=settings["keys"]["dir"], BASE_URL=served.base_url)
+        settings = services(served.app).settings
+        env = clean_environment(DATABASE_URL=settings.tool.database_url,
+                                DATA_DIR=str(settings.tool.data_dir),
+                                KEYS_DIR=str(settings.keys.dir), BASE_URL=served.base_url)
         worker = subprocess.Popen([sys.executable, "-m", "lti_tool.cli", "worker"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -21,8 +21,9 @@ from lti_tool.gradebook.lms import ServiceError
 from lti_tool.gradebook.sync import Services
 from lti_tool.http import BlockedAddress, DeadlineExceeded, ResponseTooLarge, make_session
 from lti_tool.lti.registry import find_platform
+from lti_tool.settings import load
 
-PUBLIC_TOOL = {"base_url": "https://tool.example.edu"}
+PUBLIC_TOOL = "https://tool.example.edu"
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def attacker():
 
 
 def _session(**http):
-    return make_session({"tool": PUBLIC_TOOL, "http": http})
+    return make_session(load({"http": http}, environ={}).http, base_url=PUBLIC_TOOL)
 
 
 def test_internal_addresses_are_refused_without_connecting(attacker):
@@ -145,7 +146,7 @@ def test_every_outbound_kind_uses_the_one_guarded_session(tool, attacker):
     assert services(app).keysets.http is http  # platform key sets
     assert services(app).gradebook.http is http  # token endpoint (pylti1p3), AGS, NRPS
     # Moodle WS and Canvas REST connectors get services(app).http from their callers.
-    guarded = make_session({"tool": PUBLIC_TOOL})
+    guarded = _session()
     keysets = type(services(app).keysets)(guarded, services(app).db.sessionmaker,
                                               ttl=60, refetch_interval=30)
     with pytest.raises(LaunchError) as refused:
@@ -159,8 +160,7 @@ def test_ags_and_nrps_urls_from_launch_claims_are_guarded(tool, moodle):
     lineitem_scope = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
     # The platform (127.0.0.1) is the allowlisted intranet LMS; 127.0.0.2 is not.
     with Attacker(host="127.0.0.2") as internal:
-        guarded = make_session({"tool": PUBLIC_TOOL,
-                                "http": {"allowed_private_hosts": ["127.0.0.1"]}})
+        guarded = _session(allowed_private_hosts=["127.0.0.1"])
         with services(tool.app).db.new_session() as db:
             platform_id = find_platform(db, moodle.issuer, moodle.client_id).id
             client = Services(guarded, services(tool.app).keyring).client(

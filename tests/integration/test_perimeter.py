@@ -342,9 +342,9 @@ def test_finding9_data_directory_database_and_evidence_are_private(tool, moodle)
                           files={"file": ("diploma.pdf", PDF, "application/pdf")})
     assert "The file was attached." in upload.text
 
-    data_dir = Path(tool.app.config["SETTINGS"]["tool"]["data_dir"])
+    data_dir = Path(services(tool.app).settings.tool.data_dir)
     assert _mode(data_dir) == 0o700
-    database = tool.app.config["DATABASE_URL"]
+    database = services(tool.app).settings.tool.database_url
     if database.startswith("sqlite"):
         db_file = Path(database.removeprefix("sqlite:///"))
         files = [f for f in (db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm"))

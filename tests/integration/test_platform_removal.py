@@ -35,7 +35,8 @@ def test_removing_a_platform_deletes_its_users_files_and_no_one_elses(tmp_path):
             on_disk = sorted(p.name for p in evidence.iterdir())
             assert len(on_disk) == 4  # a photo and its thumbnail each
 
-            env = {"DATABASE_URL": tool.app.config["DATABASE_URL"], "DATA_DIR": str(data_dir),
+            env = {"DATABASE_URL": services(tool.app).settings.tool.database_url,
+                   "DATA_DIR": str(data_dir),
                    "KEYS_DIR": str(data_dir / "keys"), "BASE_URL": tool.base_url}
             done = CliRunner().invoke(main, ["platform", "remove", moodle.issuer, "--client-id",
                                              moodle.client_id, "--yes"], env=env)

@@ -5,7 +5,6 @@ doorbell), and a Redis outage costs nothing but speed."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import redis
 import requests
 from click.testing import CliRunner
 from lti_platform import LaunchDriver, Platform
-from servers import TOOL_VARIABLES, RedisServer, clean_environment, database_url_for
+from servers import RedisServer, clean_environment, database_url_for
 from sqlalchemy import select
 from tool_server import start_tool
 
@@ -174,14 +173,10 @@ def test_both_hosts_use_one_access_token(hosts):
 
 def test_a_platform_removed_with_the_cli_is_refused_by_every_host_at_once(hosts, redis_server):
     a, _b = hosts
-    settings = a.app.config["SETTINGS"]
-    # The command in-process (CliRunner), as an administrator's shell on a third host would run
-    # it: its own app, only the database and Redis in common with A and B.
-    env: dict[str, str | None] = {name: None for name in os.environ
-                                  if name in TOOL_VARIABLES or name.endswith("_FILE")}
-    env.update(DATABASE_URL=settings["tool"]["database_url"],
-               DATA_DIR=settings["tool"]["data_dir"], KEYS_DIR=settings["keys"]["dir"],
-               BASE_URL=a.base_url, REDIS_URL=redis_server.url)
+    settings = services(a.app).settings
+    env = clean_environment(DATABASE_URL=settings.tool.database_url,
+                            DATA_DIR=str(settings.tool.data_dir), KEYS_DIR=str(settings.keys.dir),
+                            BASE_URL=a.base_url, REDIS_URL=redis_server.url)
     with Platform("moodle") as lms, LaunchDriver() as browser:
         a.register(lms)
         assert browser.launch(lms.plan("student"), a.login_url).status_code == 200  # A caches it
@@ -200,9 +195,9 @@ def test_a_committed_score_wakes_the_worker_through_the_queue(hosts, redis_serve
     settings_file = tmp_path / "worker.toml"
     # A poll so slow that only the queue can explain a score sent within seconds.
     settings_file.write_text("[gradebook.worker]\nqueue_poll_seconds = 300\n")
-    settings = a.app.config["SETTINGS"]
-    env = clean_environment(DATABASE_URL=settings["tool"]["database_url"],
-                            DATA_DIR=settings["tool"]["data_dir"], KEYS_DIR=settings["keys"]["dir"],
+    settings = services(a.app).settings
+    env = clean_environment(DATABASE_URL=settings.tool.database_url,
+                            DATA_DIR=str(settings.tool.data_dir), KEYS_DIR=str(settings.keys.dir),
                             BASE_URL=a.base_url, REDIS_URL=redis_server.url,
                             LTI_TOOL_SETTINGS=str(settings_file))
     with Platform("moodle") as lms, LaunchDriver() as browser:

@@ -78,7 +78,7 @@ def stored(tool) -> tuple[int, int]:
 def files_on_disk(tool) -> int:
     from lti_tool.evidence.storage import evidence_dir
 
-    return sum(1 for _ in evidence_dir(tool.app.config["SETTINGS"]).iterdir())
+    return sum(1 for _ in evidence_dir(services(tool.app).settings).iterdir())
 
 
 def test_quotas_refuse_before_storing_and_show_what_is_used(small_tool):

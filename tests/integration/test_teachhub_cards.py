@@ -119,7 +119,7 @@ def test_a_refused_move_from_the_page_says_why(tool, moodle):
 
 
 def test_gradebook_gets_progress_and_the_facilitators_mark(tool, moodle):
-    from lti_tool.gradebook.worker import WorkerPolicy, build_score_worker
+    from lti_tool.gradebook.worker import build_score_worker
 
     with ExitStack() as stack:
         setup = published_module(tool, moodle, stack)
@@ -144,7 +144,7 @@ def test_gradebook_gets_progress_and_the_facilitators_mark(tool, moodle):
             "Completed", "FullyGraded", 87.5, 100.0, "Strong project")
         assert all(r.status == "superseded" for r in rows[:-1])  # only the newest is sent
 
-        worker = build_score_worker(tool.app, WorkerPolicy(max_attempts=1))
+        worker = build_score_worker(tool.app, max_attempts=1)
         try:
             worker.run_once()
         finally:

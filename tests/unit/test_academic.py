@@ -17,7 +17,7 @@ from lti_tool.lti.models import Context, Membership, Platform, ResourceLink, Use
 from lti_tool.lti.roles import ToolRole
 from lti_tool.settings import load as load_settings
 
-POLICY = load_policy(load_settings(environ={}))
+POLICY = load_policy(load_settings(environ={}).gradebook)
 
 
 @pytest.fixture

@@ -119,13 +119,18 @@ def test_academic_years_order_and_print():
 
 
 def test_settings_are_checked():
-    assert calendar_from_settings({}).start_month == 9
-    cal = calendar_from_settings({"gradebook": {"academic_year_start_month": 2, "timezone": "UTC"}})
+    from lti_tool.settings import SettingsError, load
+
+    def calendar(**gradebook):
+        return calendar_from_settings(load({"gradebook": gradebook}, environ={}))
+
+    assert calendar().start_month == 9
+    cal = calendar(academic_year_start_month=2, timezone="UTC")
     assert (cal.start_month, cal.local_date(datetime(2026, 1, 31, 23, tzinfo=UTC))) == (
         2,
         date(2026, 1, 31),
     )
     with pytest.raises(CalendarError, match="academic_year_start_month"):
-        calendar_from_settings({"gradebook": {"academic_year_start_month": 13}})
-    with pytest.raises(CalendarError, match="timezone"):
-        calendar_from_settings({"gradebook": {"timezone": "Mars/Olympus"}})
+        calendar(academic_year_start_month=13)
+    with pytest.raises(SettingsError, match="timezone"):
+        calendar(timezone="Mars/Olympus")

@@ -8,8 +8,8 @@ from lti_tool.settings import SettingsError, load
 
 def test_the_allowlist_comes_from_the_environment_as_a_list():
     settings = load(environ={"HTTP_ALLOWED_PRIVATE_HOSTS": "moodle.kaznu.local, 10.20.0.0/16"})
-    assert settings["http"]["allowed_private_hosts"] == ["moodle.kaznu.local", "10.20.0.0/16"]
-    assert load(environ={})["http"]["allowed_private_hosts"] == []
+    assert settings.http.allowed_private_hosts == ("moodle.kaznu.local", "10.20.0.0/16")
+    assert load(environ={}).http.allowed_private_hosts == ()
 
 
 def test_a_malformed_allowlist_stops_the_start():

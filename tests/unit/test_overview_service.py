@@ -19,7 +19,7 @@ from lti_tool.portfolio.models import Entry, Portfolio, Update
 from lti_tool.portfolio.overview import OverviewQuery, course_overview
 from lti_tool.settings import load as load_settings
 
-POLICY = load_policy(load_settings(environ={}))
+POLICY = load_policy(load_settings(environ={}).gradebook)
 
 
 @pytest.fixture

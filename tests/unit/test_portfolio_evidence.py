@@ -19,6 +19,7 @@ from lti_tool.evidence.storage import (
     send_evidence,
     store_upload,
 )
+from lti_tool.settings import load
 
 
 def _png(size=(64, 48), mode="RGB") -> bytes:
@@ -100,8 +101,9 @@ def app(tmp_path):
 
     app = Flask(__name__)
     Babel(app)
-    app.config["SETTINGS"] = {"tool": {"data_dir": str(tmp_path)},
-                              "evidence": {"max_bytes": 200_000, "thumbnail_px": 32}}
+    app.config["TEST_SETTINGS"] = load(
+        {"tool": {"data_dir": str(tmp_path)},
+         "evidence": {"max_bytes": 200_000, "thumbnail_px": 32}}, environ={})
     with app.test_request_context():
         yield app
 
@@ -135,7 +137,7 @@ def _upload(name, data, settings, allowed=None):
 
 
 def test_store_sniffs_generates_names_and_thumbnails(app):
-    settings = app.config["SETTINGS"]
+    settings = app.config["TEST_SETTINGS"]
     stored = _upload("../../etc/Сертификат.PNG", _png((400, 300)), settings)
     assert stored.content_type == "image/png" and stored.size == len(_png((400, 300)))
     assert stored.original_name == "Сертификат.png"
@@ -152,7 +154,7 @@ def test_store_sniffs_generates_names_and_thumbnails(app):
 
 
 def test_store_refuses_disguised_oversized_empty_and_wrong_kind(app):
-    settings = app.config["SETTINGS"]
+    settings = app.config["TEST_SETTINGS"]
     with pytest.raises(UploadError) as err:
         _upload("cv.pdf", b"MZ" + b"\x00" * 100, settings)
     assert err.value.code == "file_type_refused" and "cv.pdf" in str(err.value.message)
@@ -173,15 +175,16 @@ def test_store_refuses_disguised_oversized_empty_and_wrong_kind(app):
 
 
 def test_decompression_bomb_is_refused(app):
-    settings = dict(app.config["SETTINGS"])
-    settings["evidence"] = {**settings["evidence"], "max_image_pixels": 10_000}
+    settings = app.config["TEST_SETTINGS"]
+    settings = settings.model_copy(update={
+        "evidence": settings.evidence.model_copy(update={"max_image_pixels": 10_000})})
     with pytest.raises(UploadError) as err:
         _upload("huge.png", _png((200, 200), "1"), settings)
     assert err.value.code == "image_unreadable"
 
 
 def test_send_headers_and_delete(app):
-    settings = app.config["SETTINGS"]
+    settings = app.config["TEST_SETTINGS"]
     stored = _upload("Диплом №1.pdf", b"%PDF-1.4 body", settings)
     stored.id = 5
     response = send_evidence(stored, settings=settings, download=True)

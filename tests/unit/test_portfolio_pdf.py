@@ -11,6 +11,9 @@ import pytest
 from pypdf import PdfReader
 
 from lti_tool.portfolio import pdf
+from lti_tool.settings import load
+
+SETTINGS = load(environ={})
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 KK = "Қазақстан Республикасының медицина университеті, әлеуметтік ғылымдар өңірі. "
@@ -18,7 +21,7 @@ KK = "Қазақстан Республикасының медицина уни�
 
 def _build(story_of) -> list[str]:
     """The text of each page of a document whose story `story_of(styles)` makes."""
-    buffer, doc, styles = pdf._doc("t", {})
+    buffer, doc, styles = pdf._doc("t", SETTINGS)
     doc.build(story_of(styles))
     return [page.extract_text() for page in PdfReader(io.BytesIO(buffer.getvalue())).pages]
 
@@ -42,7 +45,7 @@ def test_long_text_flows_over_pages_whole_and_without_control_characters():
 
 
 def test_lines_keep_the_texts_spacing_and_empty_lines_their_height():
-    _buffer, _doc, s = pdf._doc("t", {})
+    _buffer, _doc, s = pdf._doc("t", SETTINGS)
     (one,) = pdf._paragraphs("one line", s["p"])
     assert one.style is s["p"]
     first, empty, last = pdf._paragraphs("a\n\nb", s["p"])
@@ -65,7 +68,7 @@ def test_lines_keep_the_texts_spacing_and_empty_lines_their_height():
     ids=["en", "kk", "ru"],
 )
 def test_cells_wrap_in_their_column_and_header_cells_never_break_inside_a_word(header):
-    _buffer, _doc, s = pdf._doc("t", {})
+    _buffer, _doc, s = pdf._doc("t", SETTINGS)
     table = pdf._table([header, ["1", KK * 3, "x", "1", "2", "y"]], s, widths=pdf.ENTRY_WIDTHS)
     table.wrap(500, 800)
     assert sum(table._colWidths) == sum(pdf.ENTRY_WIDTHS)  # the page width is kept
@@ -128,7 +131,7 @@ def test_the_entry_list_header_heads_every_page_of_the_list_and_no_other():
 @pytest.mark.parametrize("status", ["подтверждено", "тьюторды күтуде", "қайтарылды"])
 def test_body_cells_never_break_inside_a_word_either(status):
     """ "подтверждено" in the 60 pt status column was cut as "подтверж / дено"."""
-    _buffer, _doc, s = pdf._doc("t", {})
+    _buffer, _doc, s = pdf._doc("t", SETTINGS)
     header = ["Курс", "Запись", "Уровень и результат", "Заявлено", "Подтверждено", "Статус"]
     rows = [header, ["1", KK, "Республиканский, 1 место", "100", "100", status]]
     widths = pdf._column_widths(pdf.ENTRY_WIDTHS, rows, s)
@@ -162,7 +165,7 @@ def test_entry_fields_read_as_the_reader_writes_dates_and_numbers(value, kind, l
 
 def test_every_page_ends_with_the_owner_and_page_of_pages_even_for_a_long_name():
     name = "Әлия " + "Қазақстан Республикасының " * 10  # 255 letters in Section I
-    buffer, doc, s = pdf._doc("t", {})
+    buffer, doc, s = pdf._doc("t", SETTINGS)
     doc.build(
         pdf._paragraphs((KK + "\n") * 150, s["p"]),
         canvasmaker=pdf._footed_canvas(f"{name} · Портфолио", s["small"].fontName),

@@ -20,9 +20,10 @@ from lti_tool.lti.roles import ToolRole
 from lti_tool.portfolio import access, service, showcase
 from lti_tool.portfolio.entries import EntryInput
 from lti_tool.portfolio.rubric import load_rubric
-from lti_tool.settings import PROJECT_ROOT
+from lti_tool.settings import PROJECT_ROOT, load
 
-SETTINGS = {"portfolio": {"grade": {"enabled": True, "mode": "points", "points_maximum": 1000}}}
+SETTINGS = load({"portfolio": {"grade": {"enabled": True, "mode": "points",
+                                         "points_maximum": 1000}}}, environ={})
 
 
 @pytest.fixture(scope="module")
@@ -287,12 +288,12 @@ def test_design_mark_bounds_and_score(db, world, rubric):
 
 
 def test_score_normalisation():
-    grade = service.grade_settings({"portfolio": {"grade": {"mode": "normalised",
-                                                            "points_maximum": 500,
-                                                            "score_maximum": 100}}})
+    grade = service.grade_settings(load({"portfolio": {"grade": {
+        "mode": "normalised", "points_maximum": 500, "score_maximum": 100}}}, environ={}))
     assert service.score_for(250, grade) == (50.0, 100.0)
     assert service.score_for(900, grade) == (100.0, 100.0)
-    assert service.score_for(321, service.grade_settings({})) == (321.0, 1000.0)
+    # The shipped configuration: points as they are, out of 1000.
+    assert service.score_for(321, service.grade_settings(load(environ={}))) == (321.0, 1000.0)
 
 
 def test_section_one_versions_and_history(db, world):

@@ -20,9 +20,9 @@ GOOD = {
 
 def test_the_embedded_default_needs_nothing():
     settings = load(environ={})
-    assert settings["tool"]["env"] == "development"
-    assert settings["tool"]["database_url"].startswith("sqlite:///")
-    assert settings["tool"]["base_url"] == "http://127.0.0.1:5000"
+    assert settings.tool.env == "development"
+    assert settings.tool.database_url.startswith("sqlite:///")
+    assert settings.tool.base_url == "http://127.0.0.1:5000"
 
 
 def test_production_names_every_missing_setting_at_once():
@@ -36,9 +36,9 @@ def test_production_names_every_missing_setting_at_once():
 
 def test_production_with_everything_from_the_environment():
     settings = load(environ=GOOD)
-    assert settings["tool"]["env"] == "production"
-    assert settings["tool"]["database_url"] == GOOD["DATABASE_URL"]
-    assert settings["tool"]["base_url"] == GOOD["BASE_URL"]
+    assert settings.tool.env == "production"
+    assert settings.tool.database_url == GOOD["DATABASE_URL"]
+    assert settings.tool.base_url == GOOD["BASE_URL"]
     assert secret_key(settings, environ=GOOD) == GOOD["SECRET_KEY"]
 
 
@@ -57,7 +57,7 @@ def test_production_refuses_unsafe_values(change, expected):
 def test_sqlite_in_production_only_when_explicitly_allowed():
     environ = {**GOOD, "DATABASE_URL": "sqlite:////srv/tool.db"}
     settings = load({"production": {"allow_sqlite": True}}, environ=environ)
-    assert settings["tool"]["database_url"] == "sqlite:////srv/tool.db"
+    assert settings.tool.database_url == "sqlite:////srv/tool.db"
 
 
 def test_secrets_from_files_outside_the_repository(tmp_path):
@@ -67,7 +67,7 @@ def test_secrets_from_files_outside_the_repository(tmp_path):
     environ.update(SECRET_KEY_FILE=str(tmp_path / "secret_key"),
                    DATABASE_URL_FILE=str(tmp_path / "database_url"))
     settings = load(environ=environ)
-    assert settings["tool"]["database_url"] == "postgresql+psycopg://tool:p%40ss@db/lti"
+    assert settings.tool.database_url == "postgresql+psycopg://tool:p%40ss@db/lti"
     assert secret_key(settings, environ=environ) == "k" * 40
 
 
