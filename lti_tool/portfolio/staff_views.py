@@ -57,7 +57,7 @@ STAFF = COURSE_STAFF
 PAGE_SIZE = 100
 
 
-def _course_context() -> Acting:
+def _course_context():
     """The preamble of a course page: course staff, opened from a course with the portfolio."""
     viewer, db, actor = acting(*STAFF, course=True)
     # Staff rights follow the placement: a course without the portfolio shows no portfolios.

@@ -8,7 +8,7 @@ card page shows both beside the field instead of a banner above a reset form.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from flask import request
 from werkzeug.datastructures import CombinedMultiDict
@@ -214,14 +214,13 @@ class ModuleCardForm(TeachHubForm):
 
     def passport(self) -> PassportInput:
         """The passport as posted (ids through the strict parser: a bad one is a 400)."""
-        shown = bool(self.facilitators_shown.raw_data)
-        return PassportInput(
-            **{name: self.text(name) for name in self.TEXTS},
-            **{name: list(self._fields[name].data or []) for name in self.LISTS},
-            facilitator_ids=parsing.ids(self.facilitator_ids.data or [], "facilitator_ids")
-            if shown
-            else None,
-        )
+        values: dict[str, Any] = {name: self.text(name) for name in self.TEXTS}
+        values.update({name: list(self._fields[name].data or []) for name in self.LISTS})
+        if self.facilitators_shown.raw_data:
+            values["facilitator_ids"] = parsing.ids(
+                self.facilitator_ids.data or [], "facilitator_ids"
+            )
+        return PassportInput(**values)
 
 
 # The card and module pages' forms by the endpoint they post to (others: messages only).

@@ -388,7 +388,7 @@ def delete_stream(module_id: int, stream_id: int):
 # -- enrolment from the roster ------------------------------------------------------------------
 
 
-def _course_staff() -> Acting:
+def _course_staff():
     found = _acting()
     if found.viewer.context is None or found.viewer.role not in STAFF_ROLES:
         raise Forbidden(_("Enrol from a course: open TeachHub from the course as its teacher."))
