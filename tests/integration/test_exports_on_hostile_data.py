@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from teachhub_helpers import launch, move, participant, published_module
 
+from lti_tool.calendar import AcademicCalendar
 from lti_tool.extensions import services
 from lti_tool.portfolio.models import Entry, Portfolio
 from lti_tool.teachhub.models import Participant
@@ -50,9 +51,11 @@ def test_portfolio_at_its_limits_exports_as_pdf_csv_and_xlsx(tool, moodle):
                 "faculty": text_of(255),
                 "group_name": group,
                 "specialty": text_of(255),
-                "course_year": "2",
+                # Admitted in 2024: 2025-2026 (the summary below) is course year 2, and the
+                # course year stated today must be the academic calendar's (issue 13).
+                "course_year": str(AcademicCalendar().current().start - 2024 + 1),
                 "birth_year": "2004",
-                "admission_year": "2022",
+                "admission_year": "2024",
             },
         )
         assert profile.status_code == 200, profile.text[:400]
