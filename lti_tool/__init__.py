@@ -10,6 +10,7 @@ from flask import Flask, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from . import (
+    demo,
     errors,
     home,
     i18n,
@@ -133,5 +134,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     home.init_app(app)
     portfolio.init_app(app)
     teachhub.init_app(app)
+    demo.init_app(app)  # the demo LMS, on the embedded default only
     limits.init_app(app)  # wraps the anonymous views: after the blueprints
     return app
