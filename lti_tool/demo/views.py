@@ -26,9 +26,10 @@ from ..db import get_db
 from ..evidence.storage import unlink_stored
 from ..i18n import supported_locale
 from ..lti.constants import Scope
+from ..lti.roles import ToolRole, tool_role
 from ..portfolio.web import EXTENSION as RUBRIC
 from . import platform as demo, seed, service
-from .people import BY_SUB, COURSES, PORTFOLIO_COURSE, SEAT_BY_KEY, SEATS
+from .people import BY_SUB, COURSES, PORTFOLIO_COURSE, SEAT_BY_KEY, SEATS, roles_in
 from .platform import ClientError, Urls
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
@@ -116,6 +117,11 @@ def course(context_id: str):
     chosen = SEAT_BY_KEY.get(request.args.get("as", ""))
     if chosen is not None and context_id not in chosen.person.roles:
         chosen = None
+    # Course staff may place the tool's content (deep linking), as a Moodle teacher can.
+    placer = chosen is not None and tool_role(roles_in(chosen.person, context_id)) in (
+        ToolRole.INSTRUCTOR,
+        ToolRole.ADMIN,
+    )
     _frame_tool()
     return render_template(
         "demo/course.html",
@@ -123,6 +129,8 @@ def course(context_id: str):
         courses=COURSES,
         seats=SEATS,
         chosen=chosen,
+        placer=placer,
+        deep=placer and request.args.get("deep") == "1",
         lang=_locale(),
         locales=current_app.config["LOCALES"],
     )

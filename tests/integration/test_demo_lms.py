@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
@@ -217,3 +217,68 @@ def test_demo_switched_off_on_loopback(tmp_path):
         }
     )
     assert app.test_client().get("/demo/").status_code == 404
+
+
+def test_verified_points_reach_the_demo_gradebook_through_the_outbox(demo_tool):
+    """The seed's verifications queued scores; the worker sends them to the demo platform's
+    AGS with a token from its token endpoint, and the LMS's gradebook page shows them."""
+    from outbox_helpers import drain
+
+    from lti_tool.demo.models import DemoScore
+    from lti_tool.gradebook.models import ScoreOutbox
+
+    requests.get(f"{site(demo_tool)}/demo/course/demo-pedagogy-2", timeout=10)
+    drain(demo_tool)
+    with demo_tool.app.extensions["db"].new_session() as db:
+        sent = db.scalars(select(ScoreOutbox)).all()
+        assert sent and {row.status for row in sent} <= {"sent", "superseded"}
+        assert "sent" in {row.status for row in sent}
+        scores = {s.user_sub: s for s in db.scalars(select(DemoScore))}
+    # Айгерім's verified olympiad (republic, 2nd place: 85 points) reached the LMS.
+    assert scores["demo-student-01"].score_given and scores["demo-student-01"].score_given > 0
+    assert "demo-student-05" not in scores  # never opened the tool: no score
+    page = requests.get(f"{site(demo_tool)}/demo/course/demo-pedagogy-2/grades?lang=en", timeout=10)
+    assert "Айгерім Сейітқали" in page.text
+
+
+def test_deep_linking_from_the_demo_course(demo_tool):
+    """The tutor adds an activity: a deep linking launch, the tool's choices, and its signed
+    answer verified by the demo platform against the tool's key set."""
+    browser = BrowserSession()
+    base = site(demo_tool)
+    page = browser.get(f"{base}/demo/course/demo-pedagogy-2?as=tutor&deep=1&lang=en", timeout=10)
+    assert 'id="add-activity"' in page.text
+    src = re.search(r'id="tool-frame"[^>]*src="([^"]+)"', page.text, re.S).group(1)
+    login = browser.get(base + src.replace("&amp;", "&"), timeout=10)
+    form = parse_forms(login.text)[0]
+    chooser = browser.post(form.action, data=form.fields, timeout=15)
+    assert chooser.status_code == 200 and urlsplit(chooser.url).path == "/lti/deep-link"
+    choice = parse_forms(chooser.text)[0]
+    fields = dict(choice.fields)
+    fields["kind"] = "portfolio"
+    fields["title"] = "Портфолио 2"
+    answer = browser.post(urljoin(chooser.url, choice.action), data=fields, timeout=15)
+    back = parse_forms(answer.text)[0]
+    assert back.action == base + "/demo/deep-link-return"
+    shown = browser.post(back.action, data=back.fields, timeout=10)
+    assert shown.status_code == 200
+    assert "Портфолио 2" in shown.text
+    forged = browser.post(back.action, data={"JWT": "e30.e30.x"}, timeout=10)
+    assert forged.status_code == 400
+    # A student has no deep linking link.
+    student = requests.get(f"{base}/demo/course/demo-pedagogy-2?as=student", timeout=10)
+    assert 'id="add-activity"' not in student.text
+
+
+def test_loopback_stays_closed_to_platforms_in_production(tmp_path):
+    """Production (a non-loopback BASE_URL): no demo, and the outbound guard still refuses a
+    platform whose URLs point at loopback (the demo opened nothing)."""
+    from lti_tool.http import BlockedAddress, make_session
+    from lti_tool.settings import load
+
+    settings = load({"tool": {"base_url": "https://tool.example.edu"}}, environ={})
+    session = make_session(settings)
+    with pytest.raises(BlockedAddress):
+        session.get("http://127.0.0.1:9/demo/jwks", total_timeout=3)
+    with pytest.raises(BlockedAddress):
+        session.get("http://localhost:9/demo/token", total_timeout=3)
