@@ -64,8 +64,9 @@ def index():
     try:
         viewer = current_viewer()
     except NotSignedIn:
-        # The embedded default offers the demo LMS ("Try it") instead of a dead end.
-        if current_app.config.get("DEMO_ENTRY_URL"):
+        # The embedded default offers the demo LMS ("Try it") instead of a dead end, to a
+        # visitor who brought no session at all (an ended one still hears that it ended).
+        if current_app.config.get("DEMO_ENTRY_URL") and not web_session.presented(request):
             g.no_session_in_urls = True
             return render_template("home/welcome.html",
                                    demo_url=current_app.config["DEMO_ENTRY_URL"])
