@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import csrf
 from ..db import get_db
@@ -64,7 +65,7 @@ def _locale() -> str:
     )
 
 
-def _on_demo_site() -> Response | None:
+def _on_demo_site() -> BaseResponse | None:
     """The LMS pages live on the demo site: on the tool's own host, send the browser there."""
     site = urlsplit(_urls().site)
     if request.host.lower() != site.netloc.lower():
