@@ -27,6 +27,7 @@ from ..teachhub.models import (
     ModuleVersion,
     Participant,
     Person as StaffRecord,
+    StatusChange,
     Stream,
 )
 from ..teachhub.placement import CARD_PARAM
@@ -427,3 +428,28 @@ def _teachhub(
         if step >= 4:
             card.commission_date, card.commission_number = today - timedelta(days=1), "К-12"
         db.add(card)
+        db.flush()
+        # The card's history, as the moves would have logged it (who, in which role, when).
+        db.add(
+            StatusChange(
+                participant_id=card.id,
+                from_status=None,
+                to_status=STATUSES[0],
+                actor_id=coordinator.id,
+                actor_role="coordinator",
+                at=utcnow() - timedelta(days=14),
+                note_key="roster",
+            )
+        )
+        for number in range(1, step + 1):
+            mover = facilitator if number <= 2 else coordinator
+            db.add(
+                StatusChange(
+                    participant_id=card.id,
+                    from_status=STATUSES[number - 1],
+                    to_status=STATUSES[number],
+                    actor_id=mover.id,
+                    actor_role="facilitator" if number <= 2 else "coordinator",
+                    at=utcnow() - timedelta(days=14 - 3 * number),
+                )
+            )

@@ -282,3 +282,28 @@ def test_loopback_stays_closed_to_platforms_in_production(tmp_path):
         session.get("http://127.0.0.1:9/demo/jwks", total_timeout=3)
     with pytest.raises(BlockedAddress):
         session.get("http://localhost:9/demo/token", total_timeout=3)
+
+
+def test_seeded_cards_carry_their_history(demo_tool):
+    """Every status is there, and a recognized card shows each move of its history."""
+    from urllib.parse import parse_qs
+
+    from lti_tool.teachhub.models import Participant
+
+    browser, landed = launch_as(demo_tool, "facilitator", "demo-staff-development")
+    with demo_tool.app.extensions["db"].new_session() as db:
+        cards = db.scalars(select(Participant)).all()
+        assert {c.status for c in cards} >= {
+            "registered",
+            "in_progress",
+            "completed",
+            "submitted",
+            "recognized",
+        }
+        recognized = next(c.id for c in cards if c.status == "recognized")
+    token = parse_qs(urlsplit(landed.url).query)["ls"][0]
+    card = browser.get(
+        f"{demo_tool.base_url}/teachhub/cards/{recognized}?ls={token}&lang=en", timeout=10
+    )
+    assert card.status_code == 200
+    assert "Enrolled from the course roster." in card.text
