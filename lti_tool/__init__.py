@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from . import (
+    demo,
     errors,
     gradebook,
     home,
@@ -141,5 +142,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     home.init_app(app)
     portfolio.init_app(app)
     teachhub.init_app(app)
+    demo.init_app(app)  # the demo LMS, on the embedded default only
     limits.init_app(app)  # wraps the anonymous views: after the blueprints
     return app

@@ -85,6 +85,9 @@ def serve(host: str, port: int | None) -> None:
     base_url = settings(app).tool.base_url
     port = port or urlsplit(base_url).port or 5000
     click.echo(f"Serving the LTI tool at {base_url}")
+    if app.config.get("DEMO_ENTRY_URL"):
+        click.echo(f"Try it: open {base_url} and press \"Try it\" (the built-in demo LMS, "
+                   f"{app.config['DEMO_ENTRY_URL']})")
     # Development (make run): a fresh registration URL to paste into a test LMS. Not in
     # production, where the console is usually collected into logs.
     print_urls(base_url, None if settings(app).is_production

@@ -69,6 +69,8 @@ def init_app(app: Flask) -> None:
             "object-src 'none'",
             "base-uri 'none'",
             f"frame-ancestors {ancestors}",
+            # A page that frames another site (the demo LMS's course page) names it.
+            *([f"frame-src 'self' {g.csp_frame_src}"] if g.get("csp_frame_src") else []),
         ])
         response.headers["X-Content-Type-Options"] = "nosniff"
         # The session token rides in our URLs: never hand it to another site.

@@ -365,6 +365,12 @@ class InstitutionSettings(_Section):
     department: str | dict[str, str]
 
 
+class DemoSettings(_Section):
+    """[demo]: the built-in demo LMS (only ever on the embedded default)."""
+
+    enabled: bool
+
+
 class Settings(_Section):
     """Every setting of the tool, typed; read once by create_app (`load`)."""
 
@@ -387,6 +393,7 @@ class Settings(_Section):
     evidence: EvidenceSettings
     portfolio: PortfolioSettings
     institution: InstitutionSettings
+    demo: DemoSettings
 
     @property
     def is_production(self) -> bool:

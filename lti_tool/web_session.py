@@ -167,6 +167,11 @@ class DatabaseSessionInterface(SessionInterface):
         )
 
 
+def presented(request: Request) -> bool:
+    """Whether the request carries a session token (in the URL or the cookie), valid or not."""
+    return bool(request.args.get(TOKEN_PARAM) or request.cookies.get(COOKIE_NAME))
+
+
 def _expiry(app: Flask, created_at: datetime, now: datetime) -> datetime:
     """When a session used at `now` ends: idle time from now, never past its lifetime."""
     return min(created_at + app.permanent_session_lifetime, now + _idle(app))

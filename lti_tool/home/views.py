@@ -62,7 +62,16 @@ def _menu() -> dict:
 @bp.route("/")
 def index():
     """Home for the launched role: who, which course, and what they can do here."""
-    viewer = current_viewer()
+    try:
+        viewer = current_viewer()
+    except NotSignedIn:
+        # The embedded default offers the demo LMS ("Try it") instead of a dead end, to a
+        # visitor who brought no session at all (an ended one still hears that it ended).
+        if current_app.config.get("DEMO_ENTRY_URL") and not web_session.presented(request):
+            g.no_session_in_urls = True
+            return render_template("home/welcome.html",
+                                   demo_url=current_app.config["DEMO_ENTRY_URL"])
+        raise
     kind = placements(current_app).kind(
         viewer.resource_link.placement if viewer.resource_link is not None else None)
     if kind is not None and kind.landing:

@@ -73,6 +73,10 @@ class RecordCache:
         entry = self._entries.get(key)
         return entry[1] if entry and time.monotonic() - entry[0] < self.ttl else None
 
+    def clear(self) -> None:
+        """Forget every record (a platform's rows were removed: its ids may come back)."""
+        self._entries.clear()
+
     def put(self, record: LaunchRecord) -> None:
         """Remember a committed record (the whole cache is dropped when full: simple and
         bounded). Only after the commit: a rolled-back record names rows that do not exist."""

@@ -198,6 +198,10 @@ def world(tool):
                 "token": db.scalars(select(Showcase.token)).first() or "x",
                 "page": "profile",
                 "filename": "style.css",
+                # The demo LMS (embedded default): a course and a seat of its role picker.
+                "context_id": "demo-pedagogy-2",
+                "seat": "student",
+                "item_id": 1,
             }
         tokens = {role: (person.token, person._csrf) for role, person in people.items()}
         tokens["anonymous"] = (None, None)

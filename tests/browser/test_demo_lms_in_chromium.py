@@ -1,0 +1,148 @@
+"""The demo LMS in Debian's chromium with third-party cookies blocked, from a fresh database:
+the home page's "Try it", each role's launch framed cross-site (the course page on localhost,
+the tool on 127.0.0.1), and one action per role done inside the frame."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import MODES, run_chromium
+from sqlalchemy import select
+from tool_server import start_tool
+
+from lti_tool.extensions import services
+from lti_tool.portfolio.models import Entry
+from lti_tool.teachhub.models import Participant
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the fixtures say what to install
+    expect = None
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+BLOCKED = MODES[0]  # third-party cookies blocked, partitioned cookies kept (Chrome's default)
+assert BLOCKED.id == "3pc-blocked"
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def fresh_tool(tmp_path_factory):
+    """`make run` on a fresh database: the tool at http://127.0.0.1:PORT, nothing registered."""
+    served = start_tool(str(tmp_path_factory.mktemp("demo-browser")), host_name="127.0.0.1")
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def blocked(playwright, tmp_path_factory):
+    """Chromium with third-party cookies blocked (checked on a probe page first)."""
+    yield from run_chromium(BLOCKED, playwright, tmp_path_factory)
+
+
+def open_seat(page, seat: str):
+    """Pick a role on the demo course page; the frame that holds the launched tool."""
+    page.locator(f"a[data-seat={seat}]").click()
+    frame_element = page.locator("#tool-frame")
+    expect(frame_element).to_be_visible()
+    tool = page.frame_locator("#tool-frame")
+    expect(tool.locator("main")).to_be_visible()
+    return tool
+
+
+def framed_url(page) -> str:
+    """The URL of the tool's frame (the only child frame of the course page)."""
+    children = page.main_frame.child_frames
+    assert len(children) == 1
+    return children[0].url
+
+
+def test_try_it_and_every_role_from_a_fresh_database(fresh_tool, blocked):
+    page = blocked.context.new_page()
+    page.set_viewport_size(DESKTOP)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    with services(fresh_tool.app).db.new_session() as db:
+        assert db.scalars(select(Entry)).first() is None  # fresh: nothing seeded yet
+
+    page.goto(fresh_tool.base_url + "/?lang=en")
+    page.locator("#try-it").click()
+    expect(page.locator("h1")).to_contain_text("Педагогика")
+    top = urlsplit(page.url)
+    assert top.hostname == "localhost" and top.port == urlsplit(fresh_tool.base_url).port
+
+    # Every role lands framed, cross-site: the course page on localhost, the tool on 127.0.0.1.
+    names = {
+        "student": "Айгерім",
+        "student2": "Дмитрий",
+        "tutor": "Гүлнар",
+        "facilitator": "Жанар",
+        "coordinator": "Жанар",
+        "admin": "Қанат",
+    }
+    for seat, name in names.items():
+        tool = open_seat(page, seat)
+        expect(tool.locator("body")).to_contain_text(name)
+        assert urlsplit(framed_url(page)).hostname == "127.0.0.1", (seat, framed_url(page))
+        assert urlsplit(page.url).hostname == "localhost"
+
+    # The student adds an entry and sends it to the tutor.
+    tool = open_seat(page, "student")
+    tool.locator("a[href*='/portfolio/']").first.click()
+    year = tool.locator("#year-2")
+    expect(year).to_be_visible()
+    if year.get_attribute("open") is None:
+        year.locator("summary").click()
+    tool.locator("a.pf-add[href*='list=olympiads'][href*='year=2']").click()
+    form = tool.locator("#pf-entry-form")
+    form.locator("select[name=level]").select_option("republic")
+    form.locator("select[name=result]").select_option("first")
+    form.locator("input[name=f_title]").fill("Демо: республикалық химия олимпиадасы")
+    form.locator("button[name=action][value=submit]").click()
+    expect(tool.locator("#evidence")).to_be_visible()
+    with services(fresh_tool.app).db.new_session() as db:
+        entry = db.scalars(
+            select(Entry).where(Entry.title == "Демо: республикалық химия олимпиадасы")
+        ).one()
+        assert entry.status == "submitted"
+
+    # The second student sees their own portfolio, not the first student's entry.
+    tool = open_seat(page, "student2")
+    tool.locator("a[href*='/portfolio/']").first.click()
+    expect(tool.locator("h1").first).to_contain_text("Дмитрий")
+    expect(tool.locator("body")).not_to_contain_text("химия олимпиадасы")
+
+    # The tutor verifies it from the queue.
+    tool = open_seat(page, "tutor")
+    tool.locator("nav.menu a[href*='/portfolio/course/queue']").click()
+    tool.locator(f"a[href*='/portfolio/entries/{entry.id}']").first.click()
+    tool.locator("button[name=action][value=verify]").click()
+    expect(tool.locator(".flash")).to_be_visible()
+    with services(fresh_tool.app).db.new_session() as db:
+        assert db.get(Entry, entry.id).status == "verified"
+
+    # The facilitator moves a registered card into progress.
+    with services(fresh_tool.app).db.new_session() as db:
+        registered = db.scalars(
+            select(Participant).where(Participant.status == "registered")
+        ).first()
+    tool = open_seat(page, "facilitator")
+    tool.locator(f"a[href*='/teachhub/cards/{registered.id}']").first.click()
+    tool.locator("#moves form:has(input[name=status][value=in_progress]) button").click()
+    expect(tool.locator(".flash")).to_be_visible()
+    with services(fresh_tool.app).db.new_session() as db:
+        assert db.get(Participant, registered.id).status == "in_progress"
+
+    # The coordinator sees every card of the module, in every status.
+    tool = open_seat(page, "coordinator")
+    for name in ("Жанар", "Марат", "Ирина", "Ардақ", "Виктор", "Сәуле"):
+        expect(tool.locator("main")).to_contain_text(name)
+
+    # The administrator opens every portfolio of the institution.
+    tool = open_seat(page, "admin")
+    tool.locator("a[href*='/portfolio/all']").first.click()
+    expect(tool.locator("main")).to_contain_text("Сейітқали")
+    expect(tool.locator("main")).to_contain_text("Волков")
+    assert errors == []
+    page.close()
