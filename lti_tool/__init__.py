@@ -17,6 +17,7 @@ from . import (
     portfolio,
     security,
     settings as settings_module,
+    statements,
     teachhub,
     web_session,
 )
@@ -133,5 +134,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     home.init_app(app)
     portfolio.init_app(app)
     teachhub.init_app(app)
+    statements.init_app(app)
     limits.init_app(app)  # wraps the anonymous views: after the blueprints
     return app
