@@ -116,6 +116,22 @@ def _font_names(settings: dict) -> tuple[str, str]:
         return _fonts[key]
 
 
+def _fit_header(widths: list[float], header: Sequence, font: str) -> list[float]:
+    """Widths (763 pt in all: the page) in which every header word fits on a line: a narrow
+    column grows to its longest word, the student and note columns give up what it takes."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    widths = list(widths)
+    for i, value in enumerate(header):
+        need = max((stringWidth(w, font, 8.5) for w in printable(value).split()), default=0) + 13
+        if widths[i] < need:
+            give = need - widths[i]
+            widths[i] = need
+            widths[1] -= give / 2
+            widths[-1] -= give / 2
+    return widths
+
+
 def statement_pdf(
     table: list[list], *, title: str, heading_lines: Sequence[str], settings: dict
 ) -> bytes:
@@ -150,7 +166,7 @@ def statement_pdf(
     )
     story: list = [text(title, h1)] + [text(line, p) for line in heading_lines]
     story.append(Spacer(1, 6))
-    widths = [22, 170, 46, 46, 60, 46, 46, 40, 40, 90, 160]
+    widths = _fit_header([22, 150, 50, 50, 62, 56, 62, 50, 50, 90, 121], table[0], bold)
     cells = [[text(v, head if i == 0 else cell) for v in row] for i, row in enumerate(table)]
     grid = Table(cells, colWidths=widths, repeatRows=1)
     grid.setStyle(
@@ -175,7 +191,7 @@ def statement_pdf(
     ]
     lines.append([text(_("Seal of the enterprise"), p), text(_("S.P."), p), "", "", ""])
     lines.append([text(_("Date"), p), text("«____» ____________ 20___", p), "", "", ""])
-    signatures = Table(lines, colWidths=[150, 150, 70, 180, 80])
+    signatures = Table(lines, colWidths=[150, 150, 70, 180, 80], hAlign="LEFT")
     signatures.setStyle(
         TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("BOTTOMPADDING", (0, 0), (-1, -1), 8)])
     )
