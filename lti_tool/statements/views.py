@@ -24,7 +24,7 @@ from ..lti.roles import ToolRole
 from ..portfolio.exports import to_csv, to_xlsx
 from ..versioning import parse_version
 from . import service
-from .exports import statement_pdf, statement_table
+from .exports import headers, reason_text, statement_pdf, statement_table
 from .forms import NONE, PART_LABELS, field_name, settings_form, slot_label, week_form, week_values
 from .structure import Structure
 
@@ -80,7 +80,8 @@ def page():
         structure=structure,
         rows=rows,
         weeks=weeks,
-        table=statement_table(rows, structure, _locale(), formatted=True),
+        headers=headers(),
+        reason_text=reason_text,
         locale=_locale(),
         part_labels=PART_LABELS,
         title=_("Rating statement"),
