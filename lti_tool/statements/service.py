@@ -214,7 +214,7 @@ def build_statement(
         .where(StatementMapping.context_id == context_id)
     ).all()
     slots_of: dict[int, list[str]] = {}
-    item_maximum: dict[int, float] = {}
+    item_maximum: dict[int, float | None] = {}
     for slot, item_id, maximum in mapped:
         if structure.slot(slot) is not None:
             slots_of.setdefault(item_id, []).append(slot)
@@ -223,13 +223,13 @@ def build_statement(
     raws: dict[int, dict[str, Raw]] = {s.id: {} for s in students}
     ids = list(slots_of)
     for start in range(0, len(ids), CHUNK):
-        for item_id, user_id, score, maximum in db.execute(
+        for item_id, user_id, score, result_max in db.execute(
             select(
                 Result.line_item_id, Result.user_id, Result.result_score, Result.result_maximum
             ).where(Result.line_item_id.in_(ids[start : start + CHUNK]))
         ):
             if user_id in raws:
-                raw = Raw(score, maximum if maximum else item_maximum[item_id])
+                raw = Raw(score, result_max if result_max else item_maximum[item_id])
                 for slot in slots_of[item_id]:
                     raws[user_id][slot] = raw
     return [StatementRow(s, student_statement(structure, scale, raws[s.id])) for s in students]
@@ -309,25 +309,29 @@ def week_statuses(
         w.week: w
         for w in db.scalars(select(StatementWeek).where(StatementWeek.context_id == context_id))
     }
-    counts: dict[int, list] = {}
+    entered: dict[int, int] = {}
+    accepted: dict[int, int] = {}
+    last_sent: dict[int, datetime] = {}
     for week_id, status, sent_at in db.execute(
         select(StatementWeekScore.week_id, ScoreOutbox.status, ScoreOutbox.sent_at)
         .join(StatementWeek, StatementWeek.id == StatementWeekScore.week_id)
         .outerjoin(ScoreOutbox, ScoreOutbox.id == StatementWeekScore.outbox_id)
         .where(StatementWeek.context_id == context_id, StatementWeekScore.score.is_not(None))
     ):
-        entry = counts.setdefault(week_id, [0, 0, None])
-        entry[0] += 1
-        if status == "sent":
-            entry[1] += 1
-            entry[2] = sent_at if entry[2] is None or sent_at > entry[2] else entry[2]
+        entered[week_id] = entered.get(week_id, 0) + 1
+        if status == "sent" and sent_at is not None:
+            accepted[week_id] = accepted.get(week_id, 0) + 1
+            if week_id not in last_sent or sent_at > last_sent[week_id]:
+                last_sent[week_id] = sent_at
     result = []
     for number in structure.weeks:
         slot = structure.mentor_slot(number)
         if slot is None:
             continue
         week = weeks.get(number)
-        scores, sent, last = counts.get(week.id, [0, 0, None]) if week else [0, 0, None]
+        week_id = week.id if week else -1
+        scores, sent = entered.get(week_id, 0), accepted.get(week_id, 0)
+        last = last_sent.get(week_id)
         reached = last if scores and sent == scores else None
         if course.start_date is None:
             ends = deadline = datetime.max.replace(tzinfo=now.tzinfo)
@@ -431,7 +435,7 @@ def enter_week(
         new_score = None if score is None else float(score)
         changed = record.score != new_score or record.outbox_id is None
         record.score, record.note = new_score, note.strip()
-        if new_score is not None and changed:
+        if score is not None and changed:
             # On the column's own scale: 4 of the week's 5 on a column out of 100 is 80.
             given = float(score * Decimal(str(item.score_maximum)) / slot.maximum)
             outbox = enqueue_line_item_score(
