@@ -301,3 +301,97 @@ def test_statement_from_the_lms_and_back(st_tool, lms):
         assert landed.status_code == 200
         for path in ("/statement", "/statement/export.xlsx", "/statement/week/1"):
             assert _open(student, tool, landed, path).status_code == 403
+
+
+@pytest.fixture
+def moodle_lms(st_tool):
+    with Platform("moodle") as platform:
+        st_tool.register(platform)
+        park_leftovers(st_tool)
+        yield platform
+
+
+def test_bad_input_is_refused_and_simultaneous_week_entries_are_detected(st_tool, moodle_lms):
+    tool, lms = st_tool, moodle_lms
+    course = _course_id(lms)
+    a, _b = lms.add_members(course, 2)
+    week1 = lms.add_line_item(course, "Week 1 practical", 5)
+    plan = lms.plan(
+        "teacher", resource_link={"id": "statement-2", "title": "Statement"}, course=course
+    )
+    with LaunchDriver() as browser:
+        home = browser.launch(plan, params={"lti_storage_target": None})
+        _settle(tool)
+        with tool.app.extensions["db"].new_session() as db:
+            platform_id = db.scalars(
+                select(PlatformRow.id).where(
+                    PlatformRow.issuer == lms.issuer, PlatformRow.client_id == lms.client_id
+                )
+            ).one()
+            context = db.scalars(
+                select(Context)
+                .where(Context.platform_id == platform_id)
+                .order_by(Context.id.desc())
+            ).first()
+            client = tool.app.extensions["gradebook"].client(db, platform_id)
+            assert pull_roster(db, client, context).ok and pull_grades(db, client, context).ok
+            item_id = db.scalars(select(LineItem.id).where(LineItem.url == week1)).one()
+            user_a = db.scalars(
+                select(User.id).where(User.platform_id == platform_id, User.sub == a.sub)
+            ).one()
+
+        # Before any settings: exports and week forms say what to do (409), never a 500.
+        assert _open(browser, tool, home, "/statement/export.pdf").status_code == 409
+        assert _open(browser, tool, home, "/statement/week/1").status_code == 409
+        settings = _open(browser, tool, home, "/statement/settings")
+        for bad in (
+            {"structure": "appendix9"},
+            {"slot_practical_1": "999999"},
+            {"start_date": "2026-13-40"},
+            {"slot_exam": "1e3"},
+        ):
+            refused = _post_form(
+                browser,
+                settings,
+                "/statement/settings",
+                {"action": "save", "structure": "appendix2", **bad},
+            )
+            assert refused.status_code == 400, bad
+        refused = _post_form(
+            browser,
+            settings,
+            "/statement/settings",
+            {"action": "save", "structure": "appendix2", "version": "x"},
+        )
+        assert refused.status_code == 400
+        saved = _post_form(
+            browser,
+            settings,
+            "/statement/settings",
+            {"action": "save", "structure": "appendix2", "slot_practical_1": str(item_id)},
+        )
+        assert saved.status_code == 200
+
+        for path in (
+            "/statement/export.exe",
+            "/statement/week/16",
+            "/statement/week/0",
+            "/statement/week/99999999999999999999999",
+        ):
+            assert _open(browser, tool, home, path).status_code == 404, path
+        # Week 2's practical has no column yet: its form says so, and a save is refused.
+        unmapped = _open(browser, tool, home, "/statement/week/2")
+        assert "Choose the gradebook column of this week" in _text(unmapped)
+        assert (
+            _post_form(browser, unmapped, "/statement/week/2", {f"score_{user_a}": "3"}).status_code
+            == 409
+        )
+        form = _open(browser, tool, home, "/statement/week/1")
+        first = _post_form(browser, form, "/statement/week/1", {f"score_{user_a}": "5"})
+        assert first.status_code == 200
+        # A second tab opened before the first saved: refused, the first tab's score stays.
+        second = _post_form(browser, form, "/statement/week/1", {f"score_{user_a}": "1"})
+        assert second.status_code == 409
+        assert "Someone else saved this after you opened it" in _text(second)
+        reopened = _open(browser, tool, home, "/statement/week/1")
+        assert re.search(rf'name="score_{user_a}"[^>]*value="5"', reopened.text)
