@@ -197,6 +197,8 @@ def world(tool):
                 "token": db.scalars(select(Showcase.token)).first() or "x",
                 "page": "profile",
                 "filename": "style.css",
+                "week": 1,  # the statement's week form
+                "fmt": "xlsx",  # the statement's export
             }
         tokens = {role: (person.token, person._csrf) for role, person in people.items()}
         tokens["anonymous"] = (None, None)
