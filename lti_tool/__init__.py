@@ -18,6 +18,7 @@ from . import (
     portfolio,
     security,
     settings as settings_module,
+    statements,
     teachhub,
     web_session,
 )
@@ -142,6 +143,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     home.init_app(app)
     portfolio.init_app(app)
     teachhub.init_app(app)
+    statements.init_app(app)
     demo.init_app(app)  # the demo LMS, on the embedded default only
     limits.init_app(app)  # wraps the anonymous views: after the blueprints
     return app

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, g, request, session
 from flask_babel import (
     format_date,
     format_datetime,
-    format_decimal,
     format_time,
     get_locale,
     get_timezone,
@@ -66,7 +67,16 @@ def number(value: Decimal | float | int | None, digits: int = 2, zeros: bool = T
             value = Decimal(value.strip().replace(",", "."))
         except InvalidOperation:
             return value
-    return format_decimal(value, "0." + ("0" if zeros else "#") * digits if digits else "0")
+    pattern = _decimal_pattern("0." + ("0" if zeros else "#") * digits if digits else "0")
+    # What flask_babel.format_decimal does, with the pattern parsed once: parsing was 4/5 of
+    # the time, and a statement of 300 students formats 2,000 numbers (bench/statement.py).
+    return pattern.apply(value, get_locale(), decimal_quantization=True, group_separator=True,
+                         numbering_system="latn")
+
+
+@functools.lru_cache(maxsize=32)
+def _decimal_pattern(text: str) -> NumberPattern:
+    return parse_pattern(text)
 
 
 def today() -> date:

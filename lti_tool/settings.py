@@ -365,6 +365,12 @@ class InstitutionSettings(_Section):
     department: str | dict[str, str]
 
 
+class StatementSettings(_Section):
+    """[statements]: the weekly structures of dual-training courses."""
+
+    structures_dir: str
+
+
 class DemoSettings(_Section):
     """[demo]: the built-in demo LMS (only ever on the embedded default)."""
 
@@ -394,6 +400,7 @@ class Settings(_Section):
     portfolio: PortfolioSettings
     institution: InstitutionSettings
     demo: DemoSettings
+    statements: StatementSettings
 
     @property
     def is_production(self) -> bool:

@@ -54,6 +54,36 @@ def enqueue_score(db: Session, *, resource_link: ResourceLink, user: User,
     return row
 
 
+def enqueue_line_item_score(db: Session, *, context_id: int, line_item_url: str, user: User,
+                            score_given: float | None, score_maximum: float,
+                            source: str, comment: str = "") -> ScoreOutbox:
+    """Queue a score for `user` on a line item the instructor chose (not a placement's own);
+    the caller commits. Older pending scores for the same student and line item are superseded.
+    """
+    if not line_item_url:
+        raise ValueError("a line item URL is needed")
+    if score_maximum <= 0 or (score_given is not None and score_given < 0):
+        raise ValueError("scoreGiven must be >= 0 and scoreMaximum > 0")
+    now = utcnow()
+    row = ScoreOutbox(
+        platform_id=user.platform_id, context_id=context_id, resource_link_id=None,
+        line_item_url=line_item_url, user_id=user.id, user_sub=user.sub,
+        score_given=score_given, score_maximum=score_maximum, activity_progress="Completed",
+        grading_progress="FullyGraded", comment=comment, source=source, created_at=now,
+        next_attempt_at=now,
+    )
+    doorbell.request_send(db)
+    db.execute(
+        update(ScoreOutbox)
+        .where(ScoreOutbox.resource_link_id.is_(None), ScoreOutbox.line_item_url == line_item_url,
+               ScoreOutbox.user_id == user.id, ScoreOutbox.status.in_(("pending", "parked")))
+        .values(status="superseded")
+        .execution_options(synchronize_session=False)
+    )
+    db.add(row)
+    return row
+
+
 def outbox_gauges(db: Session) -> tuple[dict[str, int], datetime | None]:
     """Scores by status over every course, and when the oldest pending one was queued."""
     counts = dict(db.execute(select(ScoreOutbox.status, func.count())

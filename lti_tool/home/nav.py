@@ -66,6 +66,8 @@ def nav_links(
             NavLink("gradebook.course_settings", _l("Course grading")),
             NavLink("gradebook_sync.sync_page", _l("Gradebook sync")),
         ]
+    if role == ToolRole.INSTRUCTOR and has_context:
+        links.append(NavLink("statements.page", _l("Rating statement")))
     # A coordinator by `teachhub.coordinator_roles` is one whatever the launch role (access.py).
     if role in TEACHHUB_ROLES or teachhub_coordinator:
         links.append(NavLink("teachhub.index", _l("TeachHub")))

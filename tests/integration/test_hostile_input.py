@@ -202,6 +202,8 @@ def world(tool):
                 "context_id": "demo-pedagogy-2",
                 "seat": "student",
                 "item_id": 1,
+                "week": 1,  # the statement's week form
+                "fmt": "xlsx",  # the statement's export
             }
         tokens = {role: (person.token, person._csrf) for role, person in people.items()}
         tokens["anonymous"] = (None, None)
