@@ -115,6 +115,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .gradebook.sync_views import bp as gradebook_sync_bp
     from .gradebook.views import bp as gradebook_bp
     from .home.views import bp as home_bp
+    from .learning.public import bp as learning_public_bp
+    from .learning.views import bp as learning_bp
     from .lti.views import bp as lti_bp
     from .portfolio.showcase_views import bp as showcase_bp
     from .portfolio.staff_views import bp as portfolio_staff_bp
@@ -129,6 +131,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(portfolio_staff_bp)
     app.register_blueprint(showcase_bp)
     app.register_blueprint(teachhub_bp)
+    app.register_blueprint(learning_bp)
+    app.register_blueprint(learning_public_bp)
     # Each domain registers what it can place with the LTI core (which imports none of them).
     home.init_app(app)
     portfolio.init_app(app)

@@ -13,7 +13,9 @@ from flask_limiter import Limiter
 
 # What each limited endpoint is called in settings [rate_limits], and its default.
 LIMITED = {"lti.login": ("login", "300 per minute"),
-           "lti.register": ("register", "20 per hour")}
+           "lti.register": ("register", "20 per hour"),
+           # A certificate's public verification page: no enumeration of its random tokens.
+           "learning_public.verify": ("verify", "30 per minute")}
 
 
 def client_address() -> str:

@@ -165,6 +165,15 @@ def world(tool):
             {"title": "Mini-project", "description": "Audit", "completed_on": ""},
             files={"file": ("task.png", _png(), "image/png")},
         )
+        from learning_helpers import activity_data
+
+        recorded = learner.post("/learning/new", activity_data("online"))
+        activity_id = int(re.search(r"/learning/activities/(\d+)", recorded.url).group(1))
+        learner.post(
+            f"/learning/activities/{activity_id}/evidence",
+            {"kind": "certificate"},
+            files={"file": ("cert.png", _png(), "image/png")},
+        )
         instructor.post(
             f"/portfolio/{found.portfolio_id}/summaries/new",
             {
@@ -183,6 +192,8 @@ def world(tool):
                 "module_id": setup.module_id,
                 "stream_id": setup.stream_id,
                 "card_id": card_id,
+                "activity_id": activity_id,
+                "fmt": "json",
                 "entry_id": entry_id,
                 "portfolio_id": found.portfolio_id,
                 "number": 1,

@@ -28,7 +28,14 @@ def endpoints(role, *, context=True, portfolio=True, coordinator=False) -> list[
         (
             ToolRole.LEARNER,
             False,
-            ["home.index", "portfolio.mine", "gradebook.my_grades", "teachhub.index", "home.about"],
+            [
+                "home.index",
+                "portfolio.mine",
+                "gradebook.my_grades",
+                "teachhub.index",
+                "learning.index",
+                "home.about",
+            ],
         ),
         (
             ToolRole.INSTRUCTOR,
@@ -41,6 +48,7 @@ def endpoints(role, *, context=True, portfolio=True, coordinator=False) -> list[
                 "gradebook.course_settings",
                 "gradebook_sync.sync_page",
                 "teachhub.index",
+                "learning.index",
                 "home.about",
             ],
         ),
@@ -55,7 +63,9 @@ def endpoints(role, *, context=True, portfolio=True, coordinator=False) -> list[
                 "gradebook.course_settings",
                 "gradebook_sync.sync_page",
                 "teachhub.index",
+                "learning.index",
                 "teachhub.hr_list",
+                "learning.consolidated",
                 "home.about",
             ],
         ),
@@ -69,7 +79,9 @@ def endpoints(role, *, context=True, portfolio=True, coordinator=False) -> list[
                 "gradebook.course_settings",
                 "gradebook_sync.sync_page",
                 "teachhub.index",
+                "learning.index",
                 "teachhub.hr_list",
+                "learning.consolidated",
                 "teachhub.coordinators",
                 "home.about",
             ],
@@ -96,6 +108,8 @@ def test_a_coordinator_by_the_institutions_launch_role_gets_hr_whatever_the_tool
     assert endpoints(ToolRole.MENTOR, coordinator=True) == [
         "home.index",
         "teachhub.index",
+        "learning.index",
         "teachhub.hr_list",
+        "learning.consolidated",
         "home.about",
     ]
