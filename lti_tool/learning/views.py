@@ -27,7 +27,16 @@ from ..teachhub.config import TeachHubConfig
 from ..teachhub.errors import InputError, Refused
 from ..teachhub.views import current_actor as teachhub_actor
 from ..versioning import parse_version
-from . import credentials, exports, ob3, reports, roles as role_service, rules, service
+from . import (
+    credentials,
+    exports,
+    forms73,
+    ob3,
+    reports,
+    roles as role_service,
+    rules,
+    service,
+)
 from .access import Actor, activity_for, load_actor
 from .certificate import certificate_pdf
 from .config import LearningConfig, load_config
@@ -585,3 +594,38 @@ def activity_credential(activity_id: int, fmt: str):
 def card_credential(card_id: int, fmt: str):
     """The Open Badges 3.0 credential of a recognised TeachHub module."""
     return _credential(credentials.CARD, card_id, fmt)
+
+
+# -- standard forms (7.3) -----------------------------------------------------------------------
+
+
+def _document(activity_id: int, kind: str):
+    from ..i18n import day
+
+    if kind not in forms73.KINDS:
+        raise NotFound()
+    return forms73.document(get_db(), current_actor(), activity_id, kind, label, day)
+
+
+@bp.route("/activities/<int:activity_id>/forms/<any(report, review, participants):kind>")
+def standard_form(activity_id: int, kind: str):
+    """A standard form of 7.3 filled from the activity, as a page."""
+    doc = _document(activity_id, kind)
+    return render_template(
+        "learning/document.html",
+        doc=doc,
+        title=str(doc.title),
+        pdf_url=url_for(".standard_form_pdf", activity_id=activity_id, kind=kind),
+    )
+
+
+@bp.route("/activities/<int:activity_id>/forms/<any(report, review, participants):kind>.pdf")
+def standard_form_pdf(activity_id: int, kind: str):
+    """The same standard form as a PDF."""
+    doc = _document(activity_id, kind)
+    body = forms73.document_pdf(doc, settings=current_app.config["SETTINGS"])
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename={kind}.pdf"},
+    )

@@ -194,6 +194,7 @@ def world(tool):
                 "card_id": card_id,
                 "activity_id": activity_id,
                 "fmt": "json",
+                "kind": "report",
                 "entry_id": entry_id,
                 "portfolio_id": found.portfolio_id,
                 "number": 1,

@@ -229,3 +229,34 @@ def test_the_list_holds_teachhub_modules_beside_the_other_forms(tool, moodle):
         assert "Assessment literacy" in own and f"/learning/activities/{activity_id}" in own
         bad = setup.coordinator.get("/learning/list", params={"form": "nonsense"})
         assert bad.status_code == 400
+
+
+def test_standard_forms_of_7_3_come_out_filled_as_page_and_pdf(tool, moodle):
+    from pypdf import PdfReader
+
+    with ExitStack() as stack:
+        people = staff(tool, moodle, stack)
+        person = member(tool, moodle, stack)
+        colleague = member(tool, moodle, stack, "61", "Bolat")
+        internship = record(person, "internship")
+        page = person.get(f"/learning/activities/{internship}/forms/report")
+        assert page.status_code == 200
+        assert "Participant's internal report" in page.text and "Aliya" in page.text
+        assert "Dr. Seitkali" in person.get(f"/learning/activities/{internship}/forms/review").text
+        pdf = person.get(f"/learning/activities/{internship}/forms/review.pdf")
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Mentor's review" in text and "Dr. Seitkali" in text
+        # 7.3 item 5 is for internships only; item 4 not for internal events.
+        event = record(person, "internal_event", title="Peer review day")
+        assert person.get(f"/learning/activities/{event}/forms/review").status_code == 409
+        assert person.get(f"/learning/activities/{event}/forms/report").status_code == 409
+        # The participant list of an event (item 3): everyone who recorded the same event.
+        record(
+            colleague, "internal_event", title="Peer review day", department="Department of surgery"
+        )
+        assert person.get(f"/learning/activities/{event}/forms/participants").status_code == 403
+        listed = people.hr.get(f"/learning/activities/{event}/forms/participants").text
+        assert "Aliya" in listed and "Bolat" in listed
+        pdf = people.hr.get(f"/learning/activities/{event}/forms/participants.pdf")
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Aliya" in text and "Bolat" in text
