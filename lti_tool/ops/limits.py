@@ -1,4 +1,5 @@
-"""Rate limits on the anonymous endpoints (login, registration), per client address.
+"""Rate limits on the anonymous endpoints (login, registration, certificate verification),
+per client address.
 
 Flask-Limiter counts in Redis when one is configured (every process and host shares the
 counts) and in this process's memory otherwise. The client address is request.remote_addr,

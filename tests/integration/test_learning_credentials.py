@@ -17,6 +17,7 @@ from learning_helpers import act, attach, member, record, staff
 from openbadgeslib.ob3 import OB3VerificationError, OB3Verifier
 from pypdf import PdfReader
 from teachhub_helpers import today
+from tool_server import start_tool
 
 
 def _recognised(tool, moodle, stack, form="online"):
@@ -181,3 +182,15 @@ def test_teachhub_module_gets_certificate_and_credential(tool, moodle):
         assert 'data-state="revoked"' in requests.get(url, timeout=10).text
         with pytest.raises(OB3VerificationError, match="'revocation' is set"):
             verifier.verify(token, check_status=True, download=_fetch)
+
+
+def test_verification_page_is_rate_limited_per_client(tmp_path):
+    served = start_tool(str(tmp_path), overrides={"rate_limits": {"verify": "3 per minute"}})
+    try:
+        answers = [
+            requests.get(f"{served.base_url}/verify/{'A' * 32}", timeout=10).status_code
+            for _ in range(4)
+        ]
+    finally:
+        served.stop()
+    assert answers == [404, 404, 404, 429]
