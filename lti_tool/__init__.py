@@ -14,6 +14,7 @@ from . import (
     gradebook,
     home,
     i18n,
+    learning,
     parsing,
     portfolio,
     security,
@@ -143,6 +144,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     home.init_app(app)
     portfolio.init_app(app)
     teachhub.init_app(app)
+    learning.init_app(app)
     statements.init_app(app)
     demo.init_app(app)  # the demo LMS, on the embedded default only
     limits.init_app(app)  # wraps the anonymous views: after the blueprints

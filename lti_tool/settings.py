@@ -188,6 +188,7 @@ class RateLimitSettings(_Section):
     login: str
     # `register` in the file: the name shadows BaseModel's own `register` (from ABCMeta).
     registration: str = Field(alias="register")
+    verify: str  # the public verification page of certificates and credentials
 
 
 class RegistrationSettings(_Section):
@@ -371,6 +372,13 @@ class StatementSettings(_Section):
     structures_dir: str
 
 
+class LearningSettings(_Section):
+    """[learning]: staff learning of every form, certificates and credentials."""
+
+    data_file: str
+    issuer_name: str
+
+
 class DemoSettings(_Section):
     """[demo]: the built-in demo LMS (only ever on the embedded default)."""
 
@@ -401,6 +409,7 @@ class Settings(_Section):
     institution: InstitutionSettings
     demo: DemoSettings
     statements: StatementSettings
+    learning: LearningSettings
 
     @property
     def is_production(self) -> bool:

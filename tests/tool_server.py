@@ -94,7 +94,8 @@ def start_tool(data_dir: str, overrides: dict[str, Any] | None = None,
         "tool": {"base_url": base_url, "data_dir": data_dir},
         "keys": {"dir": f"{data_dir}/keys"},
         # The suite launches hundreds of times from 127.0.0.1: limits only a test sets low.
-        "rate_limits": {"login": "100000 per minute", "register": "100000 per minute"},
+        "rate_limits": {"login": "100000 per minute", "register": "100000 per minute",
+                        "verify": "100000 per minute"},
     }
     for section, values in (overrides or {}).items():
         settings.setdefault(section, {}).update(values)

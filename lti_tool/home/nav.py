@@ -44,7 +44,12 @@ class NavLink:
 
 
 def nav_links(
-    role: ToolRole, *, has_context: bool, course_has_portfolio: bool, teachhub_coordinator: bool
+    role: ToolRole,
+    *,
+    has_context: bool,
+    course_has_portfolio: bool,
+    teachhub_coordinator: bool,
+    learning_list: bool = False,
 ) -> list[NavLink]:
     """The menu of a role, in the order people use it."""
     links = [NavLink("home.index", _l("Home"))]
@@ -71,11 +76,16 @@ def nav_links(
     # A coordinator by `teachhub.coordinator_roles` is one whatever the launch role (access.py).
     if role in TEACHHUB_ROLES or teachhub_coordinator:
         links.append(NavLink("teachhub.index", _l("TeachHub")))
+        # Every form of staff learning (seed 003, 4.1-4.4), TeachHub modules included.
+        links.append(NavLink("learning.index", _l("My learning")))
     if teachhub_coordinator:
         links += [
             NavLink("teachhub.todo_page", _l("To-do")),
             NavLink("teachhub.hr_list", _l("HR list")),
         ]
+    # HR, secretaries, experts (and coordinators) see every department; heads their own.
+    if learning_list or teachhub_coordinator:
+        links.append(NavLink("learning.consolidated", _l("Learning list")))
     if role == ToolRole.ADMIN:
         links.append(NavLink("teachhub.coordinators", _l("Coordinators")))
     if role != ToolRole.GUEST:

@@ -42,6 +42,7 @@ TEMPLATES = {
 def _menu() -> dict:
     def menu() -> list:
         """The signed-in role's menu (base.html); none on pages before a launch."""
+        from ..learning.views import current_actor as learning_actor
         from ..teachhub.views import current_actor  # TeachHub registers itself after home
 
         try:
@@ -51,7 +52,8 @@ def _menu() -> dict:
                 viewer.role, has_context=context is not None,
                 course_has_portfolio=(viewer.role in COURSE_STAFF and context is not None
                                       and course_has_portfolio(get_db(), context.id)),
-                teachhub_coordinator=current_actor().is_coordinator)
+                teachhub_coordinator=current_actor().is_coordinator,
+                learning_list=learning_actor().sees_list)
         except (NotSignedIn, SQLAlchemyError):
             # Before a launch, or on the error page of a database outage: no menu.
             return []

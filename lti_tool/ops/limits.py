@@ -1,4 +1,5 @@
-"""Rate limits on the anonymous endpoints (login, registration), per client address.
+"""Rate limits on the anonymous endpoints (login, registration, certificate verification),
+per client address.
 
 Flask-Limiter counts in Redis when one is configured (every process and host shares the
 counts) and in this process's memory otherwise. The client address is request.remote_addr,
@@ -15,7 +16,9 @@ from ..extensions import settings
 
 # The limited endpoints, and where settings [rate_limits] gives their limit.
 LIMITED = {"lti.login": lambda limits: limits.login,
-           "lti.register": lambda limits: limits.registration}
+           "lti.register": lambda limits: limits.registration,
+           # A certificate's public verification page: no enumeration of its random tokens.
+           "learning_public.verify": lambda limits: limits.verify}
 
 
 def client_address() -> str:

@@ -1,0 +1,240 @@
+"""Certificates and verifiable credentials of recognised records (no Flask).
+
+A recognised activity (any form of 4.1-4.4) or a recognised TeachHub module card is issued one
+Credential row: a random token names its public verification page and its Open Badges
+credential; the row's id is its index in the tool's status list. Revoking a recognition marks
+the row at once, so the verification page and the status list say "revoked" from then on.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..auth import Actor as TeachHubActor
+from ..db import utcnow
+from ..errors import Forbidden, NotFound
+from ..lti.models import User
+from ..teachhub.access import card_for
+from ..teachhub.errors import InputError, Refused
+from ..teachhub.hours import credit_units
+from ..teachhub.models import ModuleVersion, Participant, Stream
+from ..teachhub.status import RECOGNIZED as TH_RECOGNIZED
+from . import rules
+from .access import Actor, activity_for, department_of
+from .models import Activity, Credential
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+ACTIVITY, CARD = "activity", "card"
+KINDS = (ACTIVITY, CARD)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a certificate and a credential say of one recognised record."""
+
+    kind: str  # activity | card
+    record_id: int
+    user_id: int
+    platform_id: int
+    person: str
+    department: str
+    title: str
+    form: str
+    format: str
+    organiser: str
+    starts_on: date | None
+    ends_on: date | None
+    hours: Decimal
+    units: Decimal
+    decision_date: date | None
+    decision_number: str
+    criteria: str
+    area: str
+    revoked: bool
+
+
+def _get(db: Session, model: type[T], key: int | None) -> T:
+    row = db.get(model, key)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def _name(user: User) -> str:
+    return user.name or " ".join(p for p in (user.given_name, user.family_name) if p) or user.sub
+
+
+def _activity_record(db: Session, activity: Activity, department: str, unit: Decimal) -> Record:
+    user = _get(db, User, activity.user_id)
+    hours = activity.hours_recognized or Decimal(0)
+    return Record(
+        ACTIVITY,
+        activity.id,
+        activity.user_id,
+        activity.platform_id,
+        _name(user),
+        department,
+        activity.title,
+        activity.form,
+        activity.format,
+        activity.organiser,
+        activity.starts_on,
+        activity.ends_on,
+        hours,
+        credit_units(hours, unit),
+        activity.decision_date,
+        activity.decision_number,
+        activity.content,
+        activity.competence_area,
+        activity.status == rules.REVOKED,
+    )
+
+
+def _card_record(db: Session, card: Participant, platform_id: int, unit: Decimal) -> Record:
+    user = _get(db, User, card.user_id)
+    version = _get(db, ModuleVersion, card.version_id)
+    stream = _get(db, Stream, card.stream_id)
+    credential = db.scalars(select(Credential).where(Credential.participant_id == card.id)).first()
+    return Record(
+        CARD,
+        card.id,
+        card.user_id,
+        platform_id,
+        _name(user),
+        department_of(db, card.user_id),
+        version.title,
+        rules.TEACHHUB,
+        version.module_format,
+        version.curator_department,
+        stream.starts_on,
+        card.completed_on,
+        card.total_hours,
+        credit_units(card.total_hours, unit),
+        card.commission_date,
+        card.commission_number,
+        version.completion_criteria,
+        (version.competences or [""])[0],
+        bool(credential and credential.revoked_at),
+    )
+
+
+def record_of(db: Session, actor: Actor, kind: str, record_id: int, unit: Decimal) -> Record:
+    """A recognised record of the actor's own (or one the actor verifies), for its documents."""
+    if kind == ACTIVITY:
+        activity, department = activity_for(db, actor, record_id)
+        if activity.status not in (rules.RECOGNIZED, rules.REVOKED):
+            raise Refused(
+                _l("A certificate is issued once the activity is recognised."),
+                code="not_recognized",
+            )
+        return _activity_record(db, activity, department, unit)
+    if kind == CARD:
+        card, module = card_for(db, actor.teachhub, record_id)
+        if card.status != TH_RECOGNIZED:
+            raise Refused(
+                _l("A certificate is issued once the module is recognised."), code="not_recognized"
+            )
+        return _card_record(db, card, module.platform_id, unit)
+    raise NotFound()
+
+
+def owner_only(actor: Actor | TeachHubActor, record: Record) -> None:
+    """Documents are the person's own: only they download them."""
+    if record.user_id != actor.user_id:
+        raise Forbidden(
+            _l("Only the person themselves downloads their certificate and credential.")
+        )
+
+
+def issue(db: Session, record: Record) -> Credential:
+    """The record's credential, created on first use (one per record, even when two requests
+    ask at once); refused for a revoked recognition."""
+    column = Credential.activity_id if record.kind == ACTIVITY else Credential.participant_id
+    found = db.scalars(select(Credential).where(column == record.record_id)).first()
+    if found is None and not record.revoked:
+        found = Credential(
+            token=secrets.token_urlsafe(24),
+            platform_id=record.platform_id,
+            user_id=record.user_id,
+            issued_at=utcnow(),
+            activity_id=record.record_id if record.kind == ACTIVITY else None,
+            participant_id=record.record_id if record.kind == CARD else None,
+        )
+        db.add(found)
+        try:
+            db.commit()
+        except IntegrityError:  # the other request made it: read theirs
+            db.rollback()
+            found = db.scalars(select(Credential).where(column == record.record_id)).one()
+    if found is None or found.revoked_at is not None or record.revoked:
+        raise Refused(
+            _l("The recognition was revoked: no certificate or credential is issued."),
+            code="revoked",
+        )
+    return found
+
+
+def revoke_card(db: Session, actor: Actor, card_id: int, reason: str) -> None:
+    """The commission withdraws a module's recognition: its credential is revoked at once."""
+    if rules.SECRETARY not in actor.roles:
+        raise Forbidden(rules.ROLE_REFUSALS[rules.SECRETARY])
+    card, _module = card_for(db, actor.teachhub, card_id)
+    if not (reason or "").strip():
+        raise InputError({"note": _l("Give the reason.")})
+    credential = db.scalars(select(Credential).where(Credential.participant_id == card.id)).first()
+    if credential is None:
+        credential = Credential(
+            token=secrets.token_urlsafe(24),
+            platform_id=actor.platform_id,
+            user_id=card.user_id,
+            participant_id=card.id,
+            issued_at=utcnow(),
+        )
+        db.add(credential)
+    if credential.revoked_at is None:
+        credential.revoked_at = utcnow()
+    db.commit()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the public verification page says: valid, revoked or unknown, and the minimum."""
+
+    state: str  # valid | revoked | unknown
+    record: Record | None = None
+    issued_at: datetime | None = None
+
+
+def verify(db: Session, token: str, unit: Decimal) -> Verdict:
+    """The verdict on a token (malformed or unknown tokens read "unknown", alike)."""
+    if not TOKEN.match(token or ""):
+        return Verdict("unknown")
+    credential = db.scalars(select(Credential).where(Credential.token == token)).first()
+    if credential is None:
+        return Verdict("unknown")
+    if credential.activity_id is not None:
+        activity = _get(db, Activity, credential.activity_id)
+        record = _activity_record(db, activity, "", unit)
+    else:
+        card = _get(db, Participant, credential.participant_id)
+        record = _card_record(db, card, credential.platform_id, unit)
+    revoked = credential.revoked_at is not None or record.revoked
+    return Verdict("revoked" if revoked else "valid", record, credential.issued_at)
+
+
+def credential_by_token(db: Session, token: str) -> Credential | None:
+    """A credential by its token."""
+    if not TOKEN.match(token or ""):
+        return None
+    return db.scalars(select(Credential).where(Credential.token == token)).first()
