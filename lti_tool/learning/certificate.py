@@ -10,11 +10,12 @@ from flask_babel import force_locale, gettext as _
 from ..exports import printable
 from ..i18n import day, number
 from ..portfolio.pdf import _fonts
+from ..settings import Settings
 from .credentials import Record
 
 
 def certificate_pdf(
-    record: Record, *, verify_url: str, locale: str, settings: dict, label, issuer: str
+    record: Record, *, verify_url: str, locale: str, settings: Settings, label, issuer: str
 ) -> bytes:
     """A4 landscape: who, what, when, the recognised workload, the decision, and the QR code."""
     from reportlab.graphics import renderPDF

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Forbidden
 from ..lti.models import User
+from ..settings import Settings
 from ..teachhub.errors import Refused
 from ..teachhub.models import Person
 from ..teachhub.reports import _department
@@ -150,7 +151,7 @@ def document(db: Session, actor: Actor, activity_id: int, kind: str, label, day)
     raise Refused(_l("Unknown form."), code="no_such_form")
 
 
-def document_pdf(doc: Document, *, settings: dict) -> bytes:
+def document_pdf(doc: Document, *, settings: Settings) -> bytes:
     """The form as an A4 PDF (reportlab platypus), with the same content as the page."""
     import io
 

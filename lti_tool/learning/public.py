@@ -48,9 +48,7 @@ def status_list():
     from .views import ob3_issuer
 
     g.no_session_in_urls = True
-    body = signed_list(
-        get_db(), ob3_issuer(), services().keyring.current(), utcnow()
-    )
+    body = signed_list(get_db(), ob3_issuer(), services().keyring.current(), utcnow())
     response = make_response(body)
     response.headers["Content-Type"] = MEDIA_TYPE
     # Revocation is immediate: no cache may keep an old list.

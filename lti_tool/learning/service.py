@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import Forbidden
 from ..lti.models import User
+from ..settings import Settings
 from ..teachhub import evidence as evidence_files
 from ..teachhub.config import TeachHubConfig
 from ..teachhub.errors import Changed, InputError, Refused, parse_date
@@ -250,7 +251,7 @@ def evidence_count(db: Session, activity_id: int) -> int:
 
 
 def add_evidence(
-    db: Session, actor: Actor, activity_id: int, *, kind: str, file, settings: dict, owner: User
+    db: Session, actor: Actor, activity_id: int, *, kind: str, file, settings: Settings, owner: User
 ) -> ActivityEvidence:
     """The participant attaches an evidence file of a kind accepted for the activity's form
     (content-checked and counted against their quota by lti_tool.evidence)."""
@@ -489,6 +490,6 @@ def credential_of(
     ).first()
 
 
-def upload_limit(settings: dict) -> int | None:
+def upload_limit(settings: Settings) -> int | None:
     """The largest evidence file in bytes."""
     return evidence_files.upload_limit(settings)

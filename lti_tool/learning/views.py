@@ -545,9 +545,7 @@ def _signed(kind: str, record_id: int) -> tuple[str, dict]:
         form_name=form_name,
         description=description,
     )
-    token = ob3.sign(
-        body, services().keyring.current(), subject=body["credentialSubject"]["id"]
-    )
+    token = ob3.sign(body, services().keyring.current(), subject=body["credentialSubject"]["id"])
     return token, body
 
 

@@ -409,7 +409,7 @@ def summary_story(summary: Summary, portfolio: Portfolio, s: dict, level_names: 
         (_("Academic year"), summary.academic_year),
         (_("Academic achievement"), " ".join(x for x in (
             str(academic.get(summary.academic_level, summary.academic_level)),
-            f"(GPA {number(summary.gpa)})" if summary.gpa else "") if x) or "—"),
+            f"(GPA {number(Decimal(summary.gpa))})" if summary.gpa else "") if x) or "—"),
         (_("Level of personal achievements"), f"{level}\n{points}"),
         (_("Activity in research, creative and sports work"), summary.activity),
         (_("Striving for self-development"), summary.self_development),

@@ -114,7 +114,7 @@ class SummaryPoints:
 
 
 def summary_points(totals: Totals, course_year: int,
-                   thresholds: Mapping[str, int]) -> SummaryPoints:
+                   thresholds: AchievementLevels) -> SummaryPoints:
     """The year's verified points (tutor marks included), all years', and their level."""
     year = totals.verified_for(year=course_year)
     return SummaryPoints(year, totals.verified_total, achievement_level(year, thresholds))

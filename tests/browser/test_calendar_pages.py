@@ -40,15 +40,18 @@ WIDER = """() => {
 
 
 def test_the_leader_confirms_on_a_phone_and_the_summary_reads_points_and_level(
-        tool, moodle, chromium, browser_page):
+    tool, moodle, chromium, browser_page
+):
     if chromium.mode.id != "3pc-blocked":
         pytest.skip("the pages are the same in every cookie mode")
     page = browser_page.page
     page.set_viewport_size(PHONE)
     frame_locator = page.frame_locator("iframe[name=tool]")
-    plan = moodle.plan({"role": "student", "id": "61", "given_name": "Әлия",
-                        "family_name": "Сәрсенбаева"}, locale="ru",
-                       custom={"placement": "portfolio"})
+    plan = moodle.plan(
+        {"role": "student", "id": "61", "given_name": "Әлия", "family_name": "Сәрсенбаева"},
+        locale="ru",
+        custom={"placement": "portfolio"},
+    )
     page.goto(moodle.course_url(plan))
     expect(frame_locator.locator("[data-role]")).to_have_attribute("data-role", "learner")
     frame = page.frame(name="tool")
@@ -59,22 +62,39 @@ def test_the_leader_confirms_on_a_phone_and_the_summary_reads_points_and_level(
         portfolio = db.scalar(select(Portfolio).where(Portfolio.user_id == user.id))
         portfolio.full_name, portfolio.group_name = "Әлия Сәрсенбаева", "МД-21"
         portfolio.admission_year = 2024
-        db.add(GroupLeader(platform_id=portfolio.platform_id, group_name="МД-21",
-                           user_id=user.id))
-        context_id = db.scalar(select(Membership.context_id).where(
-            Membership.user_id == user.id))
-        item = LineItem(context_id=context_id, url="https://lms/li/final-61", label="Final",
-                        score_maximum=100)
+        db.add(GroupLeader(platform_id=portfolio.platform_id, group_name="МД-21", user_id=user.id))
+        context_id = db.scalar(select(Membership.context_id).where(Membership.user_id == user.id))
+        item = LineItem(
+            context_id=context_id, url="https://lms/li/final-61", label="Final", score_maximum=100
+        )
         db.add(item)
         db.flush()
-        db.add(Result(line_item_id=item.id, user_id=user.id, result_score=72,
-                      result_maximum=100))
-        db.add(CourseGrading(context_id=context_id, final_line_item_id=item.id, credits=5,
-                             academic_year="2025-2026"))
-        db.add(Summary(portfolio_id=portfolio.id, academic_year="2025-2026", course_year=2,
-                       group_name="МД-21", gpa="2.33", academic_level="good", points=155,
-                       points_total=230, achievement_level="high", level_overridden=True,
-                       tutor_name="Т. Тьютор", summary_date=date(2026, 6, 20), version=1))
+        db.add(Result(line_item_id=item.id, user_id=user.id, result_score=72, result_maximum=100))
+        db.add(
+            CourseGrading(
+                context_id=context_id,
+                final_line_item_id=item.id,
+                credits=5,
+                academic_year="2025-2026",
+            )
+        )
+        db.add(
+            Summary(
+                portfolio_id=portfolio.id,
+                academic_year="2025-2026",
+                course_year=2,
+                group_name="МД-21",
+                gpa="2.33",
+                academic_level="good",
+                points=155,
+                points_total=230,
+                achievement_level="high",
+                level_overridden=True,
+                tutor_name="Т. Тьютор",
+                summary_date=date(2026, 6, 20),
+                version=1,
+            )
+        )
         db.commit()
         summary_id = db.scalar(select(Summary.id).where(Summary.portfolio_id == portfolio.id))
     frame.goto(f"{tool.base_url}/portfolio/group-gpa?ls={token}")
