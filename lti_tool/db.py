@@ -6,14 +6,12 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-
-from .extensions import services
 
 
 def utcnow() -> datetime:
@@ -122,6 +120,9 @@ class Database:
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         app.teardown_appcontext(self._close)
+        # Flask's convention for an extension: the app keeps it under the extension's name, so
+        # get_db finds it without importing the services (which import the database).
+        app.extensions[EXTENSION_KEY] = self
 
     def new_session(self) -> Session:
         """A session outside any request (CLI, worker, session store)."""
@@ -149,8 +150,11 @@ def insert_ignore(db: Session, model, **values) -> None:
     db.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
+EXTENSION_KEY = "lti_tool.db"  # where Database.init_app registers itself
+
+
 def get_db() -> Session:
     """The current request's session."""
     if "db_session" not in g:
-        g.db_session = services().db.new_session()
+        g.db_session = current_app.extensions[EXTENSION_KEY].new_session()
     return g.db_session

@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from .sizes import format_size
+
 log = logging.getLogger(__name__)
 
 # Sent for every refused login or launch, with its reason `code` (ops.metrics counts them).
@@ -171,8 +173,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(413)
     def _too_large(_err):
         # The tool's own page, not the server's bare 413: the limit, and the way back.
-        from .evidence.storage import format_size
-
         if g.get("upload_limit"):
             code, message = "file_too_large", _l(
                 "The file is larger than the limit of %(limit)s.",

@@ -25,6 +25,7 @@ from werkzeug.datastructures import FileStorage
 from ..errors import NotFound, ToolError
 from ..lti.models import User
 from ..settings import EvidenceSettings, Settings
+from ..sizes import format_size
 from .models import EvidenceFile
 from .sniff import HEAD_BYTES, Sniffed, sniff
 
@@ -69,14 +70,6 @@ def human_size(size: int) -> str:
             f"{size / (1024 * 1024):.1f} MB"
     return f"{max(1, size // 1024)} KB"
 
-
-def format_size(size: int) -> str:
-    """A byte count in megabytes for the reader's locale: "12 MB", "0,4 MB" (kk, ru)."""
-    from flask_babel import format_decimal, gettext as _
-
-    megabytes = size / (1024 * 1024)
-    number = format_decimal(round(megabytes, 1 if megabytes < 10 else 0), format="#,##0.#")
-    return _("%(n)s MB", n=number)
 
 
 @dataclass(frozen=True)

@@ -670,7 +670,8 @@ def test_group_leader_confirms_the_groups_gpa_and_a_change_clears_it(tool, moodl
                                                     "admission_year": "2024",
                                                     "group_name": group})
     with db_session(tool) as db:
-        portfolios = {p.full_name: p for p in db.scalars(select(Portfolio))}
+        # Newest last: earlier tests of this module left portfolios with the same names.
+        portfolios = {p.full_name: p for p in db.scalars(select(Portfolio).order_by(Portfolio.id))}
         mia, sam = portfolios["Mia Member"], portfolios["Sam Student"]
         context_id = db.scalar(select(Membership.context_id).where(
             Membership.user_id == mia.user_id))
