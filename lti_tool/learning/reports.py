@@ -17,7 +17,7 @@ from ..lti.models import User
 from ..teachhub.errors import InputError, ordered, parse_date
 from ..teachhub.hours import credit_units
 from ..teachhub.models import Hundredths, Module, ModuleVersion, Participant, Person, Stream
-from ..teachhub.reports import NO_DEPARTMENT, _department
+from ..teachhub.reports import NO_DEPARTMENT, DepartmentTotal, _department
 from ..teachhub.status import (
     COMPLETED,
     RECOGNIZED as TH_RECOGNIZED,
@@ -312,30 +312,12 @@ def _day(value) -> date | None:
 
 
 @dataclass(frozen=True)
-class Total:
-    """Totals of one department (or all): people, records by status, hours."""
-
-    department: str
-    people: int
-    records: int
-    counts: Mapping[str, int]
-    hours: Decimal
-    recognized: Decimal
-    hours_per_unit: Decimal
-
-    @property
-    def recognized_units(self) -> Decimal:
-        """Credit units of the recognised hours."""
-        return credit_units(self.recognized, self.hours_per_unit)
-
-
-@dataclass(frozen=True)
 class Page:
     """One page of the list with totals per department and overall."""
 
     rows: list[Row]
-    departments: list[Total]
-    total: Total
+    departments: list[DepartmentTotal]
+    total: DepartmentTotal
     page: int
     pages: int
     filters: Filters
@@ -371,7 +353,7 @@ def page_of(
         .order_by(_department())
     ).all()
     departments = [
-        Total(
+        DepartmentTotal(
             dep or "",
             people,
             n,
@@ -382,16 +364,16 @@ def page_of(
         )
         for dep, people, n, *counts, hours, recognized in grouped
     ]
-    total = Total(
+    total = DepartmentTotal(
         "",
         sum(d.people for d in departments),
-        sum(d.records for d in departments),
+        sum(d.activities for d in departments),
         {s: sum(d.counts[s] for d in departments) for s in rules.STATUSES},
         sum((d.hours for d in departments), Decimal(0)),
-        sum((d.recognized for d in departments), Decimal(0)),
+        sum((d.recognized_hours for d in departments), Decimal(0)),
         unit,
     )
-    pages = max(1, -(-total.records // size))
+    pages = max(1, -(-total.activities // size))
     page = min(max(1, page), pages)
     rows = [
         _row(v, unit)
