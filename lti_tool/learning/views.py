@@ -22,6 +22,7 @@ from .. import parsing
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import NotFound, wants_json
+from ..exports import CSV_MIMETYPE, XLSX_MIMETYPE, content_disposition, download_name
 from ..extensions import services, settings
 from ..teachhub.config import TeachHubConfig
 from ..teachhub.errors import InputError, Refused
@@ -383,10 +384,9 @@ def _export_rows():
 def list_csv():
     """The consolidated list (or, with own=1, the person's own record) as CSV."""
     body = exports.to_csv(_export_rows(), label)
+    name = download_name("staff-learning", "csv", _th().today())
     return Response(
-        body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=staff-learning.csv"},
+        body, mimetype=CSV_MIMETYPE, headers={"Content-Disposition": content_disposition(name)}
     )
 
 
@@ -394,10 +394,9 @@ def list_csv():
 def list_xlsx():
     """The consolidated list (or, with own=1, the person's own record) as XLSX."""
     body = exports.to_xlsx(_export_rows(), label)
+    name = download_name("staff-learning", "xlsx", _th().today())
     return Response(
-        body,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=staff-learning.xlsx"},
+        body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": content_disposition(name)}
     )
 
 
