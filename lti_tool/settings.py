@@ -306,7 +306,7 @@ class TeachHubGradebookSettings(_Section):
 
 
 class TeachHubSettings(_Section):
-    """[teachhub]: staff-development modules (seed 003)."""
+    """[teachhub]: staff-development modules (the staff non-formal education rules)."""
 
     data_file: str
     hours_per_credit_unit: Decimal

@@ -20,7 +20,7 @@ class CourseGradingForm(HtmlForm):
 
     final_line_item = SelectField(_l("Final grade column"), coerce=int,
                                   validators=[InputRequired()])
-    # Seed 001: a course carries a whole number of academic credits.
+    # The academic policy: a course carries a whole number of academic credits.
     credits = StrictIntegerField(_l("Credits"), validators=[
         InputRequired(_l("Enter the course's credits.")),
         NumberRange(min=1, max=60, message=_l("Credits must be a whole number from 1 to 60."))])

@@ -1,12 +1,12 @@
 """Percent -> letter and points, GPA, progression and academic level: pure functions, no Flask.
 
-Rules (domain.md section 2; seeds 001 and 002):
+Rules (domain.md section 2; the academic policy and the dual-training rules):
 - A percent is clamped to 0..100 and rounded to a whole percent as the scale file says
-  (`percent_rounding`, half up by default: 94.5 -> 95 -> A, 94.49 -> 94 -> A-), then looked up
-  in the table, whose bounds are inclusive. The seeds give no rounding rule; the table has only
-  whole percents, so some rounding is needed to place 94.5 at all.
-- GPA = sum(credits x points) / sum(credits) over the period (seed 001 glossary), FX and F
-  included (they stay on the transcript, 5.5.8), rounded half up to two decimals.
+  (`percent_rounding`, half up by default: 94.5 -> 95 -> A, 94.49 -> 94 -> A-), then looked up in
+  the table, whose bounds are inclusive. The academic policy gives no rounding rule; the table has
+  only whole percents, so some rounding is needed to place 94.5 at all.
+- GPA = sum(credits x points) / sum(credits) over the period (the academic policy glossary), FX and
+  F included (they stay on the transcript, 5.5.8), rounded half up to two decimals.
 - Progression compares that two-decimal GPA of the academic year just finished with the
   threshold of the target year (5.5.12-5.5.13): the GPA a student sees is the one judged.
 Numbers are Decimals throughout, so 3.67 x 5 is exactly 18.35 and boundaries never wobble.

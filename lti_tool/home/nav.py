@@ -76,7 +76,8 @@ def nav_links(
     # A coordinator by `teachhub.coordinator_roles` is one whatever the launch role (access.py).
     if role in TEACHHUB_ROLES or teachhub_coordinator:
         links.append(NavLink("teachhub.index", _l("TeachHub")))
-        # Every form of staff learning (seed 003, 4.1-4.4), TeachHub modules included.
+        # Every form of staff learning (the staff non-formal education rules, 4.1-4.4), TeachHub
+        # modules included.
         links.append(NavLink("learning.index", _l("My learning")))
     if teachhub_coordinator:
         links += [

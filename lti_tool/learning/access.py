@@ -1,6 +1,6 @@
 """Who may do what with staff learning records (service layer).
 
-The seed's roles (7.1) and how the tool knows them:
+The staff non-formal education rules' roles (7.1) and how the tool knows them:
 - participant: anyone launching as a learner, teacher or administrator records their own
   activities (staff open the tool from a staff-development course as learners);
 - head of department or clinical base, methodological expert, commission secretary, HR: named

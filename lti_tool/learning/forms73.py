@@ -1,8 +1,8 @@
-"""The standard forms of seed 003, 7.3 that the tool fills from its data (no Flask):
-the participant's internal report form (item 4), the mentor's review form (item 5) and the
-participant list of an event (item 3). Each is a `Document` a page and a PDF render alike;
-what the tool cannot know (the application of results, the mentor's judgement, signatures)
-stays blank for the people who sign it."""
+"""The standard forms of the staff non-formal education rules, 7.3 that the tool fills from its data
+(no Flask): the participant's internal report form (item 4), the mentor's review form (item 5) and
+the participant list of an event (item 3). Each is a `Document` a page and a PDF render alike; what
+the tool cannot know (the application of results, the mentor's judgement, signatures) stays blank
+for the people who sign it."""
 
 from __future__ import annotations
 
@@ -69,13 +69,13 @@ def document(db: Session, actor: Actor, activity_id: int, kind: str, label, day)
             raise Refused(
                 _l(
                     "The internal report form is for self-education, online courses "
-                    "and internships (seed 003, 7.3 item 4)."
+                    "and internships (the staff non-formal education rules, 7.3 item 4)."
                 ),
                 code="no_such_form",
             )
         return Document(
             _l("Participant's internal report"),
-            _l("Seed 003, 7.3 item 4"),
+            _l("The staff non-formal education rules, 7.3 item 4"),
             [
                 *common,
                 (_l("Competence area"), label("competence_areas", activity.competence_area)),
@@ -94,13 +94,13 @@ def document(db: Session, actor: Actor, activity_id: int, kind: str, label, day)
             raise Refused(
                 _l(
                     "The mentor's review form is for internships and job shadowing "
-                    "(seed 003, 7.3 item 5)."
+                    "(the staff non-formal education rules, 7.3 item 5)."
                 ),
                 code="no_such_form",
             )
         return Document(
             _l("Mentor's review"),
-            _l("Seed 003, 7.3 item 5"),
+            _l("The staff non-formal education rules, 7.3 item 5"),
             [*common, (_l("Mentor"), activity.mentor)],
             blanks=[
                 _l("Tasks the intern completed"),
@@ -138,7 +138,7 @@ def document(db: Session, actor: Actor, activity_id: int, kind: str, label, day)
         ]
         return Document(
             _l("Participant list"),
-            _l("Seed 003, 7.3 item 3"),
+            _l("The staff non-formal education rules, 7.3 item 3"),
             [
                 (_l("Title"), activity.title),
                 (_l("Organiser or platform"), activity.organiser),

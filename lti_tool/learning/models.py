@@ -1,5 +1,6 @@
-"""Staff learning tables: activities of every form (seed 003, 4.1-4.4), their evidence and log,
-the people named to the seed's roles, and issued credentials (certificates, Open Badges)."""
+"""Staff learning tables: activities of every form (the staff non-formal education rules, 4.1-4.4),
+their evidence and log, the people named to the staff non-formal education rules' roles, and issued
+credentials (certificates, Open Badges)."""
 
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ class ActivityLog(Base):
 
 
 class NamedRole(Base):
-    """A person named to one of the seed's roles (7.1) on a platform; heads per department."""
+    """A person named to one of the staff non-formal education rules' roles (7.1) on a platform;
+    heads per department."""
 
     __tablename__ = "la_roles"
 

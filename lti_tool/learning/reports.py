@@ -1,6 +1,6 @@
-"""The consolidated list of every form of staff learning (seed 003, 7.3 form 7), for HR, heads
-of departments and each person's own record: TeachHub module cards and recorded activities in
-one UNION ALL, filtered, totalled and paged in a fixed number of queries."""
+"""The consolidated list of every form of staff learning (the staff non-formal education rules, 7.3
+form 7), for HR, heads of departments and each person's own record: TeachHub module cards and
+recorded activities in one UNION ALL, filtered, totalled and paged in a fixed number of queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The people named to the seed's roles (7.1): TeachHub coordinators name and remove them."""
+"""The people named to the staff non-formal education rules' roles (7.1): TeachHub coordinators name
+and remove them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The rules of staff learning records (seed 003, 4.1-4.4, 6.2, 7.1): pure, no database.
+"""The rules of staff learning records (the staff non-formal education rules, 4.1-4.4, 6.2, 7.1):
+pure, no database.
 
 Statuses (6.2): implemented -> submitted for recognition -> recognized, or returned with the
 reason (the participant corrects and submits again); a recognition the commission withdraws
@@ -145,14 +146,17 @@ def check(
         if facts.evidence == 0:
             return Refusal(
                 "no_evidence",
-                _l("Attach at least one evidence file before submitting (seed 003, 5.2)."),
+                _l(
+                    "Attach at least one evidence file before submitting"
+                    " (the staff non-formal education rules, 5.2)."
+                ),
             )
         if facts.form in NEEDS_ENDORSEMENT and not facts.endorsed:
             return Refusal(
                 "not_endorsed",
                 _l(
                     "The head of department or clinical base endorses this form of activity "
-                    "before it is submitted (seed 003, 3.2 item 7)."
+                    "before it is submitted (the staff non-formal education rules, 3.2 item 7)."
                 ),
             )
     if action == ENDORSE and facts.endorsed:

@@ -408,7 +408,8 @@ def _recognition(
     hours_note = (decision.hours_note or "").strip()
     if hours is not None and hours != activity.hours_claimed and not hours_note:
         errors["hours_note"] = _l(
-            "Say why the recognised hours differ from those claimed (seed 003, 7.2 item 4)."
+            "Say why the recognised hours differ from those claimed"
+            " (the staff non-formal education rules, 7.2 item 4)."
         )
     if len(hours_note) > LONG_LIMIT:
         errors["hours_note"] = _l("At most %(n)d characters.", n=LONG_LIMIT)

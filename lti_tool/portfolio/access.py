@@ -9,8 +9,8 @@
 - A mentor (observer, parent, advisor) reads, and only reads, the portfolios of the learners
   the launch's role_scope_mentor claim names.
 - Administrators of a platform see all of that platform's portfolios.
-- Nobody sees another platform's data.
-Only the owner inserts or changes material (seed 000: nothing without the owner's consent).
+- Nobody sees another platform's data. Only the owner inserts or changes material (the portfolio
+  regulations: nothing without the owner's consent).
 """
 
 from __future__ import annotations

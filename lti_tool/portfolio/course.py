@@ -121,7 +121,7 @@ def waiting_entries(db: Session, context_id: int, *, group: str = "", year: int 
                  total)
 
 
-# ---- analytics (seed 004: histogram, averages by programme, activity) -------------------------
+# ---- analytics (the web-portfolio study: histogram, averages by programme, activity) -------
 
 
 @dataclass(frozen=True)

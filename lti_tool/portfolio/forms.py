@@ -114,7 +114,7 @@ PAGE_FORMS = {"profile": ProfileForm, "essay": EssayForm, "goals": GoalsForm}
 
 
 class SummaryForm(VersionedForm):
-    """The tutor summary of one academic year (seed 000)."""
+    """The tutor summary of one academic year (the portfolio regulations)."""
 
     academic_year = StringField(_l("Academic year"), validators=[
         DataRequired(message=_l("Enter the academic year, e.g. 2025-2026."))])

@@ -1,5 +1,5 @@
 """The group leader's pages: a tutor marks a leader; the leader confirms the group's GPA rows
-(seed 000, Section II). The rules are in leaders.py."""
+(the portfolio regulations, Section II). The rules are in leaders.py."""
 
 from __future__ import annotations
 

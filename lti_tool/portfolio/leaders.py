@@ -1,5 +1,5 @@
-"""The group leader (староста) confirms the group's GPA-by-year rows (seed 000, Section II:
-"GPA by course year ... signed by the group leader").
+"""The group leader (староста) confirms the group's GPA-by-year rows (the portfolio regulations,
+Section II: "GPA by course year ... signed by the group leader").
 
 - A tutor who may review a student's portfolio marks that student as the leader of the group
   Section I names (one leader per group and platform; marking another replaces them).

@@ -189,7 +189,8 @@ class TutorMark(Base):
 
 
 class Summary(Base):
-    """The tutor's summary of a student's academic year (seed 000, "Тьютор түйіндемесі")."""
+    """The tutor's summary of a student's academic year (the portfolio regulations, "Тьютор
+    түйіндемесі")."""
 
     __tablename__ = "pf_summaries"
     __table_args__ = (UniqueConstraint("portfolio_id", "academic_year"),)
@@ -221,8 +222,8 @@ class Summary(Base):
 
 
 class GroupLeader(Base):
-    """The group leader (староста) of a Section I group, marked by a tutor (seed 000,
-    Section II: the GPA table is signed by the group leader)."""
+    """The group leader (староста) of a Section I group, marked by a tutor (the portfolio
+    regulations, Section II: the GPA table is signed by the group leader)."""
 
     __tablename__ = "pf_group_leaders"
     __table_args__ = (UniqueConstraint("platform_id", "group_name"),)

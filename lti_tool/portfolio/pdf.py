@@ -435,7 +435,8 @@ def summary_story(summary: Summary, portfolio: Portfolio, s: dict, level_names: 
 
 def summary_pdf(summary: Summary, portfolio: Portfolio, *, settings: Settings, level_names: dict,
                 header: dict | None = None, natural_level: str = "") -> bytes:
-    """One tutor summary as a printable PDF with the seed form's signature and date lines."""
+    """One tutor summary as a printable PDF with the portfolio regulations' form's signature and
+    date lines."""
     buffer, doc, s = _doc(_("Tutor summary"), settings)
     doc.build(summary_story(summary, portfolio, s, level_names, header, natural_level))
     return buffer.getvalue()

@@ -1,4 +1,5 @@
-"""Showcase links for employers: read-only, chosen content, revocable, may expire (seed 004)."""
+"""Showcase links for employers: read-only, chosen content, revocable, may expire (the web-portfolio
+study)."""
 
 from __future__ import annotations
 

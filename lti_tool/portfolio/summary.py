@@ -1,4 +1,5 @@
-"""The tutor's yearly summary (seed 000, "Тьютор түйіндемесі") and GPA from the gradebook."""
+"""The tutor's yearly summary (the portfolio regulations, "Тьютор түйіндемесі") and GPA from the
+gradebook."""
 
 from __future__ import annotations
 

@@ -106,7 +106,8 @@ def load_page(db: Session, portfolio: Portfolio, *, include_drafts: bool,
     query = (select(Entry).where(Entry.portfolio_id == portfolio.id).options(*options)
              .order_by(Entry.course_year, Entry.list_key, Entry.id))
     if not include_drafts:
-        # Drafts are the student's own until submitted (seed 000: nothing without consent).
+        # Drafts are the student's own until submitted (the portfolio regulations: nothing without
+        # consent).
         query = query.where(Entry.status != "draft")
     entries = list(db.scalars(query))
     marks = list(db.scalars(select(TutorMark).where(TutorMark.portfolio_id == portfolio.id)))

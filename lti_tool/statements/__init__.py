@@ -1,4 +1,5 @@
-"""The rating statement of a dual-training course (seed 002, 6.3-6.7, appendices 2-3).
+"""The rating statement of a dual-training course (the dual-training rules, 6.3-6.7, appendices
+2-3).
 
 Per course an instructor maps LMS line items to the statement's parts; the tool computes
 RK-1, RK-2, the admission rating and the final, renders the statement (page, PDF, XLSX), posts

@@ -1,7 +1,7 @@
 """The statement as a table (CSV, XLSX) and as a printable PDF with the signature lines.
 
-Signature lines follow seed 002, 6.5: the head of department prepares and receives the
-statements, the enterprise's mentor scores and hands them back certified by the organisation's
+Signature lines follow the dual-training rules, 6.5: the head of department prepares and receives
+the statements, the enterprise's mentor scores and hands them back certified by the organisation's
 seal (6.5.3), the university teacher puts the scores on the portal (6.5.2).
 """
 

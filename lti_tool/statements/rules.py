@@ -1,4 +1,5 @@
-"""The rating statement's arithmetic (seed 002, 6.3-6.7, appendices 1-3): pure, no Flask.
+"""The rating statement's arithmetic (the dual-training rules, 6.3-6.7, appendices 1-3): pure, no
+Flask.
 
 - A line item's result counts on its slot's scale: score / maximum x the slot's maximum,
   clamped to 0..maximum (a mentor's 6 out of 5 counts 5). No result counts 0.

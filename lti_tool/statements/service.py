@@ -27,7 +27,7 @@ from .rules import Raw, StudentStatement, student_statement
 from .structure import Slot, Structure
 
 CHUNK = 500  # keeps IN (...) lists under every database's parameter limit
-DEADLINE = timedelta(hours=24)  # seed 002, 6.5.2: on the portal within 24 hours
+DEADLINE = timedelta(hours=24)  # the dual-training rules, 6.5.2: on the portal within 24 hours
 SOURCE = "statement"  # outbox rows of this domain: "statement:final", "statement:week:3"
 
 

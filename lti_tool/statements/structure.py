@@ -1,4 +1,5 @@
-"""The weekly structure of a dual-training course (seed 002, appendices 2 and 3), from config/.
+"""The weekly structure of a dual-training course (the dual-training rules, appendices 2 and 3),
+from config/.
 
 Pure data and its checks (no Flask): every file in the structures folder is one structure;
 a file that does not add up stops the tool at start-up with a message naming the file.

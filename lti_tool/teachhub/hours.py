@@ -1,7 +1,8 @@
 """Academic hours and credit units in exact decimals: pure, no database, no Flask.
 
-Seed 003: 1 credit unit (СБ) = 30 academic hours. Hours are entered with at most two decimals
-and stored as whole hundredths, so sums never pick up binary rounding (0.1 + 0.2 is 0.30 here).
+The staff non-formal education rules: 1 credit unit (СБ) = 30 academic hours. Hours are entered with
+at most two decimals and stored as whole hundredths, so sums never pick up binary rounding (0.1 +
+0.2 is 0.30 here).
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ class Hundredths(TypeDecorator):
 
 
 class PassportColumns:
-    """The module passport's fields (seed 003, 4.5.2), shared by the working copy and versions."""
+    """The module passport's fields (the staff non-formal education rules, 4.5.2), shared by the
+    working copy and versions."""
 
     title: Mapped[str] = mapped_column(String(255), default="")
     curator_department: Mapped[str] = mapped_column(String(255), default="")
@@ -132,7 +133,8 @@ class Person(Base):
 
 
 class Participant(Base):
-    """A participant card (seed 003, 4.5.4): one per person per module stream."""
+    """A participant card (the staff non-formal education rules, 4.5.4): one per person per module
+    stream."""
 
     __tablename__ = "th_participants"
     __table_args__ = (
@@ -160,7 +162,8 @@ class Participant(Base):
     mark_comment: Mapped[str] = mapped_column(Text, default="")
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # Coordinator verification (seed 003, 7.1 (4)): hours and evidence checked.
+    # Coordinator verification (the staff non-formal education rules, 7.1 (4)): hours and evidence
+    # checked.
     verified_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -320,7 +320,8 @@ def set_mark(db: Session, actor: Actor, card_id: int, *, mark: str, comment: str
 
 
 def verify(db: Session, actor: Actor, card_id: int, *, note: str, seen: int) -> Participant:
-    """Coordinator verification of a completed card's hours and evidence (seed 003, 7.1 (4))."""
+    """Coordinator verification of a completed card's hours and evidence (the staff non-formal
+    education rules, 7.1 (4))."""
     card, module = card_for(db, actor, card_id)
     if COORDINATOR not in roles_on(actor, module.id):
         raise Forbidden(_l("Only TeachHub coordinators verify cards."))

@@ -1,4 +1,5 @@
-"""The module passport's mandatory fields (seed 003, 4.5.2) and its completeness: pure.
+"""The module passport's mandatory fields (the staff non-formal education rules, 4.5.2) and its
+completeness: pure.
 
 A card is a draft until every mandatory field is filled; publishing an incomplete one is
 refused with the list of what is missing, in the passport's order.

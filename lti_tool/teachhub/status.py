@@ -1,8 +1,10 @@
-"""The participant card's status rules (seed 003, 4.5.4): pure, no database, no Flask.
+"""The participant card's status rules (the staff non-formal education rules, 4.5.4): pure, no
+database, no Flask.
 
-registered -> in progress -> completed -> submitted for recognition -> recognized, one step at
-a time, forward only. The facilitator moves a card into progress and to completion; the
-coordinator submits it for recognition and records the commission's decision (seed 003, 7.1).
+registered -> in progress -> completed -> submitted for recognition -> recognized, one step at a
+time, forward only. The facilitator moves a card into progress and to completion; the coordinator
+submits it for recognition and records the commission's decision (the staff non-formal education
+rules, 7.1).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ MOVES: dict[str, tuple[str, str]] = {
     RECOGNIZED: (SUBMITTED, COORDINATOR),
 }
 
-# The HR list's words for the same facts (seed 003, 7.2 (5)): implemented / submitted / recognized.
+# The HR list's words for the same facts (the staff non-formal education rules, 7.2 (5)):
+# implemented / submitted / recognized.
 REPORTED = (COMPLETED, SUBMITTED, RECOGNIZED)
 # Once submitted, the card went to the commission: its hours and tasks no longer change.
 LOCKED = (SUBMITTED, RECOGNIZED)

@@ -1,9 +1,10 @@
 """The coordinator's to-do (issue 12): what waits for a TeachHub coordinator, on one page.
 
-- module cards whose passport misses mandatory fields (seed 003, 4.5.2), not archived;
+- module cards whose passport misses mandatory fields (the staff non-formal education rules, 4.5.2),
+  not archived;
 - participant cards completed and waiting for the coordinator's verification of hours and
   evidence, verified and ready to submit for recognition, and submitted, waiting for the
-  recognition commission's decision (seed 003, 7.1);
+  recognition commission's decision (the staff non-formal education rules, 7.1);
 - streams that start or end this month;
 - TeachHub scores the gradebook outbox parked after its retries.
 

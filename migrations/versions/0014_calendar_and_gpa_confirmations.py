@@ -6,7 +6,7 @@
 - pf_summaries.points_total, level_overridden: the verified points of all years beside the
   year's, and whether the tutor chose a level the points do not give.
 - pf_group_leaders, pf_gpa_confirmations: the group leader confirms the GPA-by-year rows
-  (seed 000, Section II).
+  (the portfolio regulations, Section II).
 
 Revision ID: 0014
 Revises: 0012

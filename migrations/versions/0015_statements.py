@@ -1,4 +1,4 @@
-"""the rating statement of a dual-training course (seed 002, 6.3-6.7, appendices 2-3)
+"""the rating statement of a dual-training course (the dual-training rules, 6.3-6.7, appendices 2-3)
 
 - st_courses: per course, the weekly structure (appendix 2 or 3), the first day of week 1,
   the group, the line item the final is posted to, and a version for simultaneous edits.

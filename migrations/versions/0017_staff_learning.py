@@ -1,6 +1,6 @@
 """staff learning of every form: activities, evidence, log, named roles, credentials
 
-- la_activities: an activity of the forms of seed 003, 4.1-4.4 (self-education, internal
+- la_activities: an activity of the forms of the staff non-formal education rules, 4.1-4.4 (self-education, internal
   events, online learning, internships), with its statuses (6.2), the head's endorsement, the
   methodological expert's opinion and the commission's decision with the recognised hours.
 - la_activity_evidence, la_activity_log: its evidence files and every step, with who and when.

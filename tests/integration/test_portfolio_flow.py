@@ -500,7 +500,7 @@ def test_gpa_by_course_year_comes_from_the_gradebook(tool, moodle):
     # Admitted in 2024: 2025-2026 is course year 2 (the academic calendar), and says so.
     row = re.search(r'href="#year-2">2</a> <span class="muted pf-ay">2025-2026</span></th>'
                     r'\s*<td>([^<]+)</td>', page.text)
-    assert row and row.group(1).strip() == "3.67"  # A- (90-94 %), seed 002
+    assert row and row.group(1).strip() == "3.67"  # A- (90-94 %), the dual-training rules
     teacher = launch(tool, moodle, "teacher")
     form = teacher.get(f"/portfolio/{pid}/summaries/new?academic_year=2025-2026")
     assert 'value="3.67"' in form.text
@@ -653,8 +653,8 @@ def test_section_i_and_entries_follow_the_academic_calendar(tool, moodle):
 
 
 def test_group_leader_confirms_the_groups_gpa_and_a_change_clears_it(tool, moodle):
-    """Seed 000, Section II: the GPA by course year is signed by the group leader. A tutor
-    marks the leader; the leader confirms each row as shown; the student's table shows who
+    """The portfolio regulations, Section II: the GPA by course year is signed by the group leader.
+    A tutor marks the leader; the leader confirms each row as shown; the student's table shows who
     and when; a later change of the GPA clears the confirmation."""
     from lti_tool.gradebook.models import CourseGrading, LineItem, Result
     from lti_tool.lti.models import Membership

@@ -1,6 +1,6 @@
 """The rating statement over HTTP: line items and results from the tests' LTI platform -> the
 statement -> the final posted back; a week's mentor scores -> on the platform within one worker
-cycle; a late week flagged (seed 002, 6.3-6.7, 6.5.2)."""
+cycle; a late week flagged (the dual-training rules, 6.3-6.7, 6.5.2)."""
 
 from __future__ import annotations
 

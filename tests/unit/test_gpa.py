@@ -26,7 +26,8 @@ SCALE = load_scale("config/grade_scales/kz.yaml")
 PROGRESSION = load_progression("config/grade_scales/kz_progression.yaml")
 LEVELS = AcademicLevels(excellent=Decimal("3.67"), good=Decimal("2.67"), average=Decimal("1.0"))
 
-# domain.md section 2 (seed 002, appendix 1): letter, points, lowest and highest percent.
+# domain.md section 2 (the dual-training rules, appendix 1): letter, points, lowest and highest
+# percent.
 TABLE = [
     ("A", "4.0", 95, 100), ("A-", "3.67", 90, 94), ("B+", "3.33", 85, 89),
     ("B", "3.0", 80, 84), ("B-", "2.67", 75, 79), ("C+", "2.33", 70, 74),

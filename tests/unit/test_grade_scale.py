@@ -44,7 +44,8 @@ def test_the_shipped_scale_has_every_row_of_the_table():
         ("FX", Decimal("0.5"), 25, 49), ("F", Decimal("0.0"), 0, 24)]
     traditional = {b.letter: b.traditional["ru"] for b in scale.bands}
     assert traditional["A-"] == "Отлично" and traditional["B-"] == "Хорошо"
-    # C+ is "good" on the national scale seed 002 cites; C is the first "satisfactory".
+    # C+ is "good" on the national scale the dual-training rules cites; C is the first
+    # "satisfactory".
     assert traditional["C+"] == "Хорошо" and traditional["C"] == "Удовлетворительно"
     assert traditional["D"] == "Удовлетворительно" and traditional["FX"] == "Неудовлетворительно"
     assert all(set(b.traditional) == {"kk", "ru", "en"} for b in scale.bands)

@@ -1,4 +1,5 @@
-"""The rating statement's rules (seed 002, 6.3-6.7, appendices 1-3) at their boundaries."""
+"""The rating statement's rules (the dual-training rules, 6.3-6.7, appendices 1-3) at their
+boundaries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Hours and credit units in exact decimals: 1 credit unit = 30 academic hours (seed 003)."""
+"""Hours and credit units in exact decimals: 1 credit unit = 30 academic hours (the staff non-formal
+education rules)."""
 
 from decimal import Decimal
 

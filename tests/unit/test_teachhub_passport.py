@@ -1,4 +1,5 @@
-"""The module passport's mandatory fields (seed 003, 4.5.2) and what is missing."""
+"""The module passport's mandatory fields (the staff non-formal education rules, 4.5.2) and what is
+missing."""
 
 from dataclasses import replace
 from decimal import Decimal

@@ -1,4 +1,5 @@
-"""The participant card's status rules (seed 003, 4.5.4): one step forward, each by its role."""
+"""The participant card's status rules (the staff non-formal education rules, 4.5.4): one step
+forward, each by its role."""
 
 import pytest
 

@@ -147,7 +147,7 @@ def test_kazakh_calls_points_one_name():
 
 # Latin words allowed in Kazakh and Russian labels of the data files: names and acronyms.
 LATIN_ALLOWED = {"LMS", "TeachHub", "GPA", "PDCA", "CAPA", "I", "II", "III", "IV", "V",
-                 # The learning platforms seed 003 (3.3) names.
+                 # The learning platforms the staff non-formal education rules (3.3) names.
                  "WHO", "Academy", "BMJ", "Learning", "Coursera", "edX", "Medscape"}
 
 
