@@ -83,7 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if shared is not None:
         gradebook_services.tokens = TokenCache(shared)
     lti, worker = settings.lti, settings.gradebook.worker
-    install(app, ToolServices(
+    tool = install(app, ToolServices(
         settings=settings,
         db=db,
         http=http,
@@ -111,11 +111,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web_session.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
-    security.init_app(app)
+    security.init_app(app, tool.frame_ancestors)
     errors.init_app(app)
     health.init_app(app)
     metrics.init_app(app, outbox=outbox.outbox_gauges)
-    doorbell.init_app(app)
+    doorbell.init_app(app, tool.db, tool.score_doorbell)
     proxy.init_app(app)
 
     @app.before_request

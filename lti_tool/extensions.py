@@ -101,6 +101,11 @@ def services(app: Flask | None = None) -> ToolServices:
     return (app or current_app).extensions[KEY]
 
 
+def placements(app: Flask | None = None) -> PlacementRegistry:
+    """The app's placement registry (domains register in their init_app, in any order)."""
+    return services(app).placements
+
+
 def settings(app: Flask | None = None) -> Settings:
     """The settings of `app` (default: the current app), read once at start-up."""
     return services(app).settings

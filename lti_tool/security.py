@@ -11,7 +11,6 @@ from flask import Flask, Response, g
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import get_db
-from .extensions import services
 from .lti.registry import allowed_frame_origins
 
 log = logging.getLogger(__name__)
@@ -53,9 +52,8 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def init_app(app: Flask) -> None:
-    """Add the security headers to every response."""
-    frame_ancestors = services(app).frame_ancestors
+def init_app(app: Flask, frame_ancestors: FrameAncestors) -> None:
+    """Add the security headers to every response, framing allowed by `frame_ancestors`."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request

@@ -19,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..cache import CacheError, RedisCache
-from ..extensions import services
+from ..db import Database
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,7 @@ def make_doorbell(
     return RedisDoorbell(shared, queue_poll_seconds)
 
 
-def init_app(app: Flask) -> None:
-    """Every session of the app rings the app's doorbell when it commits a score."""
-    tool = services(app)
-    assert tool.db.sessionmaker is not None, "Database.init_app() first"
-    tool.db.sessionmaker.configure(info={BELL_INFO: tool.score_doorbell})
+def init_app(app: Flask, db: Database, bell: Doorbell) -> None:
+    """Every session of the app's database rings `bell` when it commits a score."""
+    assert db.sessionmaker is not None, "Database.init_app() first"
+    db.sessionmaker.configure(info={BELL_INFO: bell})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..lti.placements import placements
+from ..extensions import placements
 
 
 def init_app(app: Flask) -> None:

@@ -19,8 +19,7 @@ from .. import web_session
 from ..auth import current_viewer
 from ..db import get_db
 from ..errors import NotSignedIn
-from ..extensions import services
-from ..lti.placements import placements
+from ..extensions import placements, services
 from ..lti.roles import COURSE_STAFF, ToolRole, short_name
 from ..ops.health import check_database, check_redis
 from ..portfolio.access import course_has_portfolio, mentee_portfolios

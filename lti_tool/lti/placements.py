@@ -12,10 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
 from sqlalchemy.orm import Session
 
-from ..extensions import services
 from .roles import PLACERS, ToolRole
 
 
@@ -118,8 +116,3 @@ class PlacementRegistry:
         if self.home is None:
             raise RuntimeError("no domain registered the role's home page")
         return Landing(self.home)
-
-
-def placements(app: Flask) -> PlacementRegistry:
-    """The app's placement registry (domains register in their init_app, in any order)."""
-    return services(app).placements

@@ -18,12 +18,11 @@ from flask_babel import gettext as _
 from .. import web_session
 from ..db import get_db
 from ..errors import Forbidden, LaunchError, NotSignedIn
-from ..extensions import csrf, services, settings
+from ..extensions import csrf, placements, services, settings
 from . import deep_linking, registration
 from .launch import LaunchPolicy
 from .launch_flow import AskStorage, LaunchServices, OpenNewWindow, run_launch
 from .login import STATE_COOKIE_PREFIX, begin_login
-from .placements import placements
 from .registry import DatabaseToolConf
 from .roles import PLACERS
 

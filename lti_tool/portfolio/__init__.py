@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ..lti.placements import PlacementKind, placements
+from ..extensions import placements
+from ..lti.placements import PlacementKind
 from .service import PLACEMENT
 from .web import init_rubric, init_scores
 

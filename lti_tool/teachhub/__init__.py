@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..extensions import services
-from ..lti.placements import placements
+from ..extensions import placements, services
 from .config import load_config
 from .placement import PLACEMENT, placement_kind
 from .scores import score_now
