@@ -161,11 +161,22 @@ RAW_KEYS = re.compile(r"\b(admin|instructor|learner|mentor|designer|guest|in_pro
 EMAIL = re.compile(r"\S+@\S+")
 
 
+# Query parameters that show the same page with other rows: one course year's page stands for
+# the others, one order of a table (sort, dir) and one page of a list for every other.
+SAME_PAGE_PARAMS = ("ls", "year", "sort", "dir", "page")
+# Pages that are a person's own and the same whatever the launch role (the about and sign-out
+# pages, the portfolio's forms, staff learning's forms): checked at every width by the first
+# role that reaches them in a crawl; the roles after check only that they answer with the menu.
+SAME_FOR_EVERY_ROLE = re.compile(
+    r"^/(about|signout)$|^/portfolio/(entries/new|portrait/)|^/learning/new")
+
+
 def page_key(url: str) -> str:
-    """A page's URL without the session token (and the course year: one year's page stands
-    for the others)."""
+    """A page's URL without the session token and the parameters that only pick other rows of
+    the same page."""
     parts = urlsplit(url)
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("ls", "year")])
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query)
+                       if k not in SAME_PAGE_PARAMS])
     return parts.path + ("?" + query if query else "")
 
 
@@ -193,7 +204,8 @@ def checks_at(frame, width: dict, locale: str) -> dict[str, object]:
 
 
 def crawl(page, tool_base_url: str, widths: tuple[dict, ...] = (PHONE,),
-          locale: str = "en") -> tuple[list[str], dict[str, object]]:
+          locale: str = "en", checked: set[str] | None = None,
+          ) -> tuple[list[str], dict[str, object]]:
     """Follow the tool's links inside its frame, breadth first, from the page it shows: the
     pages seen, and those that failed, did not fit the screen, cut a table, had an unlabelled
     scroller, an axe-core violation, another menu than the first page or (in Kazakh and
@@ -201,7 +213,10 @@ def crawl(page, tool_base_url: str, widths: tuple[dict, ...] = (PHONE,),
 
     Each page is loaded once and checked at every width in `widths` (the viewport resized in
     between, alternating the order so that each page starts at the width the last one ended
-    at); `widths=()` checks only that each page answers and shows the same menu."""
+    at); `widths=()` checks only that each page answers and shows the same menu. `checked`,
+    shared by the crawls of one test, holds the pages SAME_FOR_EVERY_ROLE already checked at
+    every width: another role's crawl checks only that they answer with the menu."""
+    checked = set() if checked is None else checked
     frame = page.frame(name="tool")
     queue, seen, problems, menu = [frame.url], [], {}, None
     order = list(widths)
@@ -212,12 +227,18 @@ def crawl(page, tool_base_url: str, widths: tuple[dict, ...] = (PHONE,),
         seen.append(page_key(url))
         response = frame.goto(url)
         found: dict[str, object] = {"status": response.status if response.status >= 400 else None}
-        for width in order:
+        key = page_key(url)
+        once = bool(SAME_FOR_EVERY_ROLE.search(urlsplit(url).path))
+        widths_here = () if once and key in checked else order
+        for width in widths_here:
             show_at(page, frame, width)
             for check, wrong in checks_at(frame, width, locale).items():
                 if wrong:
                     found[f"{check} at {width['width']} px"] = wrong
-        order.reverse()
+        if once:
+            checked.add(key)
+        if widths_here:
+            order.reverse()
         links = sorted({page_key(href) for href in frame.evaluate(MENU)})
         menu = links if menu is None else menu
         if links != menu:  # the same menu on every page (issue 11)
@@ -273,7 +294,8 @@ def test_every_page_each_role_reaches_fits_the_screen_and_passes_axe_core(
     expect(tool_frame.locator(".pf-evidence li")).to_have_count(1)
     frame = page.frame(name="tool")  # back to the home page, with the session's token
     frame.goto(f"{tool.base_url}/?ls={dict(parse_qsl(urlsplit(frame.url).query))['ls']}")
-    crawls = {"student": crawl(page, tool.base_url, widths, locale)}
+    checked: set[str] = set()
+    crawls = {"student": crawl(page, tool.base_url, widths, locale, checked)}
     assert any(key.startswith("/portfolio/entries/") for key in crawls["student"][0])
 
     student_sub = student.user.sub
@@ -311,7 +333,7 @@ def test_every_page_each_role_reaches_fits_the_screen_and_passes_axe_core(
     for who, (plan, must_reach) in launches.items():
         page.goto(moodle.course_url(plan))
         expect(tool_frame.locator("main")).to_be_visible()
-        crawls[who] = crawl(page, tool.base_url, widths, locale)
+        crawls[who] = crawl(page, tool.base_url, widths, locale, checked)
         assert any(key.startswith(must_reach) for key in crawls[who][0]), (who, crawls[who][0])
         assert page.url == moodle.course_url(plan)
     problems = {who: found for who, (_seen, found) in crawls.items() if found}
