@@ -51,16 +51,19 @@ services:
 # Every test on SQLite, then every test but the browser ones again on PostgreSQL: the browser
 # tests run once (they test browsers and frames, not SQL). pytest-xdist runs whole files on
 # TEST_WORKERS processes, each with its own tool, PostgreSQL and ports (docs/development.md);
-# most tests wait on servers and browsers, so more workers than CPUs pays. The browser tests and
-# the tests that time a server's answers (marker `serial`) run alone afterwards: under the load
-# of four workers on two cores a deadline of two seconds or a frame's load says nothing.
+# most tests wait on servers and browsers, so more workers than CPUs pays. The browser tests run
+# on BROWSER_WORKERS processes, each with its own chromium, test by test (the crawl's languages
+# side by side). The tests that time a server's answers (marker `serial`) run alone: under the
+# load of four workers on two cores a deadline of two seconds says nothing.
 TEST_WORKERS ?= 4
+BROWSER_WORKERS ?= 3
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 # Every run goes to the end, so that one CI run reports every failure; the target fails if any did.
 test: $(STAMP) translations fonts browser axe services
 	@status=0; \
 	$(BIN)/python -m pytest --db=sqlite -m "not browser and not serial" $(PYTEST_PARALLEL) || status=1; \
-	$(BIN)/python -m pytest --db=sqlite -m "browser or serial" || status=1; \
+	$(BIN)/python -m pytest --db=sqlite -m "browser" -n $(BROWSER_WORKERS) --dist load || status=1; \
+	$(BIN)/python -m pytest --db=sqlite -m "serial and not browser" || status=1; \
 	$(BIN)/python -m pytest --db=postgresql -m "not browser and not serial" $(PYTEST_PARALLEL) || status=1; \
 	$(BIN)/python -m pytest --db=postgresql -m "serial and not browser" || status=1; \
 	exit $$status

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 ALL_COOKIES_BLOCKED = next(m for m in MODES if m.id == "all-cookies-blocked")
+THIRD_PARTY_BLOCKED = next(m for m in MODES if m.id == "3pc-blocked")
 # A one-page PDF: the tool checks the type by content, not by the name.
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
@@ -256,23 +257,24 @@ def crawl(page, tool_base_url: str, widths: tuple[dict, ...] = (PHONE,),
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 ROLE_SCOPE_MENTOR = "https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"
-# Every page each role reaches, in every language on a phone, in Kazakh and Russian on a
-# desktop too: one load of a page serves both screens (checked at 390 px, then at 1280 px).
-# The pages do not change with cookies, only the way the session reaches them: the other
-# cookie mode where no cookie is kept in the frame crawls in Kazakh once more, checking only
-# that every page answers inside the frame with its menu (every link carries the session).
-SCREENS = {"kk": (PHONE, DESKTOP), "ru": (PHONE, DESKTOP), "en": (PHONE,)}
+# Every page each role reaches, in Kazakh and Russian, on a phone and a desktop: one load of a
+# page serves both screens (checked at 390 px, then at 1280 px). Kazakh and Russian are the
+# readers' languages and the longest words: a page that fits them fits English, and axe-core's
+# rules do not depend on the language. The pages do not change with cookies, only the way the
+# session reaches them: in the cookie mode where no cookie is kept in the frame, the crawl runs
+# once more, in English, checking only that every page answers inside the frame with its menu
+# (every link carries the session) and that none fails in English.
+SCREENS = {"kk": (PHONE, DESKTOP), "ru": (PHONE, DESKTOP), "en": ()}
 
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("locale", list(SCREENS))
 def test_every_page_each_role_reaches_fits_the_screen_and_passes_axe_core(
         request, tool, moodle, chromium, browser_page, locale, tmp_path):
-    if chromium.mode is ALL_COOKIES_BLOCKED and locale == "kk":
-        widths: tuple[dict, ...] = ()
-    elif chromium.mode.id == "3pc-blocked":
-        widths = SCREENS[locale]
-    else:
+    widths: tuple[dict, ...] = SCREENS[locale]
+    if chromium.mode is not (ALL_COOKIES_BLOCKED if locale == "en" else THIRD_PARTY_BLOCKED):
+        # Kazakh and Russian at both widths in 3pc-blocked, English answering in
+        # all-cookies-blocked (see SCREENS); the other cookie modes show the same pages.
         pytest.skip("the pages are the same in every cookie mode")
     allow_unbound_where_needed(request, tool, moodle, chromium.mode)
     page = browser_page.page
