@@ -60,9 +60,8 @@ from tool_server import start_tool
 from bench.common import LogTally
 from lti_tool import versioning
 from lti_tool.auth import Actor
-from lti_tool.db import utcnow
 from lti_tool.gradebook.models import ScoreOutbox
-from lti_tool.gradebook.worker import build_score_worker, next_due
+from lti_tool.gradebook.worker import build_score_worker
 from lti_tool.portfolio import (
     service,
     summary as summary_module,
@@ -208,16 +207,9 @@ class Run:
 
     def drain(self, timeout: float = 120.0) -> None:
         worker = build_score_worker(self.tool.app, max_attempts=30)
-        deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline:
-                worker.run_once()
-                with self.session() as db:
-                    due = next_due(db)
-                if due is None:
-                    return
-                time.sleep(min(1.0, max(0.05, (due - utcnow()).total_seconds())))
-            raise SystemExit("the score outbox did not drain")
+            if not worker.drain(timeout):
+                raise SystemExit("the score outbox did not drain")
         finally:
             worker.close()
 

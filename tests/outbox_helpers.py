@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import update
 
-from lti_tool.db import utcnow
 from lti_tool.extensions import services
 from lti_tool.gradebook.models import ScoreOutbox
-from lti_tool.gradebook.worker import build_score_worker, next_due
+from lti_tool.gradebook.worker import build_score_worker
 
 
 def park_leftovers(tool) -> None:
@@ -24,15 +21,7 @@ def park_leftovers(tool) -> None:
 def drain(tool, timeout: float = 30.0) -> None:
     """Run the score worker until nothing is pending (waiting for retries that are due later)."""
     worker = build_score_worker(tool.app, max_attempts=20)
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            worker.run_once()
-            with services(tool.app).db.new_session() as db:
-                due = next_due(db)
-            if due is None:
-                return
-            time.sleep(min(1.0, max(0.05, (due - utcnow()).total_seconds())))
-        raise AssertionError("the score outbox did not drain")
+        assert worker.drain(timeout), "the score outbox did not drain"
     finally:
         worker.close()

@@ -13,6 +13,7 @@ import logging
 import random
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -293,7 +294,21 @@ class ScoreWorker:
             log.warning("score %s parked after %s attempts: %s", row.id, row.attempts, error)
         report.errors.append(error)
 
-    # -- loop ---------------------------------------------------------------------------
+    # -- loops --------------------------------------------------------------------------
+    def drain(self, timeout: float) -> bool:
+        """Run batches until nothing is pending, waiting for retries that fall due meanwhile
+        (at most a second at a time): True when the outbox drained within `timeout` seconds.
+        For work that must end with the LMS up to date (tests, benches, a one-off run)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.run_once()
+            with self.sessions() as db:
+                due = next_due(db)
+            if due is None:
+                return True
+            time.sleep(min(1.0, max(0.05, (due - utcnow()).total_seconds())))
+        return False
+
     def run_forever(self, stop: threading.Event, doorbell: Doorbell | None = None) -> None:
         """Run batches until `stop` is set; when idle, wait for the doorbell or its poll."""
         doorbell = doorbell or LocalDoorbell()
