@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from a11y import axe_violations
 from conftest import MODES, run_chromium
 from sqlalchemy import select
 from tool_server import start_tool
@@ -146,3 +147,63 @@ def test_try_it_and_every_role_from_a_fresh_database(fresh_tool, blocked):
     expect(tool.locator("main")).to_contain_text("Волков")
     assert errors == []
     page.close()
+
+
+PHONE = {"width": 390, "height": 844}
+# Elements reaching past the right edge of the screen, outside any horizontal scroller.
+WIDER = """() => {
+  const width = document.documentElement.clientWidth;
+  const inScroller = e => {
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (["auto", "scroll", "hidden"].includes(getComputedStyle(p).overflowX)) return true;
+    }
+    return false;
+  };
+  const wide = [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > width + 1 && !inScroller(e))
+    .map(e => e.tagName.toLowerCase() + "." + e.className + " " +
+              Math.round(e.getBoundingClientRect().right));
+  if (document.documentElement.scrollWidth > width + 1) wide.push("page " +
+      document.documentElement.scrollWidth);
+  return wide;
+}"""
+
+
+def test_the_demo_lms_pages_pass_axe_on_a_phone_and_a_desktop(fresh_tool, blocked):
+    """The course page (header, course menu, role picker), the page framing the tool and the
+    gradebook, in kk, ru and en at 390 px and 1280 px: no serious or critical axe-core
+    violation, nothing wider than a phone's screen."""
+    page = blocked.context.new_page()
+    page.goto(fresh_tool.base_url + "/demo/")  # the demo site (localhost), seeded on first use
+    expect(page.locator("#tool-frame")).to_have_count(0)
+    course = urlsplit(page.url)
+    demo = f"{course.scheme}://{course.netloc}"
+    paths = {
+        "role picker": course.path + "?lang={lang}",
+        "framing page": course.path + "?lang={lang}&as=tutor",
+        "gradebook": course.path + "/grades?lang={lang}",
+    }
+    problems = {}
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        for lang in ("kk", "ru", "en"):
+            for name, path in paths.items():
+                response = page.goto(demo + path.format(lang=lang))
+                assert response is not None and response.status == 200, (name, lang)
+                assert page.locator("html").get_attribute("lang") == lang
+                if name == "framing page":
+                    expect(page.frame_locator("#tool-frame").locator("main")).to_be_visible()
+                found = {
+                    "axe-core": [
+                        (v["id"], v["impact"], v["nodes"][:3])
+                        for v in axe_violations(page.main_frame)
+                        if v["impact"] in ("serious", "critical")
+                    ],
+                    "wider than the screen": page.evaluate(WIDER) if size == PHONE else [],
+                }
+                if any(found.values()):
+                    problems[f"{size['width']} {lang} {name}"] = {
+                        k: v for k, v in found.items() if v
+                    }
+    page.close()
+    assert problems == {}
