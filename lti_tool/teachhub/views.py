@@ -333,7 +333,7 @@ def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | No
         "teachhub/module.html", module=module, passport=passport,
         missing=missing_labels(passport), versions=modules.versions(db, module.id),
         streams=modules.streams_of(db, module.id),
-        cards=participants.stream_cards(db, actor, module.id), actor=actor,
+        previews=participants.stream_previews(db, actor, module.id), actor=actor,
         can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES, refused=refused,
         title=module.title or _("Untitled module")), status
 

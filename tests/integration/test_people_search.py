@@ -7,7 +7,14 @@ import re
 from contextlib import ExitStack
 
 from sqlalchemy import select
-from teachhub_helpers import PASSPORT, db, launch, published_module, tool_platform_id
+from teachhub_helpers import (
+    PASSPORT,
+    add_stream,
+    db,
+    launch,
+    published_module,
+    tool_platform_id,
+)
 from test_teachhub_reports import _hr_fixture
 
 from lti_tool.lti.models import Membership, User
@@ -208,3 +215,29 @@ def test_a_new_card_is_saved_as_a_draft_before_picking(tool, moodle):
             "/teachhub/modules/new", {"title": "x", "workload_hours": "many", "pick": "1"}
         )
         assert refused.status_code == 400 and 'value="x"' in refused.text
+
+
+def test_the_module_page_shows_the_first_cards_of_each_stream_by_name(tool, moodle):
+    with ExitStack() as stack:
+        setup = published_module(tool, moodle, stack)
+        ids = _people(tool, moodle, setup.facilitator, 26, "learner", "streamed")
+        other = add_stream(setup.coordinator, setup.module_id, "Autumn")
+        path = f"/teachhub/streams/{setup.stream_id}"
+        assert setup.facilitator.post(f"{path}/enrol", {"user_ids": [str(i) for i in ids[:23]]})
+        assert setup.facilitator.post(
+            f"/teachhub/streams/{other}/enrol", {"user_ids": [str(i) for i in ids[23:]]}
+        )
+        page = setup.facilitator.get(f"/teachhub/modules/{setup.module_id}")
+        first = page.text.split(f'id="stream-{setup.stream_id}"', 1)[1].split("</article>")[0]
+        second = page.text.split(f'id="stream-{other}"', 1)[1].split("</article>")[0]
+        shown = re.findall(r'/teachhub/cards/\d+\?[^"]*">([^<]+)</a>', first)
+        # Sorted by family name, then given name: "Ким" (even numbers) before "Серікова".
+        expected = sorted(
+            (("Ким" if i % 2 == 0 else "Серікова"), f"Әлия{i:02d}") for i in range(23)
+        )[:20]
+        assert shown == [f"{given} {family}" for family, given in expected]
+        assert "All 23 participants of the stream" in first
+        assert f"participants?stream={setup.stream_id}" in first.replace("&amp;", "&")
+        assert len(re.findall(r"/teachhub/cards/\d+", second)) == 3
+        assert "participants of the stream" not in second
+        assert "Delete the stream" not in first and "Delete the stream" not in second
