@@ -312,6 +312,12 @@ def facilitators(module_id: int):
     found = modules.facilitator_candidates(
         db, actor, module_id, search=request.args.get("q", ""),
         page=parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE) or 1)
+    if wants_json():  # the form's inline search (static/js/facilitator_search.js)
+        return {
+            "people": [{"id": p.id, "name": p.display_name, "email": p.email or ""}
+                       for p in found.rows],
+            "total": found.total, "page": found.page, "pages": found.pages,
+        }
     module = managed_module(db, actor, module_id)
     named = modules.listed_facilitators(db, actor, module.id, [])
     return render_template("teachhub/facilitators.html", module=module, found=found,

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from tool_server import start_tool
 
 from lti_tool.extensions import services
+from lti_tool.lti.models import User
 from lti_tool.portfolio.models import Entry
-from lti_tool.teachhub.models import Participant
+from lti_tool.teachhub.models import Module, ModuleFacilitator, Participant
 
 try:
     from playwright.sync_api import expect
@@ -207,3 +208,60 @@ def test_the_demo_lms_pages_pass_axe_on_a_phone_and_a_desktop(fresh_tool, blocke
                     }
     page.close()
     assert problems == {}
+
+
+def test_the_coordinator_adds_a_facilitator_by_inline_search_without_losing_typed_text(
+    fresh_tool, blocked
+):
+    """The module card form's search (static/js/facilitator_search.js, under the tool's CSP):
+    a part of a Kazakh name finds the tutor, a click ticks her, the save keeps the typed goal."""
+    page = blocked.context.new_page()
+    page.set_viewport_size(PHONE)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on(  # a CSP refusal of the script would show here
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.goto(fresh_tool.base_url + "/demo/?lang=kk")
+    open_seat(page, "tutor")  # the tutor has opened the tool: staff the coordinator can name
+    tool = open_seat(page, "coordinator")
+    if tool.locator("a[href*='/edit']").count() == 0:
+        tool.locator("a[href*='/teachhub/modules/']").first.click()
+    tool.locator("a[href*='/edit']").first.click()
+    goal = "Жаңа мақсат: фасилитатор іздеу арқылы қосылды"
+    tool.locator("#module_form-goal").fill(goal)
+    search = tool.locator("#facilitator-search-q")
+    expect(search).to_be_visible()
+    search.fill("АХМЕТ")
+    found = tool.locator("#facilitator-search-found button")
+    expect(found).to_contain_text("Гүлнар Ахметова")
+    found.first.click()
+    with services(fresh_tool.app).db.new_session() as db:
+        tutor = db.scalars(select(User).where(User.sub == "demo-tutor")).one()
+    expect(tool.locator(f"input[name=facilitator_ids][value='{tutor.id}']")).to_be_checked()
+    expect(tool.locator("#module_form-goal")).to_have_value(goal)
+    tool.locator("form button.primary").click()
+    expect(tool.locator(".flash")).to_be_visible()
+    with services(fresh_tool.app).db.new_session() as db:
+        module = db.scalars(select(Module).where(Module.goal == goal)).one()
+        named = set(
+            db.scalars(
+                select(ModuleFacilitator.user_id).where(ModuleFacilitator.module_id == module.id)
+            )
+        )
+    assert tutor.id in named
+    assert errors == []
+    page.close()

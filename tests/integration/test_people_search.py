@@ -166,6 +166,11 @@ def test_facilitators_are_picked_by_search_and_the_typed_form_is_kept(tool, mood
         assert coordinator.get(f"{path}?page=x").status_code == 400
         one = coordinator.get(f"{path}?q=әлия07+серік")
         assert _listed(one, "candidates") == ["Әлия07 Серікова"]
+        # The same search as JSON, for the form's inline search (static/js/facilitator_search.js).
+        as_json = coordinator.get(f"{path}?q=әлия07+серік", headers={"Accept": "application/json"})
+        assert as_json.json()["people"] == [
+            {"id": staff[7], "name": "Әлия07 Серікова", "email": "fac7@example.edu"}
+        ]
         assert "Nobody matches the search." in coordinator.get(f"{path}?q=zzz").text
         chosen = coordinator.post(path, {"user_id": str(staff[7])})
         assert chosen.status_code == 200 and chosen.url.split("?")[0].endswith(form_path)
