@@ -154,7 +154,7 @@ def tool_platform_id(tool, platform) -> int:
 
 
 CARD_FORM = re.compile(r"^/teachhub/cards/(\d+)/(?:hours|mark|verify|record|status)$")
-MODULE_FORM = re.compile(r"^/teachhub/modules/(\d+)/(?:edit|publish)$")
+MODULE_FORM = re.compile(r"^/teachhub/modules/(\d+)/(?:edit|publish|facilitators)$")
 
 
 def current_revision(tool, path: str) -> int | None:

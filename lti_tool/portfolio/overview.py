@@ -96,11 +96,11 @@ def _gpa(db: Session, user_ids: list[int], policy) -> dict[int, tuple[Decimal | 
     if policy is None or not user_ids:
         return {}
     try:
-        from ..gradebook.academic import academic_records, letter_for_gpa
+        from ..gradebook.academic import cumulative_gpas, letter_for_gpa
     except ImportError:  # the gradebook is optional for the portfolio
         return {}
-    records = academic_records(db, user_ids, policy)
-    return {uid: (r.gpa, letter_for_gpa(r.gpa, policy)) for uid, r in records.items()}
+    found = cumulative_gpas(db, user_ids, policy)
+    return {uid: (value, letter_for_gpa(value, policy)) for uid, value in found.items()}
 
 
 def course_overview(

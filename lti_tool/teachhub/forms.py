@@ -170,6 +170,13 @@ class CoordinatorForm(TeachHubForm):
     remove = HiddenField()
 
 
+class FacilitatorForm(TeachHubForm):
+    """The facilitator picker's choice: one person by user id, at the card's revision."""
+
+    revision = HiddenField()
+    user_id = StringField()
+
+
 class ModuleCardForm(TeachHubForm):
     """The module card's passport editor (a new card, or a working copy at its revision).
 
@@ -196,6 +203,8 @@ class ModuleCardForm(TeachHubForm):
     # Sent only by a coordinator's form, which shows the facilitators' ticks: without it the
     # card keeps its facilitators (a facilitator's save does not clear them).
     facilitators_shown = HiddenField()
+    # The "Choose a facilitator" button: save the draft as typed, then open the picker.
+    pick = HiddenField()
 
     LISTS = ("competences", "delivery_formats", "integration")
     TEXTS = (

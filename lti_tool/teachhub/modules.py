@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Actor
 from ..db import utcnow
+from ..lists import Page, matches, page_of
 from ..lti.models import Membership, User
 from ..lti.roles import ToolRole
 from ..parsing import NumberError, parse_int
@@ -108,9 +109,63 @@ def eligible_query(platform_id: int):
             .order_by(User.family_name, User.given_name, User.name, User.id))
 
 
-def eligible_facilitators(db: Session, platform_id: int) -> list[User]:
-    """People who may be named facilitators: staff of any course on the platform, coordinators."""
-    return list(db.scalars(eligible_query(platform_id)))
+def eligible_among(db: Session, platform_id: int, user_ids: list[int]) -> set[int]:
+    """Which of `user_ids` may be named facilitators (one query, however long the staff list)."""
+    if not user_ids:
+        return set()
+    return set(db.scalars(eligible_query(platform_id).with_only_columns(User.id)
+                          .where(User.id.in_(set(user_ids)))))
+
+
+def listed_facilitators(db: Session, actor: Actor, module_id: int | None,
+                        user_ids: list[int]) -> list[User]:
+    """The people a card form lists with a tick box, by name: the module's facilitators (who
+    stay listed, to be unticked, even if no longer staff) and the eligible of `user_ids`."""
+    allowed = eligible_among(db, actor.platform_id, user_ids)
+    if module_id is not None:
+        allowed |= set(current_facilitator_ids(db, module_id))
+    if not allowed:
+        return []
+    return list(db.scalars(select(User).where(User.id.in_(allowed),
+                                              User.platform_id == actor.platform_id)
+                           .order_by(User.family_name, User.given_name, User.name, User.id)))
+
+
+def facilitator_candidates(db: Session, actor: Actor, module_id: int, *, search: str = "",
+                           page: int = 1) -> Page[User]:
+    """The facilitator picker: staff of the platform who could be named on the module card and
+    are not yet, searched by name or email, one page (coordinators only)."""
+    require_coordinator(actor)
+    module_for(db, actor, module_id)
+    named = select(ModuleFacilitator.user_id).where(ModuleFacilitator.module_id == module_id)
+    query = eligible_query(actor.platform_id).where(User.id.not_in(named))
+    condition = matches(search, (User.name, User.given_name, User.family_name, User.email))
+    if condition is not None:
+        query = query.where(condition)
+    return page_of(db, query, page, search=search)
+
+
+def add_facilitator(db: Session, actor: Actor, module_id: int, user_id: int,
+                    seen: int) -> Module:
+    """Name one more facilitator on a module card (the picker's choice; coordinators only).
+
+    Only staff of the actor's own platform can be named (InputError otherwise); the card's
+    revision moves, so a form opened before the choice cannot silently drop it (Changed).
+    """
+    require_coordinator(actor)
+    module = module_for(db, actor, module_id)
+    if user_id not in eligible_among(db, actor.platform_id, [user_id]):
+        raise InputError({"user_id": _l(
+            "Only staff of this platform's courses and TeachHub coordinators can be "
+            "facilitators: choose a person from the list.")})
+    if seen != module.revision or not claim(db, module, seen, "revision"):
+        raise Changed()
+    if db.get(ModuleFacilitator, (module.id, user_id)) is None:
+        db.add(ModuleFacilitator(module_id=module.id, user_id=user_id))
+        if module.published_number:
+            module.has_unpublished_changes = True
+    db.commit()
+    return module
 
 
 def _clean(data: PassportInput, config: TeachHubConfig, eligible: set[int]) -> dict:
@@ -168,7 +223,7 @@ def save_passport(db: Session, actor: Actor, module_id: int | None, data: Passpo
     else:
         module = managed_module(db, actor, module_id)
     facilitator_ids = data.facilitator_ids if actor.is_coordinator else None
-    eligible = {u.id for u in eligible_facilitators(db, actor.platform_id)} | (
+    eligible = eligible_among(db, actor.platform_id, facilitator_ids or []) | (
         set(current_facilitator_ids(db, module.id)) if module.id else set())
     values = _clean(replace(data, facilitator_ids=facilitator_ids), config, eligible)
     before = working_passport(db, module) if module.id else None

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -573,19 +573,47 @@ class StreamCard:
     department: str
 
 
-def stream_cards(db: Session, actor: Actor, module_id: int) -> dict[int, list[StreamCard]]:
-    """Every card of a module the actor manages, per stream id, in one query."""
+SHOWN_PER_STREAM = 20  # cards a stream shows on the module page; the rest: module_participants
+
+
+@dataclass(frozen=True)
+class StreamPreview:
+    """The first cards of a stream, by name, and how many it has in all."""
+
+    rows: list[StreamCard]
+    total: int
+
+
+def stream_previews(db: Session, actor: Actor, module_id: int,
+                    size: int = SHOWN_PER_STREAM) -> dict[int, StreamPreview]:
+    """The first `size` cards of each stream of a module the actor manages, and each stream's
+    count, per stream id: two queries, and at most `size` rows a stream leave the database,
+    however many cards the module has (ROW_NUMBER() per stream; SQLite and PostgreSQL)."""
     managed_module(db, actor, module_id)
+    counts = dict(db.execute(
+        select(Participant.stream_id, func.count())
+        .where(Participant.module_id == module_id).group_by(Participant.stream_id)).all())
+    if not counts:
+        return {}
+    place = func.row_number().over(
+        partition_by=Participant.stream_id,
+        order_by=(User.family_name, User.given_name, User.name, User.id, Participant.id),
+    ).label("place")
+    ranked = (select(Participant.id.label("card_id"), place)
+              .join(User, User.id == Participant.user_id)
+              .where(Participant.module_id == module_id).subquery())
     rows = db.execute(
         select(Participant, User, Person.department)
+        .join(ranked, ranked.c.card_id == Participant.id)
         .join(User, User.id == Participant.user_id)
         .outerjoin(Person, Person.user_id == Participant.user_id)
-        .where(Participant.module_id == module_id)
-        .order_by(User.family_name, User.given_name, User.name, User.id))
-    result: dict[int, list[StreamCard]] = {}
+        .where(ranked.c.place <= size)
+        .order_by(Participant.stream_id, ranked.c.place))
+    shown: dict[int, list[StreamCard]] = {stream_id: [] for stream_id in counts}
     for card, user, department in rows:
-        result.setdefault(card.stream_id, []).append(StreamCard(card, user, department or ""))
-    return result
+        shown[card.stream_id].append(StreamCard(card, user, department or ""))
+    return {stream_id: StreamPreview(shown[stream_id], total)
+            for stream_id, total in counts.items()}
 
 
 def module_participants(db: Session, actor: Actor, module_id: int, *, search: str = "",

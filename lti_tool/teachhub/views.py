@@ -50,6 +50,7 @@ from .forms import (
     CoordinatorForm,
     DepartmentForm,
     EnrolForm,
+    FacilitatorForm,
     FeedbackForm,
     HoursForm,
     MarkForm,
@@ -254,7 +255,8 @@ def _render_form(module, values: dict, errors: dict, facilitator_ids: list[int],
     return render_template(
         "teachhub/module_form.html", module=module, values=values, errors=errors,
         conflict=conflict,
-        staff=modules.eligible_facilitators(get_db(), actor.platform_id),
+        listed=modules.listed_facilitators(get_db(), actor, module.id if module else None,
+                                           facilitator_ids),
         facilitator_ids=set(facilitator_ids), actor=actor, labels={
             name: label for name, label, _item in FIELDS},
         title=_("New module card") if module is None else _("Edit the module card")), status
@@ -286,9 +288,40 @@ def edit_module(module_id: int | None = None):
             return _render_form(module, {**data.__dict__}, {}, data.facilitator_ids or [],
                                 409, conflict=_form_values(module))
         flash(_("Saved."), "ok")
+        if form.pick.raw_data and actor.is_coordinator:
+            # The draft is saved as typed; the picker returns to this form with the choice.
+            return redirect(url_for(".facilitators", module_id=saved.id), code=303)
         return redirect(url_for(".module_page", module_id=saved.id), code=303)
     ids = modules.current_facilitator_ids(db, module.id) if module else [actor.user_id]
     return _render_form(module, _form_values(module), {}, ids, 200)
+
+
+@bp.route("/modules/<int:module_id>/facilitators", methods=["GET", "POST"])
+def facilitators(module_id: int):
+    """The facilitator picker of a module card (coordinators): staff searched by name and paged
+    on the server, without JavaScript; a choice is added to the card and the form reopens."""
+    _viewer, db, actor = _acting()
+    if request.method == "POST":
+        form = FacilitatorForm()
+        # 0 (nobody) when missing: the service answers "choose a person".
+        user_id = parsing.arg_int({"user_id": form.text("user_id")}, "user_id", 0)
+        modules.add_facilitator(db, actor, module_id, user_id or 0,
+                                parse_version(form.revision.data))
+        flash(_("Added to the facilitators."), "ok")
+        return redirect(url_for(".edit_module", module_id=module_id), code=303)
+    found = modules.facilitator_candidates(
+        db, actor, module_id, search=request.args.get("q", ""),
+        page=parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE) or 1)
+    if wants_json():  # the form's inline search (static/js/facilitator_search.js)
+        return {
+            "people": [{"id": p.id, "name": p.display_name, "email": p.email or ""}
+                       for p in found.rows],
+            "total": found.total, "page": found.page, "pages": found.pages,
+        }
+    module = managed_module(db, actor, module_id)
+    named = modules.listed_facilitators(db, actor, module.id, [])
+    return render_template("teachhub/facilitators.html", module=module, found=found,
+                           named=named, title=_("Choose a facilitator"))
 
 
 @bp.route("/modules/<int:module_id>")
@@ -306,7 +339,7 @@ def _module_page(module_id: int, status: int = 200, *, refused: RefusedForm | No
         "teachhub/module.html", module=module, passport=passport,
         missing=missing_labels(passport), versions=modules.versions(db, module.id),
         streams=modules.streams_of(db, module.id),
-        cards=participants.stream_cards(db, actor, module.id), actor=actor,
+        previews=participants.stream_previews(db, actor, module.id), actor=actor,
         can_enrol=viewer.context is not None and viewer.role in STAFF_ROLES, refused=refused,
         title=module.title or _("Untitled module")), status
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from a11y import axe_violations
 from conftest import MODES, run_chromium
 from sqlalchemy import select
 from tool_server import start_tool
 
 from lti_tool.extensions import services
+from lti_tool.lti.models import User
 from lti_tool.portfolio.models import Entry
-from lti_tool.teachhub.models import Participant
+from lti_tool.teachhub.models import Module, ModuleFacilitator, Participant
 
 try:
     from playwright.sync_api import expect
@@ -144,5 +146,122 @@ def test_try_it_and_every_role_from_a_fresh_database(fresh_tool, blocked):
     tool.locator("a[href*='/portfolio/all']").first.click()
     expect(tool.locator("main")).to_contain_text("Сейітқали")
     expect(tool.locator("main")).to_contain_text("Волков")
+    assert errors == []
+    page.close()
+
+
+PHONE = {"width": 390, "height": 844}
+# Elements reaching past the right edge of the screen, outside any horizontal scroller.
+WIDER = """() => {
+  const width = document.documentElement.clientWidth;
+  const inScroller = e => {
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (["auto", "scroll", "hidden"].includes(getComputedStyle(p).overflowX)) return true;
+    }
+    return false;
+  };
+  const wide = [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > width + 1 && !inScroller(e))
+    .map(e => e.tagName.toLowerCase() + "." + e.className + " " +
+              Math.round(e.getBoundingClientRect().right));
+  if (document.documentElement.scrollWidth > width + 1) wide.push("page " +
+      document.documentElement.scrollWidth);
+  return wide;
+}"""
+
+
+def test_the_demo_lms_pages_pass_axe_on_a_phone_and_a_desktop(fresh_tool, blocked):
+    """The course page (header, course menu, role picker), the page framing the tool and the
+    gradebook, in kk, ru and en at 390 px and 1280 px: no serious or critical axe-core
+    violation, nothing wider than a phone's screen."""
+    page = blocked.context.new_page()
+    page.goto(fresh_tool.base_url + "/demo/")  # the demo site (localhost), seeded on first use
+    expect(page.locator("#tool-frame")).to_have_count(0)
+    course = urlsplit(page.url)
+    demo = f"{course.scheme}://{course.netloc}"
+    paths = {
+        "role picker": course.path + "?lang={lang}",
+        "framing page": course.path + "?lang={lang}&as=tutor",
+        "gradebook": course.path + "/grades?lang={lang}",
+    }
+    problems = {}
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        for lang in ("kk", "ru", "en"):
+            for name, path in paths.items():
+                response = page.goto(demo + path.format(lang=lang))
+                assert response is not None and response.status == 200, (name, lang)
+                assert page.locator("html").get_attribute("lang") == lang
+                if name == "framing page":
+                    expect(page.frame_locator("#tool-frame").locator("main")).to_be_visible()
+                found = {
+                    "axe-core": [
+                        (v["id"], v["impact"], v["nodes"][:3])
+                        for v in axe_violations(page.main_frame)
+                        if v["impact"] in ("serious", "critical")
+                    ],
+                    "wider than the screen": page.evaluate(WIDER) if size == PHONE else [],
+                }
+                if any(found.values()):
+                    problems[f"{size['width']} {lang} {name}"] = {
+                        k: v for k, v in found.items() if v
+                    }
+    page.close()
+    assert problems == {}
+
+
+def test_the_coordinator_adds_a_facilitator_by_inline_search_without_losing_typed_text(
+    fresh_tool, blocked
+):
+    """The module card form's search (static/js/facilitator_search.js, under the tool's CSP):
+    a part of a Kazakh name finds the tutor, a click ticks her, the save keeps the typed goal."""
+    page = blocked.context.new_page()
+    page.set_viewport_size(PHONE)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on(  # a CSP refusal of the script would show here
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.goto(fresh_tool.base_url + "/demo/?lang=kk")
+    open_seat(page, "tutor")  # the tutor has opened the tool: staff the coordinator can name
+    tool = open_seat(page, "coordinator")
+    if tool.locator("a[href*='/edit']").count() == 0:
+        tool.locator("a[href*='/teachhub/modules/']").first.click()
+    tool.locator("a[href*='/edit']").first.click()
+    goal = "Жаңа мақсат: фасилитатор іздеу арқылы қосылды"
+    tool.locator("#module_form-goal").fill(goal)
+    search = tool.locator("#facilitator-search-q")
+    expect(search).to_be_visible()
+    search.fill("АХМЕТ")
+    found = tool.locator("#facilitator-search-found button")
+    expect(found).to_contain_text("Гүлнар Ахметова")
+    found.first.click()
+    with services(fresh_tool.app).db.new_session() as db:
+        tutor = db.scalars(select(User).where(User.sub == "demo-tutor")).one()
+    expect(tool.locator(f"input[name=facilitator_ids][value='{tutor.id}']")).to_be_checked()
+    expect(tool.locator("#module_form-goal")).to_have_value(goal)
+    tool.locator("form button.primary").click()
+    expect(tool.locator(".flash")).to_be_visible()
+    with services(fresh_tool.app).db.new_session() as db:
+        module = db.scalars(select(Module).where(Module.goal == goal)).one()
+        named = set(
+            db.scalars(
+                select(ModuleFacilitator.user_id).where(ModuleFacilitator.module_id == module.id)
+            )
+        )
+    assert tutor.id in named
     assert errors == []
     page.close()

@@ -7,11 +7,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from lti_tool.db import Base, load_models, make_engine
-from lti_tool.gradebook.academic import academic_record, academic_records, letter_for_gpa
+from lti_tool.gradebook.academic import (
+    academic_record,
+    academic_records,
+    cumulative_gpas,
+    letter_for_gpa,
+)
+from lti_tool.gradebook.connector_models import Connector, ExternalCourseGrade
 from lti_tool.gradebook.models import CourseGrading, LineItem, Result
 from lti_tool.gradebook.policy import load_policy
 from lti_tool.lti.models import Context, Membership, Platform, ResourceLink, User
@@ -220,6 +226,64 @@ def test_batch_records_match_one_by_one(db, course):
     batch = academic_records(db, ids, POLICY)
     for uid in ids:
         assert batch[uid] == academic_record(db, uid, POLICY)
+
+
+def test_sorting_by_gpa_reads_the_exact_gpa_of_the_academic_record(db, course):
+    """The GPA the whole course is sorted by is the record's, to the cent: percents rounded
+    half up to a whole percent (94.5 -> A, 94.49 -> A-), credit-weighted, the mean rounded half
+    up to two decimals (3.665 -> 3.67, not the banker's 3.66)."""
+    context, users = course
+    platform = db.get(Platform, users["s3"].platform_id)
+    for n, (sub, percent, credits) in enumerate(
+        (
+            ("s3", 94.5, 1),  # A, 4.00
+            ("s3", 87, 1),  # B+, 3.33: (4.00 + 3.33) / 2 = 3.665 -> 3.67
+            ("s4", 94.49, 1),  # A-, 3.67
+            ("s4", 87, 1),  # B+: 3.50
+            ("s5", 60, 4),  # C-, 1.67 x 4 and A x 1: (6.68 + 4.00) / 5 = 2.136 -> 2.14
+            ("s5", 100, 1),
+        )
+    ):
+        _graded(db, _course(db, platform, f"3{n:02d}"), users[sub], percent, credits)
+    # LMS course totals (a connector): s6's counts (84.5 -> 85 -> B+, default credits); s1's
+    # total of course 201 does not, the tool's own final result there is the record.
+    connector = Connector(
+        platform_id=platform.id, kind="moodle", base_url="https://lms", token_encrypted="x"
+    )
+    db.add(connector)
+    db.flush()
+    course_201 = db.scalars(select(Context).where(Context.context_id == "201")).one()
+    db.add(Membership(user_id=users["s1"].id, context_id=course_201.id, role="learner"))
+    for sub, lms_course, percent in (("s6", "900", 84.5), ("s1", "201", 10.0)):
+        db.add(
+            ExternalCourseGrade(
+                user_id=users[sub].id,
+                connector_id=connector.id,
+                lms_course_id=lms_course,
+                academic_year="2025-2026",
+                percent=percent,
+            )
+        )
+    db.commit()
+    ids = [u.id for u in users.values()]
+    fast = cumulative_gpas(db, ids, POLICY)
+    assert fast == {uid: academic_record(db, uid, POLICY).gpa for uid in ids}
+    by_sub = {sub: fast[u.id] for sub, u in users.items()}
+    assert by_sub["s3"] == Decimal("3.67") and by_sub["s4"] == Decimal("3.50")
+    assert by_sub["s5"] == Decimal("2.14") and by_sub["s6"] == Decimal("3.33")
+    assert by_sub["s1"] == Decimal("4.00")
+    found = course_overview(
+        db, context.id, OverviewQuery(sort="gpa", descending=True), policy=POLICY
+    )
+    assert [(r.sub, r.gpa) for r in found.rows] == [
+        ("s1", Decimal("4.00")),
+        ("s3", Decimal("3.67")),
+        ("s4", Decimal("3.50")),
+        ("s6", Decimal("3.33")),
+        ("s5", Decimal("2.14")),
+        ("s2", Decimal("2.00")),
+    ]
+    assert found.rows[1].letter == "A-" and found.rows[2].letter == "B+"
 
 
 @pytest.mark.parametrize(
