@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from teachhub import QueryCounter, measure, seed as seed_teachhub, sign_in
 
 from lti_tool import create_app
+from lti_tool.credentials import ob3 as shared_ob3
 from lti_tool.db import utcnow
 from lti_tool.extensions import services
 from lti_tool.learning import credentials, ob3, rules
@@ -118,7 +119,7 @@ def seed_activities(app, platform_id: int, count: int) -> None:
 
 def issue_many(app, platform_id: int, count: int) -> dict:
     """Issue `count` credentials (row + signed VC-JWT) and build the status list; seconds."""
-    issuer = ob3.Issuer("http://127.0.0.1:5000", "KazNMU")
+    issuer = shared_ob3.Issuer("http://127.0.0.1:5000", "KazNMU")
     key = services(app).keyring.current()
     with app.test_request_context("/"), services(app).db.new_session() as db:
         ids = list(
@@ -141,10 +142,10 @@ def issue_many(app, platform_id: int, count: int) -> dict:
                 form_name=record.form,
                 description=record.title,
             )
-            ob3.sign(body, key, subject=body["credentialSubject"]["id"])
+            shared_ob3.sign(body, key, subject=body["credentialSubject"]["id"])
         issued = time.perf_counter() - started
         started = time.perf_counter()
-        ob3.status_list(db, issuer, key, utcnow())
+        shared_ob3.status_list(db, issuer, key, utcnow())
         listed = time.perf_counter() - started
     return {"credentials": len(ids), "seconds": issued, "status_list_ms": listed * 1000}
 
