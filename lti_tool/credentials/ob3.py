@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..lti.keys import ToolKey
@@ -92,7 +92,7 @@ def sign(body: dict, key: ToolKey, *, subject: str | None = None) -> str:
         claims["sub"] = subject
     return jwt.encode(
         claims,
-        key.private_pem,
+        key.signing_key,  # parsed once per key, not per credential
         algorithm="RS256",
         headers={"kid": key.kid, "typ": "JWT", "cty": "vc"},
     )
@@ -100,8 +100,16 @@ def sign(body: dict, key: ToolKey, *, subject: str | None = None) -> str:
 
 def status_list(db: Session, issuer: Issuer, key: ToolKey, now: datetime) -> str:
     """The Bitstring Status List credential of every credential's revocation bit, signed."""
-    revoked = list(db.scalars(select(Credential.id).where(Credential.revoked_at.is_not(None))))
-    last = db.scalar(select(Credential.id).order_by(Credential.id.desc()).limit(1)) or 0
+    # One query whatever the number of credentials: the revoked ids and the last id (the
+    # list's length), never a query per credential.
+    last_id = select(func.max(Credential.id)).scalar_subquery()
+    rows = db.execute(
+        select(Credential.id, Credential.revoked_at.is_not(None)).where(
+            or_(Credential.revoked_at.is_not(None), Credential.id == last_id)
+        )
+    ).all()
+    revoked = [index for index, is_revoked in rows if is_revoked]
+    last = max((index for index, _ in rows), default=0)
     bits = max(STATUS_LIST_BITS, -(-(last + 1) // 8) * 8)
     raw = bytearray(bits // 8)
     for index in revoked:  # big-endian within each byte: index 0 is the first byte's top bit

@@ -9,13 +9,14 @@ the row at once, so the verification page and the status list say "revoked" from
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,6 +184,49 @@ def issue(db: Session, record: Record) -> Credential:
             code="revoked",
         )
     return found
+
+
+def issue_all(db: Session, records: Sequence[Record]) -> list[Credential]:
+    """The credentials of many records at once (a list the commission recognises, the bench):
+    the existing ones read in one query per kind, the missing ones inserted together, one
+    commit. Revoked recognitions get none. Should another request issue one of them
+    meanwhile, the records are issued one by one instead (each reads the other's)."""
+    found: dict[tuple[str, int], Credential] = {}
+    for kind, column in ((ACTIVITY, Credential.activity_id), (CARD, Credential.participant_id)):
+        ids = [r.record_id for r in records if r.kind == kind]
+        for row in db.scalars(select(Credential).where(column.in_(ids))) if ids else ():
+            found[(kind, (row.activity_id if kind == ACTIVITY else row.participant_id) or 0)] = row
+    now = utcnow()
+    missing = [
+        {
+            "token": secrets.token_urlsafe(24),
+            "kind": record.kind,
+            "platform_id": record.platform_id,
+            "user_id": record.user_id,
+            "issued_at": now,
+            "activity_id": record.record_id if record.kind == ACTIVITY else None,
+            "participant_id": record.record_id if record.kind == CARD else None,
+        }
+        for record in records
+        if not record.revoked and (record.kind, record.record_id) not in found
+    ]
+    try:
+        if missing:
+            # One executemany (no RETURNING row by row), then the new rows in one query.
+            db.execute(insert(Credential), missing)
+            tokens = [row["token"] for row in missing]
+            for row in db.scalars(select(Credential).where(Credential.token.in_(tokens))):
+                key = row.activity_id if row.kind == ACTIVITY else row.participant_id
+                found[(row.kind, key or 0)] = row
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        return [issue(db, r) for r in records if not r.revoked]
+    return [
+        found[(r.kind, r.record_id)]
+        for r in records
+        if not r.revoked and found[(r.kind, r.record_id)].revoked_at is None
+    ]
 
 
 def revoke_card(db: Session, actor: Actor, card_id: int, reason: str) -> None:
