@@ -42,8 +42,10 @@ def _verified(tool, platform, **fields):
     student = launch(tool, platform)
     entry_id = add_entry(student, **fields)
     tutor = launch(tool, platform, "teacher")
-    done = tutor.post(f"/portfolio/entries/{entry_id}/decide",
-                      {"action": "verify", "version": str(entry_version(tool, entry_id))})
+    done = tutor.post(
+        f"/portfolio/entries/{entry_id}/decide",
+        {"action": "verify", "version": str(entry_version(tool, entry_id))},
+    )
     assert done.status_code == 200, done.text[:500]
     return student, tutor, entry_id
 
@@ -60,7 +62,7 @@ def _credential(tool, credential_id: int) -> Credential:
 
 
 def test_student_issues_a_verified_entry_and_an_independent_verifier_accepts_it(tool, moodle):
-    student, tutor, entry_id = _verified(tool, moodle)
+    student, _tutor, entry_id = _verified(tool, moodle)
     # The owner's portfolio offers the button on the verified entry (and only there).
     draft = add_entry(student, submit=False, f_title="Unsent olympiad")
     mine = student.get("/portfolio/", params={"lang": "en"}).text
@@ -141,13 +143,26 @@ def test_the_entry_no_longer_verified_revokes_its_credential_at_once(tool, moodl
     verify_url = json.loads(jws.base64url_decode(token.split(".")[1]))["id"]
     version = str(entry_version(tool, entry_id))
     if how in ("return", "reject"):
-        answer = tutor.post(f"/portfolio/entries/{entry_id}/decide",
-                            {"action": how, "version": version, "comment": "Wrong diploma"})
+        answer = tutor.post(
+            f"/portfolio/entries/{entry_id}/decide",
+            {"action": how, "version": version, "comment": "Wrong diploma"},
+        )
     elif how == "edited":
-        answer = student.post(f"/portfolio/entries/{entry_id}/edit", {
-            "version": version, "list": "olympiads", "course_year": "2", "action": "submit",
-            "item": "olympiad", "level": "international", "result": "first",
-            "f_title": "Olympiad edited", "f_when": "2026-03-14", "f_note": "Diploma"})
+        answer = student.post(
+            f"/portfolio/entries/{entry_id}/edit",
+            {
+                "version": version,
+                "list": "olympiads",
+                "course_year": "2",
+                "action": "submit",
+                "item": "olympiad",
+                "level": "international",
+                "result": "first",
+                "f_title": "Olympiad edited",
+                "f_when": "2026-03-14",
+                "f_note": "Diploma",
+            },
+        )
     else:
         answer = student.post(f"/portfolio/entries/{entry_id}/delete")
     assert answer.status_code == 200, answer.text[:500]
@@ -168,8 +183,12 @@ def test_the_entry_no_longer_verified_revokes_its_credential_at_once(tool, moodl
 def test_only_the_owner_issues_downloads_or_withdraws(tool, platform):
     student, tutor, entry_id = _verified(tool, platform)
     other = launch(tool, platform, OTHER_STUDENT)
-    observer = launch_as(tool, platform, _observer(platform, "90"),
-                         extra_claims={ROLE_SCOPE_MENTOR: [_sub(platform)]})
+    observer = launch_as(
+        tool,
+        platform,
+        _observer(platform, "90"),
+        extra_claims={ROLE_SCOPE_MENTOR: [_sub(platform)]},
+    )
     for someone in (tutor, other, observer):
         refused = someone.post(f"/portfolio/entries/{entry_id}/credential", follow=False)
         assert refused.status_code == 403, refused.text[:300]
@@ -194,5 +213,9 @@ def test_unverified_entries_are_refused_with_a_clear_page(tool, moodle):
         assert "Only an entry verified by the tutor" in refused.text
     assert student.post("/portfolio/entries/999999/credential", follow=False).status_code == 404
     with db_session(tool) as db:
-        assert db.scalars(select(Credential).where(
-            Credential.entry_id.in_([submitted, draft]))).first() is None
+        assert (
+            db.scalars(
+                select(Credential).where(Credential.entry_id.in_([submitted, draft]))
+            ).first()
+            is None
+        )
