@@ -4,19 +4,30 @@ downloads (VC-JWT, JSON, a baked SVG badge)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from flask import Response, render_template, url_for
-from flask_babel import gettext as _
 
 from ..extensions import services, settings
 from . import ob3
 
 
+def issuer_name() -> str:
+    """Who issues, the same for every reader and every kind: [learning] issuer_name, else the
+    university of [institution] (its English name when given by language), else the tool's
+    host name."""
+    named = settings().learning.issuer_name
+    if named:
+        return named
+    university = settings().institution.university
+    if isinstance(university, dict):
+        university = university.get("en") or next(iter(university.values()), "")
+    return university or urlsplit(settings().tool.base_url).netloc
+
+
 def issuer() -> ob3.Issuer:
-    """The issuer of the tool's credentials ([learning] issuer_name, else a translated name)."""
-    return ob3.Issuer(
-        settings().tool.base_url, settings().learning.issuer_name or _("Staff learning")
-    )
+    """The issuer of the tool's credentials (its Profile: /learning/issuer)."""
+    return ob3.Issuer(settings().tool.base_url, issuer_name())
 
 
 def verify_url(token: str) -> str:
