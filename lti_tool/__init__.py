@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from . import (
+    credentials,
     demo,
     errors,
     gradebook,
@@ -140,6 +141,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(teachhub_bp)
     # Each domain loads and checks its configuration (a bad file stops the start, naming it)
     # and registers what it can place with the LTI core (which imports none of them).
+    credentials.init_app(app)  # before the domains that register kinds of credentials
     gradebook.init_app(app)
     home.init_app(app)
     portfolio.init_app(app)

@@ -8,19 +8,21 @@ the row at once, so the verification page and the status list say "revoked" from
 
 from __future__ import annotations
 
-import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..auth import Actor as TeachHubActor
+from ..credentials.kinds import Shown
+from ..credentials.models import ACTIVITY, CARD, Credential
 from ..db import utcnow
 from ..errors import Forbidden, NotFound
 from ..lti.models import User
@@ -31,10 +33,8 @@ from ..teachhub.models import ModuleVersion, Participant, Stream
 from ..teachhub.status import RECOGNIZED as TH_RECOGNIZED
 from . import rules
 from .access import Actor, activity_for, department_of
-from .models import Activity, Credential
+from .models import Activity
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
-ACTIVITY, CARD = "activity", "card"
 KINDS = (ACTIVITY, CARD)
 T = TypeVar("T")
 
@@ -165,6 +165,7 @@ def issue(db: Session, record: Record) -> Credential:
     if found is None and not record.revoked:
         found = Credential(
             token=secrets.token_urlsafe(24),
+            kind=record.kind,
             platform_id=record.platform_id,
             user_id=record.user_id,
             issued_at=utcnow(),
@@ -185,6 +186,49 @@ def issue(db: Session, record: Record) -> Credential:
     return found
 
 
+def issue_all(db: Session, records: Sequence[Record]) -> list[Credential]:
+    """The credentials of many records at once (a list the commission recognises, the bench):
+    the existing ones read in one query per kind, the missing ones inserted together, one
+    commit. Revoked recognitions get none. Should another request issue one of them
+    meanwhile, the records are issued one by one instead (each reads the other's)."""
+    found: dict[tuple[str, int], Credential] = {}
+    for kind, column in ((ACTIVITY, Credential.activity_id), (CARD, Credential.participant_id)):
+        ids = [r.record_id for r in records if r.kind == kind]
+        for row in db.scalars(select(Credential).where(column.in_(ids))) if ids else ():
+            found[(kind, (row.activity_id if kind == ACTIVITY else row.participant_id) or 0)] = row
+    now = utcnow()
+    missing = [
+        {
+            "token": secrets.token_urlsafe(24),
+            "kind": record.kind,
+            "platform_id": record.platform_id,
+            "user_id": record.user_id,
+            "issued_at": now,
+            "activity_id": record.record_id if record.kind == ACTIVITY else None,
+            "participant_id": record.record_id if record.kind == CARD else None,
+        }
+        for record in records
+        if not record.revoked and (record.kind, record.record_id) not in found
+    ]
+    try:
+        if missing:
+            # One executemany (no RETURNING row by row), then the new rows in one query.
+            db.execute(insert(Credential), missing)
+            tokens = [row["token"] for row in missing]
+            for row in db.scalars(select(Credential).where(Credential.token.in_(tokens))):
+                key = row.activity_id if row.kind == ACTIVITY else row.participant_id
+                found[(row.kind, key or 0)] = row
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        return [issue(db, r) for r in records if not r.revoked]
+    return [
+        found[(r.kind, r.record_id)]
+        for r in records
+        if not r.revoked and found[(r.kind, r.record_id)].revoked_at is None
+    ]
+
+
 def revoke_card(db: Session, actor: Actor, card_id: int, reason: str) -> None:
     """The commission withdraws a module's recognition: its credential is revoked at once."""
     if rules.SECRETARY not in actor.roles:
@@ -196,6 +240,7 @@ def revoke_card(db: Session, actor: Actor, card_id: int, reason: str) -> None:
     if credential is None:
         credential = Credential(
             token=secrets.token_urlsafe(24),
+            kind=CARD,
             platform_id=actor.platform_id,
             user_id=card.user_id,
             participant_id=card.id,
@@ -207,34 +252,18 @@ def revoke_card(db: Session, actor: Actor, card_id: int, reason: str) -> None:
     db.commit()
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the public verification page says: valid, revoked or unknown, and the minimum."""
-
-    state: str  # valid | revoked | unknown
-    record: Record | None = None
-    issued_at: datetime | None = None
-
-
-def verify(db: Session, token: str, unit: Decimal) -> Verdict:
-    """The verdict on a token (malformed or unknown tokens read "unknown", alike)."""
-    if not TOKEN.match(token or ""):
-        return Verdict("unknown")
-    credential = db.scalars(select(Credential).where(Credential.token == token)).first()
-    if credential is None:
-        return Verdict("unknown")
+def shown(db: Session, credential: Credential, unit: Decimal, label) -> Shown:
+    """What the public verification page shows of a staff learning credential: the name, the
+    activity, its dates, hours and decision (never the department)."""
     if credential.activity_id is not None:
         activity = _get(db, Activity, credential.activity_id)
         record = _activity_record(db, activity, "", unit)
     else:
         card = _get(db, Participant, credential.participant_id)
         record = _card_record(db, card, credential.platform_id, unit)
-    revoked = credential.revoked_at is not None or record.revoked
-    return Verdict("revoked" if revoked else "valid", record, credential.issued_at)
-
-
-def credential_by_token(db: Session, token: str) -> Credential | None:
-    """A credential by its token."""
-    if not TOKEN.match(token or ""):
-        return None
-    return db.scalars(select(Credential).where(Credential.token == token)).first()
+    return Shown(
+        "learning/_verify_record.html",
+        {"record": record, "la_label": label},
+        revoked=record.revoked,
+        title=record.title,
+    )

@@ -1,13 +1,13 @@
 """Staff learning tables: activities of every form (the staff non-formal education rules, 4.1-4.4),
-their evidence and log, the people named to the staff non-formal education rules' roles, and issued
-credentials (certificates, Open Badges)."""
+their evidence and log, and the people named to the rules' roles (issued credentials:
+lti_tool/credentials/models.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UtcDateTime, utcnow
@@ -113,27 +113,3 @@ class NamedRole(Base):
     department: Mapped[str] = mapped_column(String(255), primary_key=True, default="")
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     added_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class Credential(Base):
-    """A certificate and Open Badges credential issued for one recognised record.
-
-    `token` is random (never derived from ids): it names the public verification page and the
-    credential; `id` is the credential's index in the status list.
-    """
-
-    __tablename__ = "la_credentials"
-    __table_args__ = (UniqueConstraint("activity_id"), UniqueConstraint("participant_id"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    activity_id: Mapped[int | None] = mapped_column(
-        ForeignKey("la_activities.id", ondelete="CASCADE")
-    )
-    participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("th_participants.id", ondelete="CASCADE")
-    )
-    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

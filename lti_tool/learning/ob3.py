@@ -1,65 +1,15 @@
-"""Open Badges 3.0 credentials of recognised records, in the VC-JWT proof format (no Flask).
+"""Open Badges 3.0 credentials of recognised staff learning records (no Flask).
 
-The credential is an `OpenBadgeCredential` (1EdTech Open Badges 3.0, on the W3C Verifiable
-Credentials data model 2.0). Its JWT (OB 3.0, 8.2: the payload *is* the credential, with the
-registered claims iss, nbf, jti and sub) is signed RS256 with the tool's current key; the
-header's `kid` names that key in /.well-known/jwks.json, so any verifier can check it. The
-achievement carries the criteria, the subject the recognised hours as a result and the credit
-units as `creditsEarned`, and `credentialStatus` points into the tool's Bitstring Status List
-(W3C Bitstring Status List 1.0), itself served as a signed credential: a revoked recognition
-reads revoked there from the moment it is revoked.
+The achievement carries the criteria, the subject the recognised hours as a result and the
+credit units as `creditsEarned`; signing, the status entry and the status list are shared with
+every kind of credential (lti_tool/credentials/ob3.py).
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-import jwt
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ..lti.keys import ToolKey
+from ..credentials.models import Credential
+from ..credentials.ob3 import CONTEXT, Issuer, iso, status_entry, subject_id as person_id
 from .credentials import Record
-from .models import Credential
-
-CONTEXT = [
-    "https://www.w3.org/ns/credentials/v2",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-]
-STATUS_LIST_BITS = 131_072  # the minimum length (16 KB), so no list reveals how many exist
-MEDIA_TYPE = "application/vc+jwt"
-
-
-@dataclass(frozen=True)
-class Issuer:
-    """Who issues: the tool's public base URL and the institution's name."""
-
-    base_url: str
-    name: str
-
-    @property
-    def id(self) -> str:
-        """The issuer's id (a URL of the tool)."""
-        return f"{self.base_url}/learning/issuer"
-
-    @property
-    def status_list(self) -> str:
-        """The status list credential's URL."""
-        return f"{self.base_url}/learning/status-list"
-
-    def profile(self) -> dict:
-        """The issuer Profile."""
-        return {"id": self.id, "type": ["Profile"], "name": self.name, "url": self.base_url}
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day(value) -> str | None:
@@ -68,9 +18,7 @@ def _day(value) -> str | None:
 
 def subject_id(issuer: Issuer, record: Record) -> str:
     """A pseudonymous, stable id of the person for this issuer (no e-mail or LMS id in it)."""
-    return "urn:uuid:" + str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"{issuer.id}/people/{record.platform_id}/{record.user_id}")
-    )
+    return person_id(issuer, record.platform_id, record.user_id)
 
 
 def credential_json(
@@ -132,61 +80,9 @@ def credential_json(
         "id": verify_url,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": issuer.profile(),
-        "validFrom": _iso(credential.issued_at),
+        "validFrom": iso(credential.issued_at),
         "name": f"{form_name}: {record.title}",
         "description": description,
         "credentialSubject": subject,
-        "credentialStatus": {
-            "id": f"{issuer.status_list}#{credential.id}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": str(credential.id),
-            "statusListCredential": issuer.status_list,
-        },
+        "credentialStatus": status_entry(issuer, credential),
     }
-
-
-def sign(body: dict, key: ToolKey, *, subject: str | None = None) -> str:
-    """The VC-JWT of a credential: the payload is the credential plus iss, nbf, jti (and sub)."""
-    valid_from = datetime.strptime(body["validFrom"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    claims = {
-        **body,
-        "iss": body["issuer"]["id"],
-        "nbf": int(valid_from.timestamp()),
-        "jti": body["id"],
-    }
-    if subject:
-        claims["sub"] = subject
-    return jwt.encode(
-        claims,
-        key.private_pem,
-        algorithm="RS256",
-        headers={"kid": key.kid, "typ": "JWT", "cty": "vc"},
-    )
-
-
-def status_list(db: Session, issuer: Issuer, key: ToolKey, now: datetime) -> str:
-    """The Bitstring Status List credential of every credential's revocation bit, signed."""
-    revoked = list(db.scalars(select(Credential.id).where(Credential.revoked_at.is_not(None))))
-    last = db.scalar(select(Credential.id).order_by(Credential.id.desc()).limit(1)) or 0
-    bits = max(STATUS_LIST_BITS, -(-(last + 1) // 8) * 8)
-    raw = bytearray(bits // 8)
-    for index in revoked:  # big-endian within each byte: index 0 is the first byte's top bit
-        raw[index // 8] |= 0x80 >> (index % 8)
-    encoded = "u" + base64.urlsafe_b64encode(gzip.compress(bytes(raw), mtime=0)).decode().rstrip(
-        "="
-    )
-    body = {
-        "@context": [CONTEXT[0]],
-        "id": issuer.status_list,
-        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": issuer.profile(),
-        "validFrom": _iso(now),
-        "credentialSubject": {
-            "id": f"{issuer.status_list}#list",
-            "type": "BitstringStatusList",
-            "statusPurpose": "revocation",
-            "encodedList": encoded,
-        },
-    }
-    return sign(body, key)

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..credentials.models import Credential
 from ..db import utcnow
 from ..errors import Forbidden
 from ..lti.models import User
@@ -28,7 +29,7 @@ from ..versioning import claim
 from . import rules
 from .access import Actor, activity_for, require_recorder
 from .config import LearningConfig
-from .models import Activity, ActivityEvidence, ActivityLog, Credential
+from .models import Activity, ActivityEvidence, ActivityLog
 
 TEXT_LIMIT = 255
 LONG_LIMIT = 5000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from functools import wraps
 
@@ -20,6 +19,8 @@ from flask_babel import force_locale, get_locale, gettext as _
 
 from .. import parsing
 from ..auth import current_viewer
+from ..credentials import web as credential_web
+from ..credentials.web import verify_url
 from ..db import get_db
 from ..errors import NotFound, wants_json
 from ..exports import CSV_MIMETYPE, XLSX_MIMETYPE, content_disposition, download_name
@@ -449,11 +450,6 @@ def roles_page():
 # -- certificates -------------------------------------------------------------------------------
 
 
-def verify_url(token: str) -> str:
-    """The public verification page of a credential (the LMS-facing base URL, no session)."""
-    return settings().tool.base_url + url_for("learning_public.verify", token=token, ls=None)
-
-
 def issuer_name() -> str:
     """The institution that issues certificates and credentials ([learning] issuer_name)."""
     return settings().learning.issuer_name or _("Staff learning")
@@ -464,6 +460,11 @@ def _own_record(kind: str, record_id: int):
     record = credentials.record_of(get_db(), actor, kind, record_id, _th().hours_per_unit)
     credentials.owner_only(actor, record)
     return record, credentials.issue(get_db(), record)
+
+
+def verification_reader(db, credential):
+    """What the public verification page shows of an activity's or a card's credential."""
+    return credentials.shown(db, credential, _th().hours_per_unit, label)
 
 
 def _certificate(kind: str, record_id: int):
@@ -518,14 +519,8 @@ def revoke_card(card_id: int):
 # -- Open Badges 3.0 ----------------------------------------------------------------------------
 
 
-def ob3_issuer() -> ob3.Issuer:
-    """The issuer of the tool's credentials."""
-    return ob3.Issuer(settings().tool.base_url, issuer_name())
-
-
 def _signed(kind: str, record_id: int) -> tuple[str, dict]:
     record, credential = _own_record(kind, record_id)
-    issuer = ob3_issuer()
     with force_locale("en"):  # the credential's text is the same for every reader
         description = _(
             "%(form)s recognised by the commission's decision No. %(number)s of "
@@ -539,39 +534,17 @@ def _signed(kind: str, record_id: int) -> tuple[str, dict]:
     body = ob3.credential_json(
         record,
         credential,
-        issuer,
+        credential_web.issuer(),
         verify_url=verify_url(credential.token),
         form_name=form_name,
         description=description,
     )
-    token = ob3.sign(body, services().keyring.current(), subject=body["credentialSubject"]["id"])
-    return token, body
+    return credential_web.sign(body), body
 
 
 def _credential(kind: str, record_id: int, fmt: str):
     token, body = _signed(kind, record_id)
-    if fmt == "jwt":
-        return Response(
-            token,
-            mimetype=ob3.MEDIA_TYPE,
-            headers={"Content-Disposition": "attachment; filename=credential.jwt"},
-        )
-    if fmt == "json":
-        return Response(
-            json.dumps(
-                {**body, "proof": {"type": "JwtProof2020", "jwt": token}},
-                ensure_ascii=False,
-                indent=2,
-            ),
-            mimetype="application/json",
-            headers={"Content-Disposition": "attachment; filename=credential.json"},
-        )
-    svg = render_template("learning/badge.svg", token=token, title=body["name"], verify=body["id"])
-    return Response(
-        svg,
-        mimetype="image/svg+xml",
-        headers={"Content-Disposition": "attachment; filename=badge.svg"},
-    )
+    return credential_web.download(token, body, fmt, caption="TeachHub")
 
 
 @bp.route("/activities/<int:activity_id>/credential.<any(jwt, json, svg):fmt>")

@@ -7,6 +7,7 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +28,18 @@ class ToolKey:
     public_pem: str
     created_at: datetime
     retired_at: datetime | None
+
+    @cached_property
+    def signing_key(self) -> rsa.RSAPrivateKey:
+        """The private key parsed once per key (so per kid: a rotation brings a new ToolKey).
+
+        Parsing a PEM checks the RSA key (tens of ms); signing with the parsed key is well
+        under a millisecond, so whoever signs many tokens signs with this (bench/learning.py).
+        """
+        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise TypeError(f"tool key {self.kid} is not an RSA key")
+        return key
 
     def public_jwk(self) -> dict:
         """The public key as a JWK with kid, alg and use (Canvas needs alg and use)."""

@@ -18,7 +18,7 @@ from ..extensions import settings
 LIMITED = {"lti.login": lambda limits: limits.login,
            "lti.register": lambda limits: limits.registration,
            # A certificate's public verification page: no enumeration of its random tokens.
-           "learning_public.verify": lambda limits: limits.verify}
+           "credentials_public.verify": lambda limits: limits.verify}
 
 
 def client_address() -> str:

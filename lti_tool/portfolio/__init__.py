@@ -6,8 +6,11 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import placements
+from ..credentials.kinds import CredentialKinds
+from ..credentials.models import ENTRY
+from ..extensions import placements, services
 from ..lti.placements import PlacementKind
+from . import credentials
 from .service import PLACEMENT
 from .web import init_rubric, init_scores
 
@@ -16,8 +19,9 @@ def init_app(app: Flask) -> None:
     """Load and check the rubric (a bad file stops the tool with its message), let the score
     worker compute portfolio scores, and register the portfolio's placement with the LTI core:
     its launches land on the role's home, which leads to the portfolio (so does a link with
-    no placement at all)."""
+    no placement at all); and say how the verification page shows an entry's credential."""
     init_rubric(app)
+    services(app).get(CredentialKinds).register(ENTRY, credentials.shown)
     init_scores(app)
     placements(app).register(
         PlacementKind(

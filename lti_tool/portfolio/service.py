@@ -30,6 +30,7 @@ from ..lti.models import Membership, ResourceLink, User
 from ..lti.roles import ToolRole
 from ..settings import Settings
 from ..versioning import claim
+from . import credentials as entry_credentials
 from .access import (
     ACTIVE,
     Actor,
@@ -201,6 +202,9 @@ def _log(db: Session, portfolio: Portfolio, what: str, detail: dict | None = Non
 
 def _decide(db: Session, entry: Entry, actor: Actor, action: str, to_status: str,
             comment: str = "", points: int | None = None) -> Decision:
+    if entry.status == VERIFIED and to_status != VERIFIED:
+        # The tutor's verification no longer holds: a credential issued from it is revoked now.
+        entry_credentials.revoke_for_entry(db, entry.id, entry_credentials.UNVERIFIED)
     decision = Decision(entry_id=entry.id, action=action, from_status=entry.status,
                         to_status=to_status, comment=comment, points=points,
                         version=entry.version, actor_id=actor.user_id, actor_name=actor.name)
@@ -328,6 +332,7 @@ def delete_entry(db: Session, actor: Actor, entry: Entry, *, settings: Settings)
     _log(db, portfolio, "entry_deleted", {"entry": entry.id, "title": entry.title,
                                           "status": entry.status,
                                           "points": entry.claimed_points})
+    entry_credentials.revoke_for_entry(db, entry.id, entry_credentials.DELETED)
     db.delete(entry)
     db.flush()
     db.expire(portfolio, ["entries"])

@@ -23,12 +23,12 @@ from ..exports import content_disposition, download_name
 from ..gradebook.academic import may_view_record
 from ..i18n import today, when
 from ..versioning import parse_version
-from . import access, leaders, service
+from . import access, credentials as entry_credentials, leaders, service
 from .charts import points_per_year_chart
 from .entries import check_entry
 from .forms import PAGE_FORMS
 from .labels import ACTION_NAMES, FIELD_NAMES, PAGE_NAMES, SKIP_REASONS, STATUS_NAMES
-from .models import PORTRAIT_PAGES, Entry, EntryEvidence, Portfolio
+from .models import PORTRAIT_PAGES, VERIFIED, Entry, EntryEvidence, Portfolio
 from .pdf import portfolio_pdf
 from .summary import ACADEMIC_LEVELS, ACHIEVEMENT_LEVELS, institution_header, level_names
 from .web import (
@@ -108,8 +108,10 @@ def mine():
     """The signed-in person's own portfolio."""
     viewer, db, actor, portfolio = _own()
     page = load_page(db, portfolio, include_drafts=True)
+    issued = entry_credentials.live_of_entries(
+        db, [e.id for e in page.entries if e.status == VERIFIED])
     return render_template("portfolio/portfolio.html", viewer=viewer, page=page, own=True,
-                           leads=leaders.led_group(db, actor),
+                           leads=leaders.led_group(db, actor), issued=issued,
                            reviewer=False, rubric=rubric(), locale=locale(), year=_year_arg(),
                            score=_score(db, viewer, page), title=_("My portfolio"))
 
@@ -323,8 +325,9 @@ def entry(entry_id: int, upload_error: str = ""):
     viewer, db, actor = acting()
     found, portfolio = _visible_entry(db, actor, entry_id)
     own = portfolio.user_id == viewer.user.id
+    issued = entry_credentials.live_credential(db, found.id) if own else None
     return render_template("portfolio/entry.html", viewer=viewer, entry=found,
-                           portfolio=portfolio, own=own,
+                           portfolio=portfolio, own=own, issued=issued,
                            reviewer=not own and access.may_review(db, actor, portfolio),
                            rubric=rubric(), locale=locale(),
                            max_bytes=settings().evidence.max_bytes,

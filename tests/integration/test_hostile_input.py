@@ -207,6 +207,7 @@ def world(tool):
                 "task_id": db.scalars(select(Task.id)).first() or 1,
                 "summary_id": db.scalars(select(Summary.id)).first() or 1,
                 "showcase_id": db.scalars(select(Showcase.id)).first() or 1,
+                "credential_id": 1,  # a portfolio credential (none issued here: 404s alike)
                 "token": db.scalars(select(Showcase.token)).first() or "x",
                 "page": "profile",
                 "filename": "style.css",

@@ -194,3 +194,72 @@ def test_verification_page_is_rate_limited_per_client(tmp_path):
     finally:
         served.stop()
     assert answers == [404, 404, 404, 429]
+
+
+def test_a_batch_issue_keeps_the_issued_ones_and_the_status_list_is_one_query(tool, moodle):
+    from decimal import Decimal
+
+    from sqlalchemy import event, select
+    from teachhub_helpers import db
+
+    from lti_tool.credentials import ob3 as shared_ob3
+    from lti_tool.credentials.models import Credential
+    from lti_tool.db import utcnow
+    from lti_tool.extensions import services
+    from lti_tool.learning import credentials
+    from lti_tool.learning.models import Activity
+
+    with ExitStack() as stack:
+        people, person, first = _recognised(tool, moodle, stack)
+        second = record(person, "online", title="Second online course")
+        attach(person, second, "certificate")
+        act(person, tool, second, "submit")
+        recognised = act(
+            people.coordinator,
+            tool,
+            second,
+            "recognize",
+            decision_date=today().isoformat(),
+            decision_number="12/4",
+        )
+        assert recognised.status_code == 303
+        token = person.get(f"/learning/activities/{first}/credential.jwt").text
+        url = json.loads(jws.base64url_decode(token.split(".")[1]))["id"]
+        with db(tool) as session:
+            records = [
+                credentials._activity_record(session, session.get(Activity, i), "", Decimal(30))
+                for i in (first, second)
+            ]
+            issued = credentials.issue_all(session, records)
+            assert [c.activity_id for c in issued] == [first, second]
+            assert url.endswith(issued[0].token)  # the one issued before is kept
+            assert credentials.issue_all(session, records) == issued  # and again: no new rows
+            assert (
+                len(
+                    session.scalars(
+                        select(Credential).where(Credential.activity_id.in_([first, second]))
+                    ).all()
+                )
+                == 2
+            )
+            statements = []
+            engine = services(tool.app).db.engine
+            listen = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(engine, "before_cursor_execute", listen)
+            try:
+                shared_ob3.status_list(
+                    session,
+                    shared_ob3.Issuer(tool.base_url, "KazNMU"),
+                    services(tool.app).keyring.current(),
+                    utcnow(),
+                )
+            finally:
+                event.remove(engine, "before_cursor_execute", listen)
+            assert len(statements) == 1
+        # The batch's credential verifies like any other.
+        second_token = person.get(f"/learning/activities/{second}/credential.jwt").text
+        assert (
+            OB3Verifier(pubkey_pem=_key_for(tool, second_token))
+            .verify(second_token, check_status=True, download=_fetch)
+            .name
+        )

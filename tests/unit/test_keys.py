@@ -47,3 +47,21 @@ def test_a_second_process_sees_a_rotation(tmp_path):
     os.utime(tmp_path / "keyring.json", (0, 0))  # make the mtime change observable
     rotated = cli_view.rotate()
     assert server_view.current().kid == rotated.kid
+
+
+def test_the_signing_key_is_parsed_once_per_kid_and_a_rotation_brings_the_new_one(tmp_path):
+    server_view = Keyring(tmp_path, timedelta(hours=1))
+    first = server_view.current() if server_view.published() else server_view.ensure()
+    parsed = server_view.current().signing_key
+    # Asked again (another credential), the same parsed key: no PEM parsing per signature.
+    assert server_view.current().signing_key is parsed
+    token = jwt.encode({"x": 1}, parsed, algorithm="RS256", headers={"kid": first.kid})
+    assert jwt.decode(token, first.public_pem, algorithms=["RS256"]) == {"x": 1}
+    # A rotation by another process: the running server signs with the new kid's key.
+    os.utime(tmp_path / "keyring.json", (0, 0))
+    rotated = Keyring(tmp_path, timedelta(hours=1)).rotate()
+    now_key = server_view.current()
+    assert now_key.kid == rotated.kid != first.kid
+    token = jwt.encode({"x": 2}, now_key.signing_key, algorithm="RS256")
+    assert jwt.decode(token, rotated.public_pem, algorithms=["RS256"]) == {"x": 2}
+    assert now_key.signing_key is not parsed

@@ -1,5 +1,5 @@
-"""The KazNMU rubric file: every row of the seed's tables scores as domain.md says; bad files
-are refused with a message that names the key."""
+"""The KazNMU rubric file: every row of the portfolio regulations' tables scores as domain.md
+says; bad files are refused with a message that names the key."""
 
 from __future__ import annotations
 
