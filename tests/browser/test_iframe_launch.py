@@ -111,7 +111,11 @@ def test_launch_in_lms_iframe_keeps_session_on_the_next_page(
     assert page.url.startswith(platform.base_url + "/course/")  # the LMS is the top page
     tool_frame = page.frame_locator("iframe[name=tool]")
 
-    # The launch lands on the role's home page inside the iframe.
+    # The launch lands on the role's home page inside the iframe. First the landing itself, as
+    # a navigation event (no script runs in the frame): an assertion evaluated in a frame still
+    # hopping between the LMS's and the tool's processes (login, auth, storage, launch) was once
+    # seen to wait past its own timeout with every cookie blocked, under load.
+    page.frame(name="tool").wait_for_url(re.compile(re.escape(tool.base_url) + r"/\?ls="))
     expect(tool_frame.locator("[data-role]")).to_have_attribute("data-role", role)
     expect(tool_frame.locator("section.identity h1")).to_have_text(f"Hello, {plan.user.name}")
     frame = page.frame(name="tool")
