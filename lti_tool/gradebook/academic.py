@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..calendar import AcademicYear, StudentYears
@@ -304,18 +305,13 @@ def cumulative_gpas(
     points_of: dict[tuple, Decimal | None] = {}
     credits_of: dict[float | None, Decimal] = {}
     for user_id, context_id, raw_credits, maximum, score, result_maximum in db.execute(
-        select(
-            Result.user_id,
-            Context.id,
+        _final_results(
+            ids,
             CourseGrading.credits,
             LineItem.score_maximum,
             Result.result_score,
             Result.result_maximum,
         )
-        .join(CourseGrading, CourseGrading.context_id == Context.id)
-        .join(LineItem, LineItem.id == CourseGrading.final_line_item_id)
-        .join(Result, Result.line_item_id == LineItem.id)
-        .where(Result.user_id.in_(ids))
     ):
         tool_contexts[user_id].add(context_id)
         key = (score, result_maximum or maximum)
@@ -337,6 +333,18 @@ def cumulative_gpas(
     return {uid: gpa(found) for uid, found in counted.items()}
 
 
+def _final_results(user_ids: list[int], *columns: Any) -> Select:
+    """The tool's final results of `user_ids` in the courses with a grading (user id, context
+    id, then `columns`): the rows both the academic record and the cumulative GPA read."""
+    return (
+        select(Result.user_id, Context.id, *columns)
+        .join(CourseGrading, CourseGrading.context_id == Context.id)
+        .join(LineItem, LineItem.id == CourseGrading.final_line_item_id)
+        .join(Result, Result.line_item_id == LineItem.id)
+        .where(Result.user_id.in_(user_ids))
+    )
+
+
 def _course_lines(
     db: Session, user_ids: Iterable[int], policy: GradingPolicy
 ) -> dict[int, list[CourseLine]]:
@@ -349,9 +357,8 @@ def _course_lines(
     tool: dict[int, list[CourseLine]] = {uid: [] for uid in ids}
     tool_contexts: dict[int, set[int]] = {uid: set() for uid in ids}
     for row in db.execute(
-        select(
-            Result.user_id,
-            Context.id,
+        _final_results(
+            ids,
             Context.title,
             Context.label,
             CourseGrading.credits,
@@ -359,12 +366,7 @@ def _course_lines(
             LineItem.score_maximum,
             Result.result_score,
             Result.result_maximum,
-        )
-        .join(CourseGrading, CourseGrading.context_id == Context.id)
-        .join(LineItem, LineItem.id == CourseGrading.final_line_item_id)
-        .join(Result, Result.line_item_id == LineItem.id)
-        .where(Result.user_id.in_(ids))
-        .order_by(Context.title, Context.id)
+        ).order_by(Context.title, Context.id)
     ):
         percent = course_percent(row.result_score, row.result_maximum or row.score_maximum)
         tool[row.user_id].append(
