@@ -277,7 +277,9 @@ def main() -> int:
         )
     ok = True
     for name in ("list page 1", "list page 50", "list XLSX export"):
-        if small[name]["queries"] != big[name]["queries"]:
+        # The fewest queries of a request: now and then a request also moves the session's idle
+        # expiry on (one UPDATE, web_session.TOUCH_EVERY), which is not the page's own.
+        if min(small[name]["queries"]) != min(big[name]["queries"]):
             print(
                 f"FAIL: {name}: {small[name]['queries']} queries with the small seed, "
                 f"{big[name]['queries']} with the large one: the count must not grow"
