@@ -11,7 +11,7 @@ the tool is placed there, else the configured defaults.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -274,16 +274,22 @@ def may_view_record(db: Session, *, viewer_id: int, viewer_role: ToolRole,
 
 
 def academic_records(
-    db: Session, user_ids: Iterable[int], policy: GradingPolicy
+    db: Session,
+    user_ids: Iterable[int],
+    policy: GradingPolicy,
+    students: Mapping[int, StudentYears | None] | None = None,
 ) -> dict[int, AcademicRecord]:
-    """The records of many students in at most three queries (the tutor's course overview).
+    """The records of many students in at most three queries (the tutor's course overview, the
+    group leader's page).
 
     The same rules as `academic_record`, read for every student at once: one query for the
     tool's final results, one for the LMS course totals and, only when there are any, one for
-    the students' courses where the tool is placed.
+    the students' courses where the tool is placed. `students`: what tells each one's course
+    years (Section I), by user id; without it, the count of academic years on record.
     """
     lines = _course_lines(db, user_ids, policy)
-    return {uid: summarise(uid, found, policy) for uid, found in lines.items()}
+    students = students or {}
+    return {uid: summarise(uid, found, policy, students.get(uid)) for uid, found in lines.items()}
 
 
 def cumulative_gpas(

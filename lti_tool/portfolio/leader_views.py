@@ -12,7 +12,7 @@ from ..auth import acting
 from ..forms import HtmlForm
 from ..parsing import NumberError, parse_int
 from . import leaders
-from .summary import gpa_by_course_year
+from .summary import gpa_by_course_year, gpas_by_course_year
 from .web import academic_calendar, grading_policy, rubric
 
 bp = Blueprint("portfolio_group", __name__, url_prefix="/portfolio")
@@ -46,7 +46,10 @@ def set_leader(portfolio_id: int):
 def _group_rows(db, actor):
     group, members = leaders.group_portfolios(db, actor)
     policy = grading_policy()
-    gpas = {p.id: leaders.by_academic_year(gpa_by_course_year(db, p, policy)) for p in members}
+    gpas = {
+        portfolio_id: leaders.by_academic_year(by_year)
+        for portfolio_id, by_year in gpas_by_course_year(db, members, policy).items()
+    }
     confirmed = leaders.confirmations(db, [p.id for p in members], gpas)
     return group, members, gpas, confirmed
 

@@ -64,7 +64,26 @@ def gpa_by_course_year(db: Session, portfolio: Portfolio, policy) -> dict[int, Y
         from ..gradebook.academic import academic_record
     except ImportError:  # the gradebook is optional for the portfolio
         return None
-    record = academic_record(db, portfolio.user_id, policy, student_years(portfolio))
+    return _by_course_year(academic_record(db, portfolio.user_id, policy, student_years(portfolio)))
+
+
+def gpas_by_course_year(db: Session, portfolios: list[Portfolio],
+                        policy) -> dict[int, dict[int, YearGpa] | None]:
+    """`gpa_by_course_year` of many portfolios (a group, on its leader's page) by portfolio id,
+    read at once: the same records in at most three queries instead of a few per member."""
+    if policy is None:
+        return {p.id: None for p in portfolios}
+    try:
+        from ..gradebook.academic import academic_records
+    except ImportError:  # the gradebook is optional for the portfolio
+        return {p.id: None for p in portfolios}
+    records = academic_records(db, [p.user_id for p in portfolios], policy,
+                               {p.user_id: student_years(p) for p in portfolios})
+    return {p.id: _by_course_year(records[p.user_id]) for p in portfolios}
+
+
+def _by_course_year(record) -> dict[int, YearGpa]:
+    """An academic record's GPA rows by course year (1-8; years without one are left out)."""
     result: dict[int, YearGpa] = {}
     for year in record.years:
         course_year = year.study_year

@@ -31,6 +31,13 @@ def test_empty_to_head_matches_the_models(tmp_path):
     assert heads == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
+def test_the_revisions_have_one_head(tmp_path):
+    """Revisions written side by side are joined by a merge revision: `alembic upgrade head`
+    works for an operator, and the next revision has one parent."""
+    heads = ScriptDirectory.from_config(alembic_config(database_url_for(str(tmp_path)))).get_heads()
+    assert len(heads) == 1, f"several heads {heads}: add a merge revision (see 0019)"
+
+
 def _value(table: str, column, n: int):
     """A distinct value of the column's type (dates in UTC, text within its length)."""
     kind = column.type

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from lti_tool.calendar import StudentYears
 from lti_tool.db import Base, load_models, make_engine
 from lti_tool.gradebook.academic import (
     academic_record,
@@ -226,6 +227,17 @@ def test_batch_records_match_one_by_one(db, course):
     batch = academic_records(db, ids, POLICY)
     for uid in ids:
         assert batch[uid] == academic_record(db, uid, POLICY)
+
+
+def test_batch_records_count_course_years_as_each_portfolio_says(db, course):
+    """The group leader's page reads its members' records at once, each with the course years
+    its Section I gives (year of admission): the same rows as one by one."""
+    _, users = course
+    ids = [u.id for u in users.values()]
+    admitted = {uid: StudentYears(admission_year=2023 + n % 2) for n, uid in enumerate(ids)}
+    batch = academic_records(db, ids, POLICY, admitted)
+    for uid in ids:
+        assert batch[uid] == academic_record(db, uid, POLICY, admitted[uid])
 
 
 def test_sorting_by_gpa_reads_the_exact_gpa_of_the_academic_record(db, course):
