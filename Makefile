@@ -52,8 +52,9 @@ services:
 # tests run once (they test browsers and frames, not SQL). pytest-xdist runs whole files on
 # TEST_WORKERS processes, each with its own tool, PostgreSQL and ports (docs/development.md);
 # most tests wait on servers and browsers, so more workers than CPUs pays. The browser tests run
-# on BROWSER_WORKERS processes, each with its own chromium, test by test (the crawl's languages
-# side by side). The tests that time a server's answers (marker `serial`) run alone: under the
+# on BROWSER_WORKERS processes, each with its own chromium, test by test, a worker that is done
+# taking tests a busy one has not started (worksteal: the crawl's languages and halves side by
+# side, no worker left alone with a long test at the end). The tests that time a server's answers (marker `serial`) run alone: under the
 # load of four workers on two cores a deadline of two seconds says nothing.
 TEST_WORKERS ?= 4
 BROWSER_WORKERS ?= 3
@@ -62,7 +63,7 @@ PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP) translations fonts browser axe services
 	@status=0; \
 	$(BIN)/python -m pytest --db=sqlite -m "not browser and not serial" $(PYTEST_PARALLEL) || status=1; \
-	$(BIN)/python -m pytest --db=sqlite -m "browser" -n $(BROWSER_WORKERS) --dist load || status=1; \
+	$(BIN)/python -m pytest --db=sqlite -m "browser" -n $(BROWSER_WORKERS) --dist worksteal || status=1; \
 	$(BIN)/python -m pytest --db=sqlite -m "serial and not browser" || status=1; \
 	$(BIN)/python -m pytest --db=postgresql -m "not browser and not serial" $(PYTEST_PARALLEL) || status=1; \
 	$(BIN)/python -m pytest --db=postgresql -m "serial and not browser" || status=1; \

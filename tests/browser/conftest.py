@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -184,6 +185,18 @@ class BrowserPage:
         """Console lines "type: text @ url", of the given types (all when none given)."""
         return [f"{m.type}: {m.text} @ {m.location.get('url', '')}" for m in self.console
                 if not types or m.type in types]
+
+
+def open_course(page: Page, course_url: str) -> None:
+    """Open an LMS course page and wait until the launch has landed in the tool's frame (a page
+    of the tool with the session's `ls=` in its URL), as a navigation event: nothing is
+    evaluated inside a frame that is still hopping between the LMS's and the tool's processes
+    (login, auth, platform storage, launch). Assertions made in such a frame were once seen to
+    wait past their own timeout with every cookie blocked, under three browser workers."""
+    page.goto(course_url)
+    frame = page.frame(name="tool")
+    assert frame is not None, "the course page has no frame named 'tool'"
+    frame.wait_for_url(re.compile(r"[?&]ls="))
 
 
 @pytest.fixture
