@@ -14,10 +14,16 @@ from sqlalchemy import String, case, cast, func, literal, select, type_coerce, u
 from sqlalchemy.orm import Session
 
 from ..lti.models import User
-from ..teachhub.errors import InputError, ordered, parse_date
+from ..teachhub.errors import InputError, ordered
 from ..teachhub.hours import credit_units
 from ..teachhub.models import Hundredths, Module, ModuleVersion, Participant, Person, Stream
-from ..teachhub.reports import NO_DEPARTMENT, DepartmentTotal, _department
+from ..teachhub.reports import (
+    NO_DEPARTMENT,
+    DepartmentTotal,
+    _department,
+    parse_department,
+    parse_period,
+)
 from ..teachhub.status import (
     COMPLETED,
     RECOGNIZED as TH_RECOGNIZED,
@@ -67,25 +73,11 @@ def parse_filters(args: Mapping[str, str], areas: tuple[str, ...]) -> Filters:
     area = (args.get("area") or "").strip() or None
     if area and area not in areas:
         errors["area"] = _l("Choose a competence area from the list.")
-    dates = {}
-    for name in ("from", "to"):
-        try:
-            dates[name] = parse_date(args.get(name), name)
-        except InputError as err:
-            errors.update(err.errors)
-            dates[name] = None
+    start, end = parse_period(args, errors)
     if errors:
         raise InputError(errors)
-    ordered(dates["from"], dates["to"], "to")
-    department = (args.get("department") or "").strip()
-    return Filters(
-        form,
-        status,
-        dates["from"],
-        dates["to"],
-        None if not department else "" if department == NO_DEPARTMENT else department[:255],
-        area,
-    )
+    ordered(start, end, "to")
+    return Filters(form, status, start, end, parse_department(args), area)
 
 
 @dataclass(frozen=True)

@@ -248,23 +248,35 @@ class HRFilters:
         return args
 
 
-def parse_hr_filters(args: Mapping[str, str]) -> HRFilters:
-    """Filters from query-string arguments; dates must be ordered."""
-    errors: dict[str, str] = {}
-    dates = {}
+def parse_period(args: Mapping[str, str],
+                 errors: dict[str, str]) -> tuple[date | None, date | None]:
+    """A report's period from the query string's `from` and `to` (the problems are added to
+    `errors`: the caller raises them with its own, then checks the order with `ordered`)."""
+    dates: dict[str, date | None] = {}
     for name in ("from", "to"):
         try:
             dates[name] = parse_date(args.get(name), name)
         except InputError as err:
             errors.update(err.errors)
             dates[name] = None
+    return dates["from"], dates["to"]
+
+
+def parse_department(args: Mapping[str, str]) -> str | None:
+    """A report's department filter: None for every department, "" for the people without one
+    (NO_DEPARTMENT), else the department's name."""
+    department = (args.get("department") or "").strip()
+    return None if not department else "" if department == NO_DEPARTMENT else department[:255]
+
+
+def parse_hr_filters(args: Mapping[str, str]) -> HRFilters:
+    """Filters from query-string arguments; dates must be ordered."""
+    errors: dict[str, str] = {}
+    start, end = parse_period(args, errors)
     if errors:
         raise InputError(errors)
-    ordered(dates["from"], dates["to"], "to")
-    department = (args.get("department") or "").strip()
-    return HRFilters(dates["from"], dates["to"],
-                     None if not department else "" if department == NO_DEPARTMENT
-                     else department[:255], clean_search(args.get("q")))
+    ordered(start, end, "to")
+    return HRFilters(start, end, parse_department(args), clean_search(args.get("q")))
 
 
 @dataclass(frozen=True)
