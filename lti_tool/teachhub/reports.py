@@ -249,7 +249,7 @@ class HRFilters:
 
 
 def parse_period(args: Mapping[str, str],
-                 errors: dict[str, str]) -> tuple[date | None, date | None]:
+                 errors: dict[str, object]) -> tuple[date | None, date | None]:
     """A report's period from the query string's `from` and `to` (the problems are added to
     `errors`: the caller raises them with its own, then checks the order with `ordered`)."""
     dates: dict[str, date | None] = {}
@@ -271,7 +271,7 @@ def parse_department(args: Mapping[str, str]) -> str | None:
 
 def parse_hr_filters(args: Mapping[str, str]) -> HRFilters:
     """Filters from query-string arguments; dates must be ordered."""
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     start, end = parse_period(args, errors)
     if errors:
         raise InputError(errors)
