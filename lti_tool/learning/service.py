@@ -217,14 +217,7 @@ def edit(
 
     An edit after the head's endorsement clears it: the head endorsed what was there then.
     """
-    activity, _department = activity_for(db, actor, activity_id)
-    if activity.user_id != actor.user_id:
-        raise Forbidden(rules.ROLE_REFUSALS[rules.PARTICIPANT])
-    if activity.status not in rules.EDITABLE:
-        raise Refused(
-            _l("The activity is with the commission or decided: it no longer changes."),
-            code="locked",
-        )
+    activity = _own_while_editable(db, actor, activity_id)
     values = parse_input(data, today=today, th=th, config=config)
     _claimed(db, activity, seen)
     _set_department(db, actor.user_id, values.pop("department"))
@@ -236,6 +229,20 @@ def edit(
         note = "endorsement cleared"
     _log(db, activity, "edit", actor, rules.PARTICIPANT, activity.status, note)
     db.commit()
+    return activity
+
+
+def _own_while_editable(db: Session, actor: Actor, activity_id: int) -> Activity:
+    """The participant's own activity while it is still theirs to change (implemented or
+    returned): Forbidden for anyone else, Refused once it is with the commission."""
+    activity, _department = activity_for(db, actor, activity_id)
+    if activity.user_id != actor.user_id:
+        raise Forbidden(rules.ROLE_REFUSALS[rules.PARTICIPANT])
+    if activity.status not in rules.EDITABLE:
+        raise Refused(
+            _l("The activity is with the commission or decided: it no longer changes."),
+            code="locked",
+        )
     return activity
 
 
@@ -256,14 +263,7 @@ def add_evidence(
 ) -> ActivityEvidence:
     """The participant attaches an evidence file of a kind accepted for the activity's form
     (content-checked and counted against their quota by lti_tool.evidence)."""
-    activity, _department = activity_for(db, actor, activity_id)
-    if activity.user_id != actor.user_id:
-        raise Forbidden(rules.ROLE_REFUSALS[rules.PARTICIPANT])
-    if activity.status not in rules.EDITABLE:
-        raise Refused(
-            _l("The activity is with the commission or decided: it no longer changes."),
-            code="locked",
-        )
+    activity = _own_while_editable(db, actor, activity_id)
     if kind not in rules.ACCEPTED_EVIDENCE[activity.form]:
         raise InputError({"kind": _l("Choose a kind of evidence accepted for this form.")})
     evidence_id = evidence_files.store(db, settings=settings, file=file, owner=owner)
