@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -678,12 +679,8 @@ def module_report(module_id: int):
     """Participation, progress, hours and feedback of a module, per stream."""
     report = reports.module_report(get_db(), _actor(), module_id,
                                    parsing.arg_int(request.args, "stream"), _config())
-    locale = str(get_locale())
     charts = {
-        "statuses": bar_chart(
-            [Bar(_config().status_name(s, locale), report.total.counts.get(s, 0))
-             for s in STATUSES],
-            title=_("Participants by status"), whole=True),
+        "statuses": _status_chart(report.total.counts, STATUSES, _("Participants by status")),
         "departments": _department_hours_chart(
             [(dep, hours) for dep, _n, hours in report.departments]),
     }
@@ -692,6 +689,13 @@ def module_report(module_id: int):
                            minimum=_config().feedback_min_answers, statuses=STATUSES,
                            charts=charts,
                            title=_("Report: %(title)s", title=report.module.title))
+
+
+def _status_chart(counts: Mapping[str, int], statuses: Iterable[str], title: str):
+    """Counts by card status as a bar chart, the statuses named in the reader's language."""
+    locale = str(get_locale())
+    return bar_chart([Bar(_config().status_name(s, locale), counts.get(s, 0)) for s in statuses],
+                     title=title, whole=True)
 
 
 def _department_hours_chart(hours: list[tuple[str, Decimal]]):
@@ -713,12 +717,8 @@ def hr_list():
     filters, errors = _hr_filters()
     page = parsing.arg_int(request.args, "page", 1, maximum=parsing.MAX_PAGE)
     result = reports.hr_page(get_db(), _actor(), filters, page, _config())
-    locale = str(get_locale())
     charts = {
-        "statuses": bar_chart(
-            [Bar(_config().status_name(s, locale), result.total.counts.get(s, 0))
-             for s in REPORTED],
-            title=_("Activities by status"), whole=True),
+        "statuses": _status_chart(result.total.counts, REPORTED, _("Activities by status")),
         "departments": _department_hours_chart(
             [(d.department, d.hours) for d in result.departments]),
     }
