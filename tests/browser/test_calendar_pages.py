@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from a11y import axe_violations
 from sqlalchemy import select
+from test_working_in_the_frame import PHONE, wider_than_the_frame
 
 from lti_tool.extensions import services
 from lti_tool.gradebook.models import CourseGrading, LineItem, Result
@@ -23,20 +24,6 @@ except ImportError:  # the `playwright` fixture fails every test with what to do
     expect = None
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
-WIDER = """() => {
-  const width = document.documentElement.clientWidth;
-  const inScroller = e => {
-    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
-      if (["auto", "scroll", "hidden"].includes(getComputedStyle(p).overflowX)) return true;
-    }
-    return false;
-  };
-  return [...document.querySelectorAll("body *")]
-    .filter(e => e.getBoundingClientRect().right > width + 1 && !inScroller(e))
-    .map(e => e.tagName.toLowerCase() + " " + Math.round(e.getBoundingClientRect().right));
-}"""
 
 
 def test_the_leader_confirms_on_a_phone_and_the_summary_reads_points_and_level(
@@ -100,7 +87,7 @@ def test_the_leader_confirms_on_a_phone_and_the_summary_reads_points_and_level(
     frame.goto(f"{tool.base_url}/portfolio/group-gpa?ls={token}")
     table = frame_locator.locator("#group-gpa")
     expect(table).to_contain_text("Әлия Сәрсенбаева")
-    assert frame.evaluate(WIDER) == []
+    assert wider_than_the_frame(frame) == []
     assert axe_violations(frame) == []
     table.locator("button[type=submit]").first.click()
     expect(frame_locator.locator("#group-gpa")).to_contain_text("Әлия Сәрсенбаева,")
@@ -108,12 +95,12 @@ def test_the_leader_confirms_on_a_phone_and_the_summary_reads_points_and_level(
     confirmed = frame_locator.locator(".pf-totals .pf-confirmed")
     expect(confirmed).to_contain_text("старост")
     expect(confirmed).to_be_visible()  # on a phone too (it sits in the GPA cell)
-    assert frame.evaluate(WIDER) == []
+    assert wider_than_the_frame(frame) == []
     frame.goto(f"{tool.base_url}/portfolio/summaries/{summary_id}?ls={token}")
     level = frame_locator.locator("#achievement-level")
     expect(level).to_contain_text("высокий")
     expect(level).to_contain_text("установлен тьютором")
     expect(level).to_contain_text("155 за 2025-2026")
-    assert frame.evaluate(WIDER) == []
+    assert wider_than_the_frame(frame) == []
     assert axe_violations(frame) == []
     assert browser_page.page_errors == []
