@@ -196,10 +196,10 @@ class _TokenEndpoint:
 
 def test_the_connector_cache_hooks_keep_their_names_and_signatures():
     assert _parameters(ServiceConnector.__init__) == ["self", "registration", "requests_session"]
-    for name in ("_get_cached_access_token", "_cache_access_token"):
+    for name in ("_get_cached_access_token", "_cache_access_token", "encode_jwt"):
         assert name in vars(_Assertion)
         assert _parameters(getattr(ServiceConnector, name)) == _parameters(vars(_Assertion)[name])
-    assert {"_get_cached_access_token", "_cache_access_token"} <= _called_methods(
+    assert {"_get_cached_access_token", "_cache_access_token", "encode_jwt"} <= _called_methods(
         ServiceConnector.get_access_token
     )
 
@@ -216,6 +216,9 @@ def test_the_connector_asks_every_time_and_reports_the_lifetime(registration):
     assert form["grant_type"] == "client_credentials" and form["scope"] == "a b"
     header = jwt.get_unverified_header(form["client_assertion"])
     assert header == {"alg": "RS256", "kid": keyring.current().kid, "typ": "JWT"}
+    claims = jwt.decode(form["client_assertion"], keyring.current().public_pem,
+                        algorithms=["RS256"], audience="https://lms.example/token")
+    assert claims["iss"] == claims["sub"] == reg.get_client_id()
 
 
 # -- the deep linking response (lti/deep_linking.py) ----------------------------------------
