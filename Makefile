@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/lib/chromium/chromium
+# Python's bytecode cache, kept in the venv: every pytest worker, gunicorn and CLI process the
+# tests start imports the same ~200 modules, and compiling them anew costs each one 1-2 s of CPU
+# (an environment that sets PYTHONDONTWRITEBYTECODE, as some CI images do, would pay it always).
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 
 .PHONY: run serve test setup translations fonts browser axe services bench lint clean
 
