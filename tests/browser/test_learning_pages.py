@@ -1,7 +1,8 @@
 """Staff learning's pages and the portfolio's credentials looked at as users would (issue 14):
 in a real browser, in the LMS frame (the public pages on their own), in Kazakh and Russian, on
 a 390 px phone and a 1280 px desktop, nothing makes the page scroll sideways and axe-core finds
-no serious or critical violation. One browser; one launch per role; the tab is reused."""
+no serious or critical violation (at each width, in one of the two languages: a11y.axe_checks).
+One browser; one launch per role; the tab is reused."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from contextlib import ExitStack
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from a11y import axe_violations
+from a11y import axe_checks, axe_violations
 from conftest import MODES, Chromium, run_chromium
 from jwcrypto import jws
 from learning_helpers import act, attach, member, record, staff
@@ -142,13 +143,13 @@ def _framed(page, moodle, user, **plan):
     return frame, dict(parse_qsl(urlsplit(frame.url).query))["ls"]
 
 
-def _problems(frame, width: dict) -> dict:
+def _problems(frame, width: dict, locale: str) -> dict:
     found = {
         "wider than the screen": wider_than_the_frame(frame),
         "scrollers": frame.evaluate(UNLABELLED_SCROLLERS),
         "axe-core": [
             (v["id"], v["impact"], v["nodes"][:3])
-            for v in axe_violations(frame)
+            for v in (axe_violations(frame) if axe_checks(locale, width) else [])
             if v["impact"] in SERIOUS
         ],
     }
@@ -171,7 +172,7 @@ def test_learning_and_credential_pages_fit_a_phone_and_a_desktop(tool, moodle, c
                 for locale in ("kk", "ru"):
                     joiner = "&" if "?" in url else "?"
                     response = frame.goto(f"{url}{joiner}lang={locale}")
-                    found = _problems(frame, width)
+                    found = _problems(frame, width, locale)
                     if response.status >= 400:
                         found["status"] = response.status
                     if not frame.locator(shows).count():  # the page the test meant to see

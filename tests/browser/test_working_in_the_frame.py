@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from a11y import axe_violations
+from a11y import axe_checks, axe_violations
 from conftest import MODES, open_course
 from lti_platform import Platform
 from sqlalchemy import select
@@ -192,21 +192,21 @@ def show_at(page, frame, width: dict) -> None:
     frame.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
-def checks_at(frame, width: dict, locale: str, axe: bool = True) -> dict[str, object]:
-    """What is wrong with the frame's page at one screen width (axe-core's rules if `axe`)."""
+def checks_at(frame, width: dict, locale: str) -> dict[str, object]:
+    """What is wrong with the frame's page at one screen width (axe-core: a11y.axe_checks)."""
     return {
         "wider than the screen": wider_than_the_frame(frame) if width == PHONE else [],
         "tables cut": frame.evaluate(CUT_TABLES) if width == DESKTOP else [],
         "scrollers without a label or focus": frame.evaluate(UNLABELLED_SCROLLERS),
         "axe-core": ([(v["id"], v["impact"], v["nodes"][:3]) for v in axe_violations(frame)]
-                     if axe else []),
+                     if axe_checks(locale, width) else []),
         "raw keys": (sorted(set(RAW_KEYS.findall(EMAIL.sub("", frame.inner_text("body")))))
                      if locale in ("kk", "ru") else []),
     }
 
 
 def crawl(page, tool_base_url: str, widths: tuple[dict, ...] = (PHONE,),
-          locale: str = "en", checked: set[str] | None = None, axe_at: dict | None = None,
+          locale: str = "en", checked: set[str] | None = None,
           ) -> tuple[list[str], dict[str, object]]:
     """Follow the tool's links inside its frame, breadth first, from the page it shows: the
     pages seen, and those that failed, did not fit the screen, cut a table, had an unlabelled
@@ -215,7 +215,7 @@ def crawl(page, tool_base_url: str, widths: tuple[dict, ...] = (PHONE,),
 
     Each page is loaded once and checked at every width in `widths` (the viewport resized in
     between, alternating the order so that each page starts at the width the last one ended
-    at), axe-core's rules at `axe_at` (every width if None); `widths=()` checks only that
+    at; axe-core once per page and width: a11y.axe_checks); `widths=()` checks only that
     each page answers and shows the same menu. `checked`,
     shared by the crawls of one test, holds the pages SAME_FOR_EVERY_ROLE already checked at
     every width: another role's crawl checks only that they answer with the menu."""
@@ -235,8 +235,7 @@ def crawl(page, tool_base_url: str, widths: tuple[dict, ...] = (PHONE,),
         widths_here = () if once and key in checked else order
         for width in widths_here:
             show_at(page, frame, width)
-            axe = axe_at is None or width == axe_at
-            for check, wrong in checks_at(frame, width, locale, axe).items():
+            for check, wrong in checks_at(frame, width, locale).items():
                 if wrong:
                     found[f"{check} at {width['width']} px"] = wrong
         if once:
@@ -264,13 +263,11 @@ ROLE_SCOPE_MENTOR = "https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor
 # page serves both screens (checked at 390 px, then at 1280 px). Kazakh and Russian are the
 # readers' languages and the longest words: a page that fits them fits English. axe-core's
 # rules do not depend on the language: they run once per page and width, on the phone in
-# Kazakh and on the desktop in Russian (AXE_AT: the pages are the same, only the words
-# differ). The pages do not change with cookies, only the way the session reaches them: in the
-# cookie mode where no cookie is kept in the frame, the crawl runs once more, in English,
-# checking only that every page answers inside the frame with its menu (every link carries the
-# session) and that none fails in English.
+# Kazakh and on the desktop in Russian (a11y.axe_checks). The pages do not change with cookies,
+# only the way the session reaches them: in the cookie mode where no cookie is kept in the
+# frame, the crawl runs once more, in English, checking only that every page answers inside the
+# frame with its menu (every link carries the session) and that none fails in English.
 SCREENS = {"kk": (PHONE, DESKTOP), "ru": (PHONE, DESKTOP), "en": ()}
-AXE_AT = {"kk": PHONE, "ru": DESKTOP, "en": None}
 
 
 # The roles crawled by each half of the test (two tests per language, so that the browser
@@ -313,7 +310,7 @@ def test_every_page_each_role_reaches_fits_the_screen_and_passes_axe_core(
     checked: set[str] = set()
     crawls = {}
     if "student" in roles:
-        crawls["student"] = crawl(page, tool.base_url, widths, locale, checked, AXE_AT[locale])
+        crawls["student"] = crawl(page, tool.base_url, widths, locale, checked)
         assert any(key.startswith("/portfolio/entries/") for key in crawls["student"][0])
 
     student_sub = student.user.sub
@@ -354,7 +351,7 @@ def test_every_page_each_role_reaches_fits_the_screen_and_passes_axe_core(
     for who, (plan, must_reach) in launches.items():
         open_course(page, moodle.course_url(plan))
         expect(tool_frame.locator("main")).to_be_visible()
-        crawls[who] = crawl(page, tool.base_url, widths, locale, checked, AXE_AT[locale])
+        crawls[who] = crawl(page, tool.base_url, widths, locale, checked)
         assert any(key.startswith(must_reach) for key in crawls[who][0]), (who, crawls[who][0])
         assert page.url == moodle.course_url(plan)
     problems = {who: found for who, (_seen, found) in crawls.items() if found}
