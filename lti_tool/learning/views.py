@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import wraps
 
 from flask import (
     Blueprint,
@@ -27,7 +26,7 @@ from ..exports import CSV_MIMETYPE, XLSX_MIMETYPE, content_disposition, download
 from ..extensions import services, settings
 from ..teachhub.config import TeachHubConfig
 from ..teachhub.errors import InputError, Refused
-from ..teachhub.views import current_actor as teachhub_actor
+from ..teachhub.views import current_actor as teachhub_actor, flash_refusal, on_refusal
 from ..versioning import parse_version
 from . import (
     credentials,
@@ -92,25 +91,17 @@ def _helpers() -> dict:
     }
 
 
-def refused_here(view):
-    """Refused input or a refused step: the activity page (or the form) again, with why."""
+def _back_to_the_activity(err: InputError | Refused, kwargs: dict):
+    # The activity page again with why (or, without one, the own list with the messages).
+    if "activity_id" in kwargs:
+        errors = err.errors if isinstance(err, InputError) else {"action": err.message}
+        return _activity_page(kwargs["activity_id"], errors=errors, status=err.status)
+    flash_refusal(err)
+    return redirect(url_for(".index"), code=303)
 
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except (InputError, Refused) as err:
-            if wants_json():
-                raise
-            get_db().rollback()
-            errors = err.errors if isinstance(err, InputError) else {"action": err.message}
-            if "activity_id" in kwargs:
-                return _activity_page(kwargs["activity_id"], errors=errors, status=err.status)
-            for message in errors.values():
-                flash(str(message), "error")
-            return redirect(url_for(".index"), code=303)
 
-    return wrapper
+# Refused input or a refused step: the activity page (or the own list) again, with why.
+refused_here = on_refusal(_back_to_the_activity)
 
 
 # -- a person's own record ----------------------------------------------------------------------

@@ -141,12 +141,10 @@ def _helpers() -> dict:
     }
 
 
-def back_to_page(endpoint: str, id_arg: str | None = None):
-    """On refused input or a refused action, say why on the page the form came from.
-
-    `id_arg` names the view argument the page takes; task views set g.teachhub_card_id.
-    JSON clients get the error itself (status code, stable code, message).
-    """
+def on_refusal(handle):
+    """A view decorator: refused input or a refused step (InputError, Refused) rolls the request
+    back and is answered by `handle(err, view_kwargs)`; a JSON client gets the error itself
+    (status code, stable code, message). Staff learning uses it too."""
 
     def decorate(view):
         @wraps(view)
@@ -157,23 +155,40 @@ def back_to_page(endpoint: str, id_arg: str | None = None):
                 if wants_json():
                     raise
                 get_db().rollback()
-                card_id = kwargs.get("card_id", g.get("teachhub_card_id"))
-                if endpoint == ".card_page" and card_id is not None:
-                    # Not a redirect: the card as it is now, the refused form with what was
-                    # typed and each message beside its field (409 when it changed meanwhile).
-                    return _card_page(card_id, err.status, refused=_refused_form(err, kwargs))
-                if endpoint == ".module_page":
-                    return _module_page(kwargs["module_id"], err.status,
-                                        refused=_refused_form(err, kwargs))
-                messages = err.errors.values() if isinstance(err, InputError) else [err.message]
-                for message in messages:
-                    flash(str(message), "error")
-                values = {id_arg: kwargs[id_arg]} if id_arg else {}
-                return redirect(url_for(endpoint, **values), code=303)
+                return handle(err, kwargs)
 
         return wrapper
 
     return decorate
+
+
+def flash_refusal(err: InputError | Refused) -> None:
+    """Each message of a refusal, flashed for the page the person is sent back to."""
+    messages = err.errors.values() if isinstance(err, InputError) else [err.message]
+    for message in messages:
+        flash(str(message), "error")
+
+
+def back_to_page(endpoint: str, id_arg: str | None = None):
+    """On refused input or a refused action, say why on the page the form came from.
+
+    `id_arg` names the view argument the page takes; task views set g.teachhub_card_id.
+    """
+
+    def handle(err, kwargs):
+        card_id = kwargs.get("card_id", g.get("teachhub_card_id"))
+        if endpoint == ".card_page" and card_id is not None:
+            # Not a redirect: the card as it is now, the refused form with what was typed and
+            # each message beside its field (409 when it changed meanwhile).
+            return _card_page(card_id, err.status, refused=_refused_form(err, kwargs))
+        if endpoint == ".module_page":
+            return _module_page(kwargs["module_id"], err.status,
+                                refused=_refused_form(err, kwargs))
+        flash_refusal(err)
+        values = {id_arg: kwargs[id_arg]} if id_arg else {}
+        return redirect(url_for(endpoint, **values), code=303)
+
+    return on_refusal(handle)
 
 
 @dataclass
