@@ -216,8 +216,12 @@ def test_the_connector_asks_every_time_and_reports_the_lifetime(registration):
     assert form["grant_type"] == "client_credentials" and form["scope"] == "a b"
     header = jwt.get_unverified_header(form["client_assertion"])
     assert header == {"alg": "RS256", "kid": keyring.current().kid, "typ": "JWT"}
-    claims = jwt.decode(form["client_assertion"], keyring.current().public_pem,
-                        algorithms=["RS256"], audience="https://lms.example/token")
+    claims = jwt.decode(
+        form["client_assertion"],
+        keyring.current().public_pem,
+        algorithms=["RS256"],
+        audience="https://lms.example/token",
+    )
     assert claims["iss"] == claims["sub"] == reg.get_client_id()
 
 
