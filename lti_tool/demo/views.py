@@ -4,6 +4,7 @@ embedded default (demo/__init__.py): elsewhere every /demo URL is a 404."""
 
 from __future__ import annotations
 
+from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -74,6 +75,23 @@ def _on_demo_site() -> BaseResponse | None:
     return None
 
 
+def demo_page(view):
+    """A page of the demo LMS: only on the demo site (on the tool's host, a redirect there), only
+    for its courses (a 404 for another `context_id`), with the demo registered and seeded."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        moved = _on_demo_site()
+        if moved is not None:
+            return moved
+        if "context_id" in kwargs and kwargs["context_id"] not in COURSES:
+            raise NotFound()
+        _ready()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def _ready() -> None:
     """Register the demo platform and seed its course on first use (one transaction)."""
     db = get_db()
@@ -99,23 +117,16 @@ def _frame_tool() -> None:
 
 
 @bp.get("/")
+@demo_page
 def index():
     """ "Try it": the demo course page, on the demo site."""
-    moved = _on_demo_site()
-    if moved is not None:
-        return moved
     return redirect(url_for("demo.course", context_id=PORTFOLIO_COURSE, lang=_locale()))
 
 
 @bp.get("/course/<context_id>")
+@demo_page
 def course(context_id: str):
     """A course page of the demo LMS: header, course menu, role picker, the tool framed."""
-    moved = _on_demo_site()
-    if moved is not None:
-        return moved
-    if context_id not in COURSES:
-        raise NotFound()
-    _ready()
     chosen = SEAT_BY_KEY.get(request.args.get("as", ""))
     if chosen is not None and context_id not in chosen.person.roles:
         chosen = None
@@ -139,14 +150,9 @@ def course(context_id: str):
 
 
 @bp.get("/course/<context_id>/grades")
+@demo_page
 def grades(context_id: str):
     """The demo course's gradebook: the scores the tool posted over AGS."""
-    moved = _on_demo_site()
-    if moved is not None:
-        return moved
-    if context_id not in COURSES:
-        raise NotFound()
-    _ready()
     return render_template(
         "demo/grades.html",
         course=COURSES[context_id],
@@ -159,15 +165,12 @@ def grades(context_id: str):
 
 
 @bp.get("/launch/<seat>/<context_id>")
+@demo_page
 def launch(seat: str, context_id: str):
     """The framed launch: a third-party initiated login to the tool (LTI 1.3 Core §5.1.1)."""
-    moved = _on_demo_site()
-    if moved is not None:
-        return moved
     chosen = SEAT_BY_KEY.get(seat)
-    if chosen is None or context_id not in COURSES or context_id not in chosen.person.roles:
+    if chosen is None or context_id not in chosen.person.roles:
         raise NotFound()
-    _ready()
     deep = request.args.get("deep") == "1"
     urls = _urls()
     hint = _hints().dumps(
