@@ -10,6 +10,7 @@ import pytest
 from a11y import axe_checks, axe_violations
 from conftest import MODES, run_chromium
 from sqlalchemy import select
+from test_working_in_the_frame import PHONE, wider_than_the_frame
 from tool_server import start_tool
 
 from lti_tool.extensions import services
@@ -150,26 +151,6 @@ def test_try_it_and_every_role_from_a_fresh_database(fresh_tool, blocked):
     page.close()
 
 
-PHONE = {"width": 390, "height": 844}
-# Elements reaching past the right edge of the screen, outside any horizontal scroller.
-WIDER = """() => {
-  const width = document.documentElement.clientWidth;
-  const inScroller = e => {
-    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
-      if (["auto", "scroll", "hidden"].includes(getComputedStyle(p).overflowX)) return true;
-    }
-    return false;
-  };
-  const wide = [...document.querySelectorAll("body *")]
-    .filter(e => e.getBoundingClientRect().right > width + 1 && !inScroller(e))
-    .map(e => e.tagName.toLowerCase() + "." + e.className + " " +
-              Math.round(e.getBoundingClientRect().right));
-  if (document.documentElement.scrollWidth > width + 1) wide.push("page " +
-      document.documentElement.scrollWidth);
-  return wide;
-}"""
-
-
 def test_the_demo_lms_pages_pass_axe_on_a_phone_and_a_desktop(fresh_tool, blocked):
     """The course page (header, course menu, role picker), the page framing the tool and the
     gradebook, in kk, ru and en at 390 px and 1280 px: nothing wider than a phone's screen, and
@@ -200,7 +181,9 @@ def test_the_demo_lms_pages_pass_axe_on_a_phone_and_a_desktop(fresh_tool, blocke
                         for v in (axe_violations(page.main_frame) if axe_checks(lang, size) else [])
                         if v["impact"] in ("serious", "critical")
                     ],
-                    "wider than the screen": page.evaluate(WIDER) if size == PHONE else [],
+                    "wider than the screen": (
+                        wider_than_the_frame(page.main_frame) if size == PHONE else []
+                    ),
                 }
                 if any(found.values()):
                     problems[f"{size['width']} {lang} {name}"] = {

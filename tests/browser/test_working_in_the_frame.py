@@ -41,7 +41,8 @@ PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
        b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
-# Elements inside a box that scrolls sideways on purpose (a wide table's wrapper) do not count.
+# Elements inside a box that scrolls sideways on purpose (a wide table's wrapper) do not count;
+# a page that scrolls sideways for any other reason does.
 WIDER_THAN_THE_FRAME = """() => {
   const width = document.documentElement.clientWidth;
   const inScroller = e => {
@@ -50,15 +51,20 @@ WIDER_THAN_THE_FRAME = """() => {
     }
     return false;
   };
-  return [...document.querySelectorAll("body *")]
+  const wide = [...document.querySelectorAll("body *")]
     .filter(e => e.getBoundingClientRect().right > width + 1 && !inScroller(e))
     .map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")
               + " " + Math.round(e.getBoundingClientRect().right) + "px");
+  if (document.documentElement.scrollWidth > width + 1) {
+    wide.push("the page, " + document.documentElement.scrollWidth + "px");
+  }
+  return wide;
 }"""
 
 
 def wider_than_the_frame(frame) -> list[str]:
-    """What makes the page scroll sideways: elements reaching past the frame's right edge."""
+    """What makes the page (a frame's or a top-level page's main frame) scroll sideways:
+    elements reaching past its right edge, or the page itself."""
     return frame.evaluate(WIDER_THAN_THE_FRAME)
 
 
