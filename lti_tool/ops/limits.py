@@ -32,6 +32,10 @@ def init_app(app: Flask) -> None:
     """One limiter per app (Redis when redis.url is set, memory otherwise), on the anonymous
     endpoints; called once the blueprints are registered."""
     redis, limits = settings(app).redis, settings(app).rate_limits
+    if not limits.enabled:
+        # Turned off (not for production): no limiter. A disabled Flask-Limiter is not kept by
+        # the app, and the views it wrapped failed (500) once it was collected.
+        return
     # One limiter per app, not one in extensions.py: it keeps its storage on itself, and a
     # process may hold several apps (tests) with different storages.
     limiter = Limiter(
@@ -43,7 +47,6 @@ def init_app(app: Flask) -> None:
         swallow_errors=True,
         in_memory_fallback_enabled=bool(redis.url),
         headers_enabled=True,
-        enabled=limits.enabled,
     )
     for endpoint, limit_of in LIMITED.items():
         if endpoint not in app.view_functions:  # renamed: fail at start, never run unlimited
