@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from flask import g, session
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .db import get_db
@@ -84,6 +84,17 @@ def actor_of(viewer: Viewer, **teachhub_rights) -> Actor:
                  mentees=frozenset(viewer.mentees), **teachhub_rights)
 
 
+# Every page reads its viewer: the statement is built once, its values bound per request (the
+# outer joins find nothing for a session without a course or a link).
+_VIEWER = (
+    select(User, Platform, Context, ResourceLink)
+    .join(Platform, Platform.id == User.platform_id)
+    .outerjoin(Context, Context.id == bindparam("context"))
+    .outerjoin(ResourceLink, ResourceLink.id == bindparam("link"))
+    .where(User.id == bindparam("user"), Platform.id == bindparam("platform"))
+)
+
+
 def current_viewer() -> Viewer:
     """The viewer of this request; NotSignedIn when there was no launch."""
     if "viewer" in g:
@@ -91,15 +102,11 @@ def current_viewer() -> Viewer:
     user_id = session.get("user_id")
     if not user_id:
         raise NotSignedIn()
-    context_id, link_id = session.get("context_id"), session.get("resource_link_id")
     # One query for the four rows every page needs.
-    row = get_db().execute(
-        select(User, Platform, Context, ResourceLink)
-        .join(Platform, Platform.id == User.platform_id)
-        .outerjoin(Context, Context.id == context_id)
-        .outerjoin(ResourceLink, ResourceLink.id == link_id)
-        .where(User.id == user_id, Platform.id == session.get("platform_id"))
-    ).first()
+    row = get_db().execute(_VIEWER, {
+        "user": user_id, "platform": session.get("platform_id"),
+        "context": session.get("context_id"), "link": session.get("resource_link_id"),
+    }).first()
     if row is None:
         raise NotSignedIn()
     user, platform, context, resource_link = row

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..auth import Actor as TeachHubActor
@@ -68,17 +68,24 @@ class Actor:
         return frozenset(roles)
 
 
+# Every page's menu asks (the consolidated list's link): a plain statement built and compiled
+# once, not through the ORM (bench/launch.py).
+_NAMED_ROLES = select(NamedRole.role, NamedRole.department).where(
+    NamedRole.platform_id == bindparam("platform"), NamedRole.user_id == bindparam("user")
+)
+
+
 def load_actor(db: Session, teachhub: TeachHubActor) -> Actor:
     """The Actor for a session: one query beyond TeachHub's."""
-    rows = (
-        []
-        if teachhub.role in LIMITED_ROLES
-        else db.execute(
-            select(NamedRole.role, NamedRole.department).where(
-                NamedRole.platform_id == teachhub.platform_id, NamedRole.user_id == teachhub.user_id
+    rows: list[tuple[str, str]] = []
+    if teachhub.role not in LIMITED_ROLES:
+        db.flush()  # rows this session added but did not flush yet count (as a query's would)
+        rows = [
+            (role, department)
+            for role, department in db.connection().execute(
+                _NAMED_ROLES, {"platform": teachhub.platform_id, "user": teachhub.user_id}
             )
-        ).all()
-    )
+        ]
     roles = {role for role, _dep in rows if role in (EXPERT, SECRETARY, HR)}
     if teachhub.is_coordinator:
         roles |= {SECRETARY, HR}

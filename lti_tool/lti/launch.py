@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from flask_babel import lazy_gettext as _l
 from jwt.algorithms import RSAAlgorithm
 from pylti1p3.cookie import CookieService
@@ -133,10 +134,13 @@ class ToolMessageLaunch(MessageLaunch):
 
     def __init__(self, db: Session, params: dict[str, str], cookies: dict[str, str],
                  tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy,
-                 platforms: PlatformCache, states: LoginStates | None = None):
+                 platforms: PlatformCache, states: LoginStates | None = None,
+                 http: requests.Session | None = None):
         request = _FormRequest(params)
+        # The app's one outbound session (pylti1p3's service connectors would use it): without
+        # it pylti1p3 builds a requests.Session for every launch (bench/launch.py).
         super().__init__(request, tool_conf, session_service=SessionService(request),
-                         cookie_service=_NoCookies())
+                         cookie_service=_NoCookies(), requests_session=http)
         self.db = db
         self.params = params
         self.cookies = cookies
@@ -432,14 +436,15 @@ def consume_state(db: Session, state: str) -> bool:
 
 def validate_launch(db: Session, params: dict[str, str], cookies: dict[str, str], *,
                     tool_conf: DatabaseToolConf, keysets: PlatformKeySets, policy: LaunchPolicy,
-                    platforms: PlatformCache, states: LoginStates | None = None) -> Launch:
+                    platforms: PlatformCache, states: LoginStates | None = None,
+                    http: requests.Session | None = None) -> Launch:
     """Validate a launch form; returns the Launch or raises LaunchError.
 
     The login state is marked used in `db` but not committed: the caller commits it together
     with what it records of the launch.
     """
     message_launch = ToolMessageLaunch(db, params, cookies, tool_conf, keysets, policy,
-                                       platforms, states).validate()
+                                       platforms, states, http).validate()
     body = message_launch._jwt["body"]
     assert message_launch.platform is not None
     return Launch(

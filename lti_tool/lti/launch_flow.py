@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,7 @@ class LaunchServices:
     start_session: Callable[[dict[str, Any]], None]
     frame_origins_changed: Callable[[], None]  # a platform learned a frame origin
     refresh_roster: Callable[[Session, int], object]  # the course's roster, when it is old
+    http: requests.Session | None = None  # the app's outbound session (lti_tool/http.py)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def run_launch(
             policy=services.policy,
             platforms=services.platforms,
             states=states,
+            http=services.http,
         )
     except LaunchError as err:
         db.rollback()

@@ -122,6 +122,7 @@ def _launch_services(db) -> LaunchServices:
         start_session=start_session,
         frame_origins_changed=tool.frame_ancestors.invalidate,
         refresh_roster=tool.roster_refresher.request_if_due,
+        http=tool.http,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ..auth import Actor
@@ -45,34 +45,75 @@ def manages(actor: Actor, module: Module) -> bool:
     return module.platform_id == actor.platform_id and bool(roles_on(actor, module.id))
 
 
-def is_coordinator(db: Session, *, user_id: int, platform_id: int, tool_role: ToolRole,
-                   launch_roles: list[str], coordinator_roles: frozenset[str]) -> bool:
-    """Whether a person is a TeachHub coordinator on their platform (see the module docstring)."""
+def _coordinator_by_launch(
+    tool_role: ToolRole, launch_roles: list[str], coordinator_roles: frozenset[str]
+) -> bool | None:
+    """Whether the launch alone makes a coordinator (True) or rules it out (False); None when
+    the coordinators page decides."""
     if tool_role == ToolRole.ADMIN:
         return True
     if coordinator_roles and {normalise(r) for r in launch_roles} & coordinator_roles:
         return True
     if tool_role in LIMITED_ROLES:
         return False
+    return None
+
+
+def is_coordinator(
+    db: Session,
+    *,
+    user_id: int,
+    platform_id: int,
+    tool_role: ToolRole,
+    launch_roles: list[str],
+    coordinator_roles: frozenset[str],
+) -> bool:
+    """Whether a person is a TeachHub coordinator on their platform (see the module docstring)."""
+    by_launch = _coordinator_by_launch(tool_role, launch_roles, coordinator_roles)
+    if by_launch is not None:
+        return by_launch
     return db.get(Coordinator, (platform_id, user_id)) is not None
 
 
+# Every page's menu asks for a person's rights: the modules they facilitate and whether the
+# coordinators page names them, in one plain statement built and compiled once (through the
+# ORM, two queries cost about three times as much; bench/launch.py).
+_FACILITATOR, _NAMED = 1, 2
+_RIGHTS: CompoundSelect = union_all(
+    select(literal(_FACILITATOR).label("kind"), ModuleFacilitator.module_id.label("module"))
+    .join(Module, Module.id == ModuleFacilitator.module_id)
+    .where(
+        ModuleFacilitator.user_id == bindparam("user"), Module.platform_id == bindparam("platform")
+    ),
+    select(literal(_NAMED).label("kind"), literal(None).label("module")).where(
+        Coordinator.platform_id == bindparam("platform"), Coordinator.user_id == bindparam("user")
+    ),
+)
+
+
 def load_actor(db: Session, actor: Actor, coordinator_roles: frozenset[str]) -> Actor:
-    """`actor` with their TeachHub rights (coordinator, facilitated modules): at most three
-    small queries."""
+    """`actor` with their TeachHub rights (coordinator, facilitated modules): at most two
+    small queries (one unless `teachhub.coordinator_roles` is set)."""
     user_id, platform_id, tool_role = actor.user_id, actor.platform_id, actor.role
     context_id = actor.context_id
     launch_roles: list[str] = []
     if coordinator_roles and context_id is not None:
-        membership = db.scalars(select(Membership).where(
-            Membership.user_id == user_id, Membership.context_id == context_id)).first()
+        membership = db.scalars(
+            select(Membership).where(
+                Membership.user_id == user_id, Membership.context_id == context_id
+            )
+        ).first()
         launch_roles = list(membership.roles or []) if membership else []
-    facilitates = frozenset() if tool_role in LIMITED_ROLES else frozenset(db.scalars(
-        select(ModuleFacilitator.module_id).join(Module, Module.id == ModuleFacilitator.module_id)
-        .where(ModuleFacilitator.user_id == user_id, Module.platform_id == platform_id)))
-    return replace(actor, facilitates=facilitates, is_coordinator=is_coordinator(
-        db, user_id=user_id, platform_id=platform_id, tool_role=tool_role,
-        launch_roles=launch_roles, coordinator_roles=coordinator_roles))
+    coordinator = _coordinator_by_launch(tool_role, launch_roles, coordinator_roles)
+    facilitates: frozenset[int] = frozenset()
+    if tool_role not in LIMITED_ROLES:
+        db.flush()  # rows this session added but did not flush yet count (as a query's would)
+        rows = db.connection().execute(_RIGHTS, {"user": user_id, "platform": platform_id})
+        kinds = [(kind, module) for kind, module in rows]
+        facilitates = frozenset(module for kind, module in kinds if kind == _FACILITATOR)
+        if coordinator is None:
+            coordinator = any(kind == _NAMED for kind, _module in kinds)
+    return replace(actor, facilitates=facilitates, is_coordinator=bool(coordinator))
 
 
 def module_for(db: Session, actor: Actor, module_id: int) -> Module:
@@ -104,6 +145,10 @@ def card_for(db: Session, actor: Actor, card_id: int) -> tuple[Participant, Modu
     if card is None or module is None or module.platform_id != actor.platform_id:
         raise NotFound()
     if card.user_id != actor.user_id and not manages(actor, module):
-        raise Forbidden(_l("A participant card is seen only by its participant, the module's "
-                           "facilitators and TeachHub coordinators."))
+        raise Forbidden(
+            _l(
+                "A participant card is seen only by its participant, the module's "
+                "facilitators and TeachHub coordinators."
+            )
+        )
     return card, module

@@ -118,6 +118,20 @@ def test_finding7_rate_limit_key_is_the_address_a_trusted_proxy_saw(tmp_path):
         served.stop()
 
 
+def test_rate_limits_turned_off_leave_login_working_and_unlimited(tmp_path):
+    """`rate_limits.enabled = false` (not for production): logins are answered, never 429.
+    (Flask-Limiter turned off keeps no reference to itself: views it wrapped failed with 500.)"""
+    served = start_tool(str(tmp_path), overrides={
+        "rate_limits": {"enabled": False, "login": "1 per minute"}})
+    try:
+        with Platform("moodle") as moodle:
+            served.register(moodle)
+            params = dict(moodle.plan("student").login_params)
+            assert [_login(served, params).status_code for _ in range(3)] == [302, 302, 302]
+    finally:
+        served.stop()
+
+
 # -- frame origins only from active platforms -------------------------------------------------
 
 def _frame_ancestors(tool) -> list[str]:
