@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from contextlib import ExitStack
+from datetime import timedelta
 
 from teachhub_helpers import (
     add_stream,
@@ -52,6 +53,18 @@ def test_the_todo_lists_what_waits_and_links_to_where_it_is_done(tool, moodle):
         assert move(coordinator, cards[2], "submitted").status_code == 303
         draft = create_module(coordinator, [], title="Draft without a goal", goal="")
         this_month = today().replace(day=1)
+        # The setup's stream, open today, neither starts nor ends this month (whatever the day):
+        # from the first of last month to 40 days ahead.
+        last_month = (this_month - timedelta(days=1)).replace(day=1)
+        spring = coordinator.post(
+            f"/teachhub/modules/{setup.module_id}/streams/{setup.stream_id}",
+            {
+                "name": "Spring",
+                "starts_on": last_month.isoformat(),
+                "ends_on": (today() + timedelta(days=40)).isoformat(),
+            },
+        )
+        assert spring.status_code == 200, spring.text[:600]
         add_stream(coordinator, setup.module_id, "December cohort", this_month, this_month)
         with db(tool) as session:
             session.add(
