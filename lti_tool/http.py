@@ -40,6 +40,11 @@ from urllib3.util.retry import Retry
 if TYPE_CHECKING:
     from .settings import HttpSettings
 
+    # The mixin below is only ever combined with urllib3's HTTPConnection: mypy sees it as one.
+    _ConnectionBase = HTTPConnection
+else:
+    _ConnectionBase = object
+
 log = logging.getLogger(__name__)
 
 USER_AGENT = "lti-tool/0.1 (+LTI 1.3 portfolio and TeachHub tool)"
@@ -131,7 +136,10 @@ class AddressPolicy:
         """getaddrinfo for `host`, refused as a whole when any address is refused."""
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         for info in infos:
-            reason = self.refusal(host, info[4][0])
+            address = info[4][0]
+            if not isinstance(address, str):  # SOCK_STREAM lookups give IPv4/IPv6 addresses only
+                raise AddressRefused(f"{host} resolves to a non-IP address; not called")
+            reason = self.refusal(host, address)
             if reason:
                 raise AddressRefused(f"{host} resolves to {reason}; not called "
                                      f"(http.allowed_private_hosts admits an intranet LMS)")
@@ -186,7 +194,7 @@ def _watch(sock) -> None:
         call.watch(sock)
 
 
-class _GuardedConnectionMixin:
+class _GuardedConnectionMixin(_ConnectionBase):
     """Resolve, check every address, connect to a checked one; report the socket."""
 
     policy: AddressPolicy
@@ -396,7 +404,7 @@ def _read_body(response: requests.Response, call: _Call, max_bytes: int) -> None
         response.close()
         raise DeadlineExceeded("deadline passed while reading the answer")
     response._content = b"".join(chunks)
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # types-requests omits it
     response.close()  # the body is read: the connection goes back to the pool
 
 
