@@ -41,7 +41,7 @@ class Services:
     def client(self, db: Session, platform_id: int,
                granted: list[str] | None = None) -> PlatformClient:
         """A client for one platform, signing token requests with the tool's current key."""
-        platform = db.get(Platform, platform_id)
+        platform = db.get_one(Platform, platform_id)  # the caller's row holds its foreign key
         registration = DatabaseToolConf(db, self.keyring).registration_for(platform_info(platform))
         return PlatformClient(platform_id, registration, self.http, self.tokens, granted)
 
@@ -51,7 +51,7 @@ def sync_state(db: Session, context_id: int) -> SyncState:
     state = db.get(SyncState, context_id)
     if state is None:
         insert_ignore(db, SyncState, context_id=context_id, roster_error="", grades_error="")
-        state = db.get(SyncState, context_id)
+        state = db.get_one(SyncState, context_id)  # inserted just now, or by a concurrent call
     return state
 
 
@@ -190,12 +190,13 @@ def pull_grades(db: Session, client: PlatformClient, context: Context) -> PullRe
         line_item_id = stored[item.url].id
         for result in results[item.url]:
             key = (line_item_id, users[result.user_id].id)
-            row = existing.get(key)
-            if row is None:
-                row = existing[key] = Result(line_item_id=key[0], user_id=key[1])
-                db.add(row)
-            row.result_score, row.result_maximum = result.result_score, result.result_maximum
-            row.comment, row.pulled_at = result.comment, utcnow()
+            stored_result = existing.get(key)
+            if stored_result is None:
+                stored_result = existing[key] = Result(line_item_id=key[0], user_id=key[1])
+                db.add(stored_result)
+            stored_result.result_score = result.result_score
+            stored_result.result_maximum = result.result_maximum
+            stored_result.comment, stored_result.pulled_at = result.comment, utcnow()
             count += 1
     state.grades_pulled_at = utcnow()
     state.grades_error = ""

@@ -199,10 +199,11 @@ class ScoreWorker:
         return sendable
 
     def _line_item_for(self, db: Session, row: ScoreOutbox, client: PlatformClient) -> str:
-        link = db.get(ResourceLink, row.resource_link_id)
+        # Foreign keys: the link and its course exist (get_one raises, as a bug, if not).
+        link = db.get_one(ResourceLink, row.resource_link_id)
         if link.lineitem_url:
             return link.lineitem_url
-        context = db.get(Context, link.context_id)
+        context = db.get_one(Context, link.context_id)
         if not context.lineitems_url:
             raise ServiceError("the course offers no line items service", retryable=False)
         tag = row.line_item_tag or link.placement or "lti-tool"
