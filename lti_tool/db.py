@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, Table, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -38,6 +38,14 @@ class UtcDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     """Declarative base of every model."""
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Table, for Core statements built once (`__table__` is typed as any FromClause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 def load_models() -> None:
@@ -144,10 +152,13 @@ class Database:
 def insert_ignore(db: Session, model, **values) -> None:
     """INSERT a row unless one with the same key exists (no race between processes)."""
     if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        db.execute(pg_insert(model).values(**values).on_conflict_do_nothing())
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.execute(insert(model).values(**values).on_conflict_do_nothing())
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        db.execute(sqlite_insert(model).values(**values).on_conflict_do_nothing())
 
 
 EXTENSION_KEY = "lti_tool.db"  # where Database.init_app registers itself

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from ipaddress import ip_network
 from pathlib import Path
@@ -441,7 +442,7 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(overrides: dict[str, Any] | None = None,
-         environ: dict[str, str] | None = None) -> Settings:
+         environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings once, check and type them; `overrides` (tests: a nested dict like
     the TOML files) win over everything."""
     environ = os.environ if environ is None else environ
@@ -478,7 +479,7 @@ def load(overrides: dict[str, Any] | None = None,
                             + "\n  - ".join(_problems(err))) from None
 
 
-def environment_values(environ: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+def environment_values(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """The variables the tool reads, NAME or the file NAME_FILE names; and what is wrong."""
     values = {name: environ[name] for name in (*ENVIRONMENT, *FILE_VARIABLES)
               if environ.get(name)}
@@ -500,7 +501,7 @@ def environment_values(environ: dict[str, str]) -> tuple[dict[str, str], list[st
     return values, problems
 
 
-def env_secret(name: str, environ: dict[str, str] | None = None) -> str | None:
+def env_secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     """A secret from the environment: NAME, else the content of the file NAME_FILE."""
     values, _problems = environment_values(os.environ if environ is None else environ)
     return values.get(name) or None

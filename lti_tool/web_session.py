@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import CallbackDict
 
-from .db import Base, UtcDateTime, get_db, utcnow
+from .db import Base, UtcDateTime, get_db, table_of, utcnow
 from .extensions import services, settings
 
 TOKEN_PARAM = "ls"
@@ -50,7 +50,7 @@ def _hash(token: str) -> str:
 # Every request reads its session and every launch writes one: plain statements with bound
 # parameters, built and compiled once (the ORM's per-statement work cost more than the
 # statements themselves; bench/launch.py).
-_TABLE = WebSession.__table__
+_TABLE = table_of(WebSession)
 _SELECT = select(_TABLE.c.data, _TABLE.c.created_at, _TABLE.c.expires_at).where(
     _TABLE.c.token_hash == bindparam("key"))
 _INSERT = insert(_TABLE)
@@ -120,7 +120,9 @@ class DatabaseSessionInterface(SessionInterface):
                 return session
         return ServerSession(new=True)
 
-    def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not isinstance(session, ServerSession):  # open_session above only makes these
+            raise TypeError(f"not a server-side session: {type(session).__name__}")
         if session.ended:
             response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True,
                                    samesite="None", partitioned=True)

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..cache import CacheError, RedisCache
-from ..db import utcnow
+from ..db import table_of, utcnow
 from ..errors import LaunchError
 from .models import LoginState
 
@@ -36,7 +36,7 @@ return 2
 # Every login and launch runs these: plain statements with bound parameters, built and
 # compiled once. Through the ORM (unit of work, identity map) each cost two to three times
 # the statement itself (bench/launch.py).
-_TABLE = LoginState.__table__
+_TABLE = table_of(LoginState)
 _INSERT = insert(_TABLE)
 _SELECT = select(_TABLE).where(_TABLE.c.state == bindparam("key"))
 _CONSUME = (update(_TABLE).where(_TABLE.c.state == bindparam("key"), _TABLE.c.used_at.is_(None))
