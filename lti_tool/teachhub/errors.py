@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal, overload
 
 from flask_babel import lazy_gettext as _l
 
@@ -37,6 +38,14 @@ class Changed(Refused):
         "Someone changed this card after you opened it, so nothing was saved. "
         "The card as it is now is shown; what you typed is kept in the form."
     )
+
+
+@overload
+def parse_date(value: object, field: str, *, required: Literal[True]) -> date: ...
+
+
+@overload
+def parse_date(value: object, field: str, *, required: bool = False) -> date | None: ...
 
 
 def parse_date(value: object, field: str, *, required: bool = False) -> date | None:

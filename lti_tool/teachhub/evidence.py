@@ -58,7 +58,10 @@ def upload_limit(settings: Settings) -> int | None:
 
 def size_text(size: int) -> str:
     """A byte count for the reader: "20 MB" (the storage's own wording, in their locale)."""
-    return _storage().format_size(size)
+    storage = _storage()
+    if storage is None:  # asked only for the limit upload_limit() gives, with storage installed
+        raise RuntimeError("evidence storage is not installed")
+    return storage.format_size(size)
 
 
 def usage_line(db: Session, *, settings: Settings, owner: User) -> str | None:
@@ -80,8 +83,10 @@ def send(db: Session, evidence_id: int, *, settings: Settings, thumbnail: bool =
          download: bool = False):
     """The file as a response (the caller checked access)."""
     storage = _storage()
-    models = importlib.import_module("lti_tool.evidence.models") if storage else None
-    evidence = db.get(models.EvidenceFile, evidence_id) if models else None
+    if storage is None:
+        raise NotFound()
+    models = importlib.import_module("lti_tool.evidence.models")
+    evidence = db.get(models.EvidenceFile, evidence_id)
     if evidence is None:
         raise NotFound()
     return storage.send_evidence(evidence, settings=settings, thumbnail=thumbnail,

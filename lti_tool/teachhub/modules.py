@@ -381,9 +381,10 @@ def save_stream(db: Session, actor: Actor, module_id: int, stream_id: int | None
         end = parse_date(ends_on, "ends_on", required=True)
     except InputError as err:
         errors.update(err.errors)
-    if errors:
+    if errors or start is None or end is None:  # both dates are set when nothing failed
         raise InputError(errors)
     ordered(start, end, "ends_on")
+    stream: Stream | None
     if stream_id is None:
         stream = Stream(module_id=module.id)
         db.add(stream)

@@ -165,6 +165,8 @@ def open_placement(db: Session, *, module_id: int, user: User, tool_role: ToolRo
     except IntegrityError:  # the same person's first launch in another tab won the race
         db.rollback()
         card = latest_card(db, module.id, user.id)
+        if card is None:  # not that race: the error itself is the one to see
+            raise
         return Placement(module, db.get(ModuleVersion, card.version_id), card)
     _log(db, card, None, REGISTERED, user.id, "participant", note_key="first_launch")
     post_card(db, card, config.gradebook, config.mark_maximum)
@@ -555,10 +557,12 @@ def card_view(db: Session, actor: Actor, card_id: int) -> CardView:
         t.reviewed_by_id for t in tasks} | {card.marked_by_id, card.verified_by_id}
     ids.discard(None)
     names = {u.id: u.display_name for u in db.scalars(select(User).where(User.id.in_(ids)))}
-    log = [LogLine(c.at, c.from_status, c.to_status, names.get(c.actor_id, "—"), c.actor_role,
+    log = [LogLine(c.at, c.from_status, c.to_status,
+                   names.get(c.actor_id, "—") if c.actor_id is not None else "—", c.actor_role,
                    c.note, c.note_key or "", c.note_params or {}) for c in changes]
-    return CardView(card=card, module=module, version=db.get(ModuleVersion, card.version_id),
-                    stream=db.get(Stream, card.stream_id), participant=db.get(User, card.user_id),
+    return CardView(card=card, module=module, version=db.get_one(ModuleVersion, card.version_id),
+                    stream=db.get_one(Stream, card.stream_id),
+                    participant=db.get_one(User, card.user_id),
                     department=person.department if person else "",
                     department_source=person.source if person else "", tasks=tasks,
                     evidence=evidence_of_card(db, card.id), log=log, names=names)

@@ -54,7 +54,7 @@ def post_card(db: Session, card: Participant, posting: GradebookPosting,
         return False
     post = score_post(card.status, card.mark, posting, mark_maximum)
     enqueue_score(
-        db, resource_link=link, user=db.get(User, card.user_id),
+        db, resource_link=link, user=db.get_one(User, card.user_id),
         score_given=float(post.score_given) if post.score_given is not None else None,
         score_maximum=float(post.score_maximum), activity_progress=post.activity_progress,
         grading_progress=post.grading_progress, comment=card.mark_comment or "",

@@ -203,7 +203,7 @@ class RefusedForm:
 
 
 def _refused_form(err: ToolError, view_args: dict) -> RefusedForm:
-    name = request.endpoint.rpartition(".")[2]
+    name = (request.endpoint or "").rpartition(".")[2]  # a TeachHub view raised: it is set
     form = PAGE_FORMS.get(name, TeachHubForm)()
     left = form.refuse(err.errors) if isinstance(err, InputError) else {}
     messages = [str(m) for m in left.values()]
