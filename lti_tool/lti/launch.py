@@ -13,8 +13,9 @@ import base64
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import requests
 from flask_babel import lazy_gettext as _l
@@ -195,7 +196,7 @@ class ToolMessageLaunch(MessageLaunch):
         self._jwt = {"header": header, "body": body}
         return self
 
-    def _client_id(self, body: dict) -> str:
+    def _client_id(self, body: Mapping[str, Any]) -> str:
         aud = body.get("aud")
         audiences = [aud] if isinstance(aud, str) else aud
         if not isinstance(audiences, list) or not audiences or not all(
@@ -398,7 +399,8 @@ MAX_MENTEES = 200  # an observer or advisor follows a handful of learners, not a
 
 
 def _check_types(body: dict) -> None:
-    bad = [name for name in _OBJECT_CLAIMS if name in body and not isinstance(body[name], dict)]
+    bad: list[str] = [name for name in _OBJECT_CLAIMS
+                      if name in body and not isinstance(body[name], dict)]
     bad += [name for name in _STRING_CLAIMS if name in body and not isinstance(body[name], str)]
     if not _is_string_list(body.get(Claim.ROLES, [])):
         bad.append(Claim.ROLES)
@@ -445,7 +447,8 @@ def validate_launch(db: Session, params: dict[str, str], cookies: dict[str, str]
     """
     message_launch = ToolMessageLaunch(db, params, cookies, tool_conf, keysets, policy,
                                        platforms, states, http).validate()
-    body = message_launch._jwt["body"]
+    # pylti1p3 types the body as a TypedDict of the claims it knows; it is the token's JSON.
+    body = cast(dict[str, Any], message_launch._jwt["body"])
     assert message_launch.platform is not None
     return Launch(
         platform=message_launch.platform,
