@@ -196,9 +196,9 @@ def parse_scale(data: Any, source: str) -> GradeScale:
     letters = [b.letter for b in bands]
     for i, band in enumerate(bands):
         if letters.index(band.letter) != i:
-            first = letters.index(band.letter) + 1
+            first_row = letters.index(band.letter) + 1
             raise GradingPolicyError(f"{source}, row {i + 1} ({band.letter}): the letter "
-                                     f"{band.letter} is already row {first}")
+                                     f"{band.letter} is already row {first_row}")
     # Check coverage on the rows ordered by percent, but name rows as numbered in the file.
     order = sorted(range(len(bands)), key=lambda i: (bands[i].min_percent, bands[i].max_percent))
     first, last = bands[order[0]], bands[order[-1]]

@@ -84,7 +84,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id (+ exception)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(
                 timespec="milliseconds"),
             "level": record.levelname,
@@ -94,7 +94,7 @@ class JsonFormatter(logging.Formatter):
             entry["message"] = "request"
             for atom, name in ACCESS_FIELDS.items():
                 value = record.args.get(atom, "-")
-                entry[name] = int(value) if name in ("status", "bytes", "duration_ms") and \
+                entry[name] = int(str(value)) if name in ("status", "bytes", "duration_ms") and \
                     str(value).isdigit() else value
         else:
             entry["message"] = record.getMessage()
@@ -121,6 +121,12 @@ def formatter(kind: str) -> logging.Formatter:
     return JsonFormatter() if kind == "json" else PlainFormatter()
 
 
+class _ToolHandler(logging.StreamHandler):
+    """The stderr handler configure() adds, known again by its marker."""
+
+    _lti_tool = True
+
+
 def configure(options: LoggingSettings) -> None:
     """Send the app's log lines to stderr in the configured format (once per process).
 
@@ -135,8 +141,7 @@ def configure(options: LoggingSettings) -> None:
         return
     if root.handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler._lti_tool = True
+    handler = _ToolHandler(sys.stderr)
     handler.setFormatter(formatter(options.format))
     root.addHandler(handler)
 
