@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..cache import Cache, CacheError
 from ..db import utcnow
 from ..errors import LaunchError
+from ..http import GuardedSession
 from .models import PlatformKeySet
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class PlatformKeySets:
     shared), and in the database.
     """
 
-    def __init__(self, http: requests.Session, sessions: sessionmaker[Session], ttl: int,
+    def __init__(self, http: GuardedSession, sessions: sessionmaker[Session], ttl: int,
                  refetch_interval: int, shared: Cache | None = None):
         self.http = http
         self.sessions = sessions
@@ -78,13 +79,11 @@ class PlatformKeySets:
             if entry is None or kid not in entry.keys or now - entry.fetched_at >= self.ttl:
                 # Another process may have fetched a newer set (the platform rotated keys).
                 entry = self._from_shared(url) or entry or self._from_database(url)
-            stale = entry is None or now - entry.fetched_at >= self.ttl
             # An unknown kid means the platform rotated its keys, or a forged token:
             # refetch, but not more often than refetch_interval.
-            unknown = entry is not None and kid not in entry.keys
-            if stale:
+            if entry is None or now - entry.fetched_at >= self.ttl:  # stale
                 entry = self._fetch(url)
-            elif unknown and self._may_refetch(url, entry, now):
+            elif kid not in entry.keys and self._may_refetch(url, entry, now):
                 entry = self._fetch(url)
                 entry.kid_refetch_at = now
             if kid not in entry.keys:
@@ -138,8 +137,8 @@ class PlatformKeySets:
 
     def _fetch(self, url: str) -> _Entry:
         try:
-            response = self.http.get(url, headers={"Accept": "application/json"},
-                                     max_bytes=MAX_KEY_SET_BYTES)
+            response = self.http.request("GET", url, headers={"Accept": "application/json"},
+                                         max_bytes=MAX_KEY_SET_BYTES)
             response.raise_for_status()
             document = response.json()
             keys = parse_jwks(document)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import RegistrationError
-from ..http import BlockedAddress, DeadlineExceeded, ResponseTooLarge, digest
+from ..http import BlockedAddress, DeadlineExceeded, GuardedSession, ResponseTooLarge, digest
 from . import invites
 from .constants import ALL_SCOPES, MessageType
 from .models import Platform
@@ -59,7 +59,7 @@ def tool_configuration(base_url: str, tool_name: str) -> dict:
     }
 
 
-def _call_json(http: requests.Session, url: str, what: str, *, deadline: float,
+def _call_json(http: GuardedSession, url: str, what: str, *, deadline: float,
                **kwargs) -> dict:
     """One call to the LMS: its JSON object, or a RegistrationError that names the failure.
 
@@ -118,7 +118,7 @@ def _check_configuration(config: dict, config_url: str) -> None:
                                    "its address."), detail=f"issuer {issuer!r} vs {config_url!r}")
 
 
-def register_with_platform(db: Session, http: requests.Session, *, invite_token: str | None,
+def register_with_platform(db: Session, http: GuardedSession, *, invite_token: str | None,
                            openid_configuration_url: str, registration_token: str | None,
                            base_url: str, tool_name: str, auto_activate: bool,
                            slots: threading.BoundedSemaphore, deadline_seconds: float) -> Platform:
@@ -157,7 +157,7 @@ def register_with_platform(db: Session, http: requests.Session, *, invite_token:
     return platform
 
 
-def _register(db: Session, http: requests.Session, openid_configuration_url: str,
+def _register(db: Session, http: GuardedSession, openid_configuration_url: str,
               registration_token: str | None, base_url: str, tool_name: str,
               auto_activate: bool, update_id: int | None, *, deadline: float) -> Platform:
     config = _call_json(http, openid_configuration_url, "openid configuration",
