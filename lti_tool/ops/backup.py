@@ -69,7 +69,10 @@ class Installation:
     @property
     def sqlite_path(self) -> Path:
         """The database file of a SQLite installation."""
-        return Path(make_url(self.database_url).database)
+        database = make_url(self.database_url).database
+        if database is None:  # "sqlite://" is in memory: nothing to back up or restore into
+            raise BackupError("the SQLite database is in memory, not in a file")
+        return Path(database)
 
 
 @dataclass
@@ -184,7 +187,7 @@ def _row_counts(url: str) -> dict[str, int]:
         meta = MetaData()
         meta.reflect(engine)
         with engine.connect() as connection:
-            return {name: connection.scalar(select(func.count()).select_from(table))
+            return {name: connection.execute(select(func.count()).select_from(table)).scalar_one()
                     for name, table in sorted(meta.tables.items())}
     finally:
         engine.dispose()
@@ -266,7 +269,10 @@ def _run_postgres_tool(name: str, url: str, *args: str) -> None:
     for key, value in parsed.query.items():  # host=/run/postgresql for a unix socket
         if key == "host":
             env["PGHOST"] = str(value)
-    done = subprocess.run([_postgres_tool(name), *args], env=env, capture_output=True,
+    tool = _postgres_tool(name)
+    if tool is None:  # callers check that it is installed; this names it if not
+        raise BackupError(f"{name} is not installed")
+    done = subprocess.run([tool, *args], env=env, capture_output=True,
                           text=True, check=False, timeout=3600)
     if done.returncode != 0:
         raise BackupError(f"{name}: {done.stderr.strip()[-500:]}")
@@ -366,11 +372,11 @@ def _restore_database(installation: Installation, database: Path, manifest: dict
                            f"--dbname={make_url(installation.database_url).database}",
                            str(database / "postgres.dump"))
     elif kind == "sqlite":  # a SQLite backup into PostgreSQL: row by row
-        source = make_engine(f"sqlite:///{database / 'lti_tool.db'}")
+        source_engine = make_engine(f"sqlite:///{database / 'lti_tool.db'}")
         try:
-            _load_rows(installation.database_url, revisions, _rows_from_database(source))
+            _load_rows(installation.database_url, revisions, _rows_from_database(source_engine))
         finally:
-            source.dispose()
+            source_engine.dispose()
     else:
         _load_rows(installation.database_url, revisions, _rows_from_files(database / "tables"))
     summary.database = kind
