@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .db import rowcount
 from .errors import ToolError
 from .parsing import NumberError, parse_int
 
@@ -46,7 +47,7 @@ def claim(db: Session, obj, seen: int, column: str = "version") -> bool:
     result = db.execute(
         update(table).where(table.c.id == obj.id, col == seen).values({column: col + 1})
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return False
     set_committed_value(obj, column, seen + 1)
     return True

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import rowcount, utcnow
 from ..lti.models import ResourceLink, User
 from . import doorbell
 from .models import ScoreOutbox
@@ -120,4 +120,4 @@ def retry_parked(db: Session, context_id: int, ids: list[int] | None = None) -> 
     result = db.execute(query.values(status="pending", attempts=0, next_attempt_at=utcnow(),
                                      claimed_until=None))
     doorbell.request_send(db)
-    return result.rowcount
+    return rowcount(result)

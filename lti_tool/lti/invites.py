@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import rowcount, utcnow
 from ..errors import RegistrationError
 from .models import RegistrationInvite
 
@@ -89,7 +89,7 @@ def find_invite(db: Session, token: str | None) -> RegistrationInvite:
 def claim_invite(db: Session, invite_id: int) -> None:
     """Take the invite for one registration; committed, so that a second one is refused."""
     now = utcnow()
-    claimed = db.execute(
+    claimed = rowcount(db.execute(
         update(RegistrationInvite)
         .where(RegistrationInvite.id == invite_id, RegistrationInvite.used_at.is_(None),
                RegistrationInvite.expires_at > now,
@@ -97,7 +97,7 @@ def claim_invite(db: Session, invite_id: int) -> None:
                    RegistrationInvite.claimed_at <= now - CLAIM_LEASE))
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.commit()
     if claimed != 1:
         raise RegistrationError(_l("A registration with this link is already in progress."),

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..db import insert_ignore, utcnow
+from ..db import insert_ignore, rowcount, utcnow
 from ..errors import ToolError
 from ..evidence.models import EvidenceFile
 from ..evidence.storage import delete_evidence, store_upload
@@ -516,7 +516,7 @@ def set_tutor_mark(db: Session, actor: Actor, portfolio: Portfolio, rubric: Rubr
         for _attempt in range(2):  # a clear committed between the two statements: once more
             insert_ignore(db, TutorMark, portfolio_id=portfolio.id, mark_key=mark_key,
                           course_year=course_year, **values)
-            if db.execute(update(TutorMark).where(*key).values(**values)).rowcount:
+            if rowcount(db.execute(update(TutorMark).where(*key).values(**values))):
                 break
     mark = db.scalar(select(TutorMark).where(*key)
                      .execution_options(populate_existing=True))  # as written just now
