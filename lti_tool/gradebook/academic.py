@@ -214,7 +214,8 @@ def summarise(user_id: int, lines: Iterable[CourseLine], policy: GradingPolicy,
     years = []
     for year in order:
         courses = by_year[year]
-        counted = [Credited(c.credits, c.band.points) for c in courses if c.counts]
+        counted = [Credited(c.credits, c.band.points) for c in courses
+                   if c.counts and c.band is not None]
         year_gpa = gpa(counted)
         study_year = numbered.get(year)
         progression = (check_progression(year_gpa, policy.programme_level, study_year + 1,
@@ -224,7 +225,8 @@ def summarise(user_id: int, lines: Iterable[CourseLine], policy: GradingPolicy,
             academic_year=year, study_year=study_year, courses=tuple(courses),
             credits=sum((c.credits for c in counted), Decimal(0)), gpa=year_gpa,
             level=academic_level(year_gpa, policy.levels), progression=progression))
-    counted = [Credited(c.credits, c.band.points) for c in lines if c.counts]
+    counted = [Credited(c.credits, c.band.points) for c in lines
+               if c.counts and c.band is not None]
     total = gpa(counted)
     return AcademicRecord(user_id=user_id, programme_level=policy.programme_level,
                           years=tuple(years), credits=sum((c.credits for c in counted), Decimal(0)),

@@ -70,9 +70,10 @@ def _pages(client: PlatformClient, url: str, scopes: list[str], accept: str,
     for _ in range(MAX_PAGES):
         body, response = client.get_json(url, scopes, accept, params=params)
         yield body
-        url, params = next_link(response), None
-        if not url:
+        next_url = next_link(response)
+        if not next_url:
             return
+        url, params = next_url, None
     raise ServiceError(f"more than {MAX_PAGES} pages at {url}", retryable=False)
 
 
@@ -121,8 +122,10 @@ def list_results(client: PlatformClient, lineitem_url: str) -> list[ResultData]:
 
 
 def _number(value: object) -> float | None:
+    if not isinstance(value, str | int | float):  # None, or JSON that is no number
+        return None
     try:
-        return None if value is None else float(value)
+        return float(value)
     except (TypeError, ValueError):
         return None
 

@@ -294,7 +294,9 @@ class CanvasClient:
 
     @staticmethod
     def _academic_year(course: dict, start_month: int, zone: tzinfo) -> str:
-        term = course.get("term") if isinstance(course.get("term"), dict) else {}
+        term = course.get("term")
+        if not isinstance(term, dict):
+            term = {}
         for value in (term.get("start_at"), course.get("start_at")):
             if isinstance(value, str) and value:
                 try:

@@ -39,7 +39,7 @@ class RosterRefresher:
                 self._attempted[context_id] = attempted
         if attempted and now - attempted <= self.max_age:
             return None
-        context = db.get(Context, context_id)
+        context = db.get_one(Context, context_id)
         if not context.memberships_url:
             self._attempted[context_id] = now
             return None

@@ -37,8 +37,9 @@ def student_grades(user_id: int):
     administrator of the platform."""
     viewer, db, _actor = acting()
     student = db.get(User, user_id)
-    if not may_view_record(db, viewer_id=viewer.user.id, viewer_role=viewer.role,
-                           viewer_platform_id=viewer.platform.id, student=student):
+    if student is None or not may_view_record(
+            db, viewer_id=viewer.user.id, viewer_role=viewer.role,
+            viewer_platform_id=viewer.platform.id, student=student):
         if viewer.role in NO_RECORD_RIGHTS:
             raise Forbidden(REFUSALS.get(viewer.role))
         if viewer.is_staff:
