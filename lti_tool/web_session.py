@@ -194,6 +194,19 @@ def end(db: Session, session: ServerSession) -> None:
     session.ended = True
 
 
+def start(db: Session, data: dict) -> None:
+    """A launch's session: `data` in this request's session, its row put into `db`'s
+    transaction (the caller commits)."""
+    from flask import current_app, session
+
+    interface = current_app.session_interface
+    if not isinstance(session, ServerSession) or not isinstance(
+            interface, DatabaseSessionInterface):  # init_app installs both
+        raise TypeError("the app does not use the server-side sessions of web_session")
+    session.start(data)
+    interface.write(current_app, db, session)
+
+
 def end_if_someone_else(db: Session, token: str | None, platform_id: int,
                         user_id: int | None) -> bool:
     """At a launch: end the session this browser already has when it is another person's.

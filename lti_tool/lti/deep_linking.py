@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import jwt
 from flask_babel import lazy_gettext as _l
-from pylti1p3.deep_link import DeepLink
+from pylti1p3.deep_link import DeepLink, TDeepLinkData
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 from sqlalchemy.orm import Session
@@ -50,9 +50,9 @@ class PlacementForm(HtmlForm):
 
 
 def response_jwt(db: Session, keyring: Keyring, *, platform_id: int, deployment_id: str,
-                 settings: dict, item: dict, launch_url: str) -> str:
+                 settings: TDeepLinkData, item: dict, launch_url: str) -> str:
     """The LtiDeepLinkingResponse JWT, signed with the tool's current key."""
-    platform = db.get(Platform, platform_id)
+    platform = db.get_one(Platform, platform_id)  # the launch's own platform
     registration = DatabaseToolConf(db, keyring).registration_for(platform_info(platform))
     resource = (DeepLinkResource().set_url(launch_url).set_title(item["title"])
                 .set_custom_params(item.get("custom") or {"placement": item["key"]}))

@@ -103,8 +103,7 @@ def _launch_services(db) -> LaunchServices:
         # A shared computer: the next person's launch signs the previous one out here.
         web_session.end_if_someone_else(db, request.cookies.get(web_session.COOKIE_NAME),
                                         data["platform_id"], data["user_id"])
-        session.start(data)
-        current_app.session_interface.write(current_app, db, session)
+        web_session.start(db, data)
 
     return LaunchServices(
         tool_conf=DatabaseToolConf(db, tool.keyring),
