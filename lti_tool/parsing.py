@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import overload
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
@@ -85,6 +86,23 @@ def id_or_none(value: object) -> int | None:
         return parse_int(value)
     except NumberError:
         return None
+
+
+@overload
+def arg_int(
+    args: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int = MAX_ID
+) -> int: ...
+
+
+@overload
+def arg_int(
+    args: Mapping[str, str],
+    name: str,
+    default: None = None,
+    *,
+    minimum: int = 1,
+    maximum: int = MAX_ID,
+) -> int | None: ...
 
 
 def arg_int(

@@ -109,8 +109,8 @@ def waiting_entries(db: Session, context_id: int, *, group: str = "", year: int 
     if list_key:
         query = query.where(Entry.list_key == list_key)
     entries = list(db.scalars(query.order_by(Entry.submitted_at, Entry.id).limit(limit)))
-    total = db.scalar(select(func.count()).select_from(
-        query.with_only_columns(Entry.id).order_by(None).subquery()))
+    total = db.execute(select(func.count()).select_from(
+        query.with_only_columns(Entry.id).order_by(None).subquery())).scalar_one()
     last: dict[int, str] = {}
     if entries:
         for entry_id, action in db.execute(

@@ -340,8 +340,9 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
         if not chosen:
             story.append(Paragraph(_text(_("No entries yet.")), s["p"]))
             continue
-        rows = [[_("Year"), _("Entry"), _("Level and result"), _("Claimed"), _("Verified"),
-                 _("Status")]]
+        entry_header = [_("Year"), _("Entry"), _("Level and result"), _("Claimed"),
+                        _("Verified"), _("Status")]
+        entry_rows: list[tuple[list, list[str]]] = []  # an entry's row and its details
         for e in chosen:
             entry_list = rubric.lists.get(e.list_key)
             item = entry_list.item(e.item_key) if entry_list else None
@@ -354,17 +355,20 @@ def portfolio_pdf(portfolio: Portfolio, entries: Sequence[Entry], totals: Totals
             grade = ", ".join(x for x in (level.get(locale) if level else "",
                                           result.names.get(locale) if result else "",
                                           f"× {e.count}" if item and item.counted else "") if x)
-            rows.append(([e.course_year, "\n".join(str(x) for x in what if x), grade,
-                          e.claimed_points, "" if e.verified_points is None else e.verified_points,
-                          status_names.get(e.status, e.status)], details))
+            entry_rows.append(([e.course_year, "\n".join(str(x) for x in what if x), grade,
+                                e.claimed_points,
+                                "" if e.verified_points is None else e.verified_points,
+                                status_names.get(e.status, e.status)], details))
         # One small table per entry under the header, its long columns (notes of up to 10,000
         # characters) as paragraphs below it: reportlab lays the rest of a table out again at
         # every page it splits, so one table of 300 long rows took minutes. The header row
         # heads every page of the list, as a long table's would (RunningHeader).
-        widths = _column_widths(ENTRY_WIDTHS, [rows[0], *(row for row, _d in rows[1:])], s)
+        widths = _column_widths(ENTRY_WIDTHS, [entry_header, *(row for row, _d in entry_rows)],
+                                s)
         story.append(running_header(
-            lambda header=rows[0], widths=widths: _table([header], s, widths=widths, fit=False)))
-        for row, details in rows[1:]:
+            lambda header=entry_header, widths=widths: _table([header], s, widths=widths,
+                                                              fit=False)))
+        for row, details in entry_rows:
             parts = [_table([row], s, widths=widths, header=False, fit=False)]
             if details:
                 parts += _paragraphs("\n".join(details), s["detail"])

@@ -177,7 +177,8 @@ def page_history(db: Session, portfolio: Portfolio, page: str) -> list[VersionVi
         select(PortraitVersion).where(PortraitVersion.portfolio_id == portfolio.id,
                                       PortraitVersion.page == page)
         .order_by(PortraitVersion.number)))
-    views, previous = [], {}
+    views: list[VersionView] = []
+    previous: dict = {}  # the version before's data (PortraitVersion.data)
     for version in versions:
         changes = []
         for name in PAGE_FIELDS[page]:

@@ -74,7 +74,7 @@ def open_showcase(db: Session, token: str, *, count_view: bool = True) -> Showca
     now = utcnow()
     if showcase is None or not showcase.is_live(now):
         raise NotFound()
-    portfolio = db.get(Portfolio, showcase.portfolio_id)
+    portfolio = db.get_one(Portfolio, showcase.portfolio_id)
     entries = list(db.scalars(
         select(Entry).where(Entry.portfolio_id == portfolio.id,
                             Entry.id.in_(showcase.entry_ids or []),

@@ -287,7 +287,7 @@ def edit_entry(entry_id: int):
                                 entry=entry)
     data, errors = check_entry(rubric(), entry_list, request.form,
                                _year_of_date(entry.portfolio))
-    if errors:
+    if errors or data is None:  # no errors: the checked input
         return _entry_form_page(viewer, entry.portfolio, entry_list, request.form, errors,
                                 entry=entry, status=400)
     try:

@@ -177,7 +177,7 @@ class UrlPattern:
     MARK = "987654321"
 
     def __init__(self, endpoint: str, arg: str, **values):
-        self._template = url_for(endpoint, **{arg: int(self.MARK)}, **values)
+        self._template = url_for(endpoint, **{arg: int(self.MARK), **values})
 
     def __call__(self, value: int) -> str:
         """The URL for `value`."""
@@ -205,7 +205,7 @@ def grade_labeller(rubric_: Rubric, locale_: str):
     def label(list_key, item_key, level, result, count) -> str:
         entry_list = rubric_.lists.get(list_key)
         item = entry_list.item(item_key) if entry_list else None
-        if item is None:
+        if entry_list is None or item is None:
             return ""
         parts = []
         if len(entry_list.items) > 1:
@@ -216,7 +216,7 @@ def grade_labeller(rubric_: Rubric, locale_: str):
         chosen = item.result(result) if result else None
         if chosen:
             parts.append(chosen.names.get(locale_))
-        if item.counted:
+        if item.per is not None:  # a counted item
             parts.append(f"{count} × {item.per.get(locale_)}")
         return " · ".join(parts)
 
