@@ -76,6 +76,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db = Database()
     db.init_app(app, settings.tool.database_url)
+    if db.sessionmaker is None:  # init_app just made it
+        raise RuntimeError("the database has no session factory")
     http = make_session(settings.http, base_url=settings.tool.base_url)
     keyring = Keyring(settings.keys.dir, timedelta(hours=settings.keys.rotation_grace_hours))
     # Redis (redis.url / REDIS_URL), when set, is shared by every process and host.

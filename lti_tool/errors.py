@@ -188,8 +188,9 @@ def init_app(app: Flask) -> None:
     def _http_error(err: HTTPException):
         status = err.code or 500
         # Saving the session after the view (Flask wraps that failure in a 500).
-        if status == 500 and isinstance(getattr(err, "original_exception", None), DATABASE_DOWN):
-            return _database_down(err.original_exception)
+        original = getattr(err, "original_exception", None)
+        if status == 500 and isinstance(original, DATABASE_DOWN):
+            return _database_down(original)
         if isinstance(err, CSRFError):
             code, message = "csrf_failed", _l(
                 "The form expired or was sent from elsewhere. "
@@ -199,8 +200,9 @@ def init_app(app: Flask) -> None:
                 status, (ToolError.message, err.name.lower().replace(" ", "_")))
         log.warning("refused %s %s: %s", request.method, _route(), code)
         response = make_response(render_error(status, code, str(message)))
-        if getattr(err, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(err.valid_methods)
+        valid_methods = getattr(err, "valid_methods", None)  # a 405's
+        if valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
         return response
 
     @app.errorhandler(OperationalError)

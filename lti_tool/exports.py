@@ -259,8 +259,9 @@ def _number_format(value: object) -> str | None:
     if isinstance(value, int):
         return "0"
     if isinstance(value, Decimal):
-        places = -value.as_tuple().exponent if value.is_finite() else 0
-        return "0." + "0" * places if isinstance(places, int) and places > 0 else "0"
+        exponent = value.as_tuple().exponent  # "n", "N" or "F" when not finite
+        places = -exponent if isinstance(exponent, int) else 0
+        return "0." + "0" * places if places > 0 else "0"
     if isinstance(value, datetime):
         return XLSX_MOMENT
     if isinstance(value, date):

@@ -101,7 +101,8 @@ def init_app(app: Flask) -> None:
                    default_translation_directories=str(PROJECT_ROOT / "lti_tool" / "translations"))
     # Templates translate dozens of strings per page; Flask-Babel looks the catalogue up again
     # for each. Here it is looked up once per request and locale (force_locale() changes it).
-    app.jinja_env.install_gettext_callables(
+    # jinja2.ext.i18n adds this method to the environment; Jinja's type hints do not declare it.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _page_translations().ugettext(s),
         ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
         pgettext=lambda c, s: _page_translations().upgettext(c, s),

@@ -12,6 +12,7 @@ import re
 import secrets
 import unicodedata
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -232,9 +233,9 @@ def _make_thumbnail(path: Path, directory: Path, storage_name: str,
                 if probe.width * probe.height > limit:
                     raise damaged
                 probe.verify()
-            with Image.open(path) as image:
-                image.seek(0)
-                image = ImageOps.exif_transpose(image)
+            with Image.open(path) as opened:
+                opened.seek(0)
+                image = ImageOps.exif_transpose(opened)
                 px = options.thumbnail_px
                 image.thumbnail((px, px))
                 has_alpha = image.mode in ("RGBA", "LA") or "transparency" in image.info
@@ -308,7 +309,7 @@ def stored_names_of_platform(db: Session, platform_id: int) -> list[str]:
     return [name for row in rows for name in row if name]
 
 
-def unlink_stored(settings: Settings, names: list[str | None]) -> int:
+def unlink_stored(settings: Settings, names: Sequence[str | None]) -> int:
     """Remove stored files by their generated names; how many were there."""
     directory = evidence_dir(settings)
     removed = 0

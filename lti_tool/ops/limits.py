@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, request
 from flask_limiter import Limiter
@@ -87,7 +89,9 @@ def init_app(app: Flask) -> None:
     for endpoint, limit_of in LIMITED.items():
         if endpoint not in app.view_functions:  # renamed: fail at start, never run unlimited
             raise RuntimeError(f"rate limit on a view that does not exist: {endpoint}")
-        app.view_functions[endpoint] = limiter.limit(limit_of(limits))(app.view_functions[endpoint])
+        # Flask types a view as sync or async; the limiter's decorator keeps either as it is.
+        view: Callable[..., Any] = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(limit_of(limits))(view)
     _check_in_the_views_only(app, limiter)
 
 
