@@ -6,7 +6,6 @@ shared by every thread: a burst of 1,000 score posts makes one token request.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import json
@@ -18,14 +17,13 @@ from email.utils import parsedate_to_datetime
 
 import jwt
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 
 from ..cache import Cache, CacheError
 from ..db import utcnow
 from ..http import body_digest
+from ..lti.keys import parsed_private_key
 
 MAX_BODY_BYTES = 16 << 20  # a roster page of ~50,000 members; anything bigger is not an LMS
 
@@ -109,16 +107,6 @@ class TokenCache:
                 pass
 
 
-@functools.lru_cache(maxsize=8)
-def _parsed_private_key(private_pem: str) -> rsa.RSAPrivateKey:
-    # Parsing a PEM checks the RSA key (tens of ms, more than the token request itself); the
-    # keyring holds a few keys at most, and a rotation brings a new PEM, so a new entry.
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise TypeError("the tool key is not an RSA key")
-    return key
-
-
 class _Assertion(ServiceConnector):
     """pylti1p3's client-credentials grant; the cache is ours (TokenCache), and the assertion is
     signed with the parsed key (pylti1p3 hands PyJWT the PEM, which parses it on every token).
@@ -137,7 +125,7 @@ class _Assertion(ServiceConnector):
         self.expires_in = float(expires_in or 3600)
 
     def encode_jwt(self, message, private_key, headers):
-        return jwt.encode(message, _parsed_private_key(private_key), algorithm="RS256",
+        return jwt.encode(message, parsed_private_key(private_key), algorithm="RS256",
                           headers=headers)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -17,6 +17,21 @@ from jwcrypto.jwk import JWK
 from ..db import utcnow
 
 MANIFEST = "keyring.json"
+
+
+@functools.lru_cache(maxsize=8)
+def parsed_private_key(private_pem: str) -> rsa.RSAPrivateKey:
+    """A tool key's PEM parsed once (a rotation brings a new PEM, so a new entry; the keyring
+    holds a few keys at most).
+
+    Parsing a PEM checks the RSA key (tens of ms); signing with the parsed key is well under a
+    millisecond, so whoever signs many tokens signs with this (bench/learning.py): the
+    credentials, and the service token assertions pylti1p3 would otherwise sign from the PEM.
+    """
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError("the tool key is not an RSA key")
+    return key
 
 
 @dataclass(frozen=True)
@@ -29,17 +44,10 @@ class ToolKey:
     created_at: datetime
     retired_at: datetime | None
 
-    @cached_property
+    @property
     def signing_key(self) -> rsa.RSAPrivateKey:
-        """The private key parsed once per key (so per kid: a rotation brings a new ToolKey).
-
-        Parsing a PEM checks the RSA key (tens of ms); signing with the parsed key is well
-        under a millisecond, so whoever signs many tokens signs with this (bench/learning.py).
-        """
-        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise TypeError(f"tool key {self.kid} is not an RSA key")
-        return key
+        """The private key, parsed once (parsed_private_key)."""
+        return parsed_private_key(self.private_pem)
 
     def public_jwk(self) -> dict:
         """The public key as a JWK with kid, alg and use (Canvas needs alg and use)."""
