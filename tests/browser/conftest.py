@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 # limit for actions, navigations and assertions: 5 s for an assertion was seen to run out on a
 # busy machine (a Canvas launch through platform storage, with every cookie blocked).
 TIMEOUT_MS = 10_000
+# A whole launch, from the course page to the tool's landed page (open_course).
+LAUNCH_TIMEOUT_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -192,11 +194,17 @@ def open_course(page: Page, course_url: str) -> None:
     of the tool with the session's `ls=` in its URL), as a navigation event: nothing is
     evaluated inside a frame that is still hopping between the LMS's and the tool's processes
     (login, auth, platform storage, launch). Assertions made in such a frame were once seen to
-    wait past their own timeout with every cookie blocked, under three browser workers."""
+    wait past their own timeout with every cookie blocked, under three browser workers.
+
+    A launch is up to six navigations over two sites (with platform storage, two postMessage
+    round trips too): under three browser workers on two cores one was seen to take over the
+    10 s of a single step. So the landing gets LAUNCH_TIMEOUT_MS, in two waits whose failure
+    says which it was: the landed page's response (the launch itself), then its loading."""
     page.goto(course_url)
     frame = page.frame(name="tool")
     assert frame is not None, "the course page has no frame named 'tool'"
-    frame.wait_for_url(re.compile(r"[?&]ls="))
+    frame.wait_for_url(re.compile(r"[?&]ls="), wait_until="commit", timeout=LAUNCH_TIMEOUT_MS)
+    frame.wait_for_load_state("load", timeout=LAUNCH_TIMEOUT_MS)
 
 
 @pytest.fixture

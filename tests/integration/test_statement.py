@@ -255,8 +255,9 @@ def test_statement_from_the_lms_and_back(st_tool, lms):
                 },
             )
             assert entered.status_code == 200
-            report = worker.run_once()
-            assert report.sent == 2
+            # Moodle refuses a score in the same second as the column's last one (409): the
+            # worker sends it again a second later; the LMS ends on the tool's values.
+            assert worker.drain(10)
             # 4 of the week's 5 on a column out of 100 is 80; 2.5 is 50.
             week1 = {uid: s["scoreGiven"] for uid, s in lms.scores(urls["mentor:1"]).items()}
             assert week1[a.sub] == pytest.approx(80) and week1[b.sub] == pytest.approx(50)
