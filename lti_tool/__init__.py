@@ -20,6 +20,7 @@ from . import (
     portfolio,
     security,
     settings as settings_module,
+    static_files,
     statements,
     teachhub,
     web_session,
@@ -120,6 +121,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app, outbox=outbox.outbox_gauges)
     doorbell.init_app(app, tool.db, tool.score_doorbell)
     proxy.init_app(app)
+    static_files.init_app(app)
 
     @app.before_request
     def _no_nul() -> None:
