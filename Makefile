@@ -66,7 +66,7 @@ services:
 # run's report is printed after the PostgreSQL one's.
 TEST_WORKERS ?= 4
 BROWSER_WORKERS ?= 3
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder  # tests/conftest.py LONGEST_FILES
 # Every run goes to the end, so that one CI run reports every failure; the target fails if any did.
 test: $(STAMP) translations fonts browser axe services
 	@status=0; \

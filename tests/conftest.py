@@ -21,6 +21,29 @@ def pytest_configure(config):
     os.environ["LTI_TEST_DB"] = config.getoption("--db")
 
 
+# The test files that take longest (pytest --durations, both databases), longest first. `make
+# test` hands whole files to its workers in collection order (pytest-xdist's loadfile, with
+# --no-loadscope-reorder: its own order is by number of tests, which put the one-test hostile
+# input file last, its worker alone at the end for half a minute). These go first; every other
+# file keeps its place after them.
+LONGEST_FILES = (
+    "test_gradebook_sync.py",
+    "test_portfolio_access.py",
+    "test_hostile_input.py",
+    "test_backup.py",
+    "test_races_property.py",
+    "test_exports_on_hostile_data.py",
+    "test_perimeter.py",
+    "test_grades_pages.py",
+    "test_bad_launches.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: place for place, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
+
+
 def pytest_report_header(config):
     return f"tool database: {config.getoption('--db')}"
 

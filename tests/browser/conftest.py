@@ -8,6 +8,7 @@ mode is checked on a probe page before any test relies on it.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import re
@@ -66,6 +67,16 @@ MODES = [
         True, all_cookies_blocked=True, first_party_cookies=False,
     ),
 ]
+THIRD_PARTY_BLOCKED, THIRD_PARTY_ALLOWED, ALL_COOKIES_BLOCKED = MODES
+
+
+def in_modes(*modes: CookieMode) -> pytest.MarkDecorator:
+    """Run a test with the `chromium` fixture in these cookie modes only. Decided at collection:
+    a test that skipped itself in the other modes had already paid for their chromium, tool and
+    platform (a third of the browser step's setup time)."""
+    return pytest.mark.parametrize("chromium", modes, indirect=True, ids=[m.id for m in modes])
+
+
 # No cookie in frames, but cookies for localhost as a top-level site (the pattern pair is
 # cookie host, top-level host): Safari's behaviour, where the tool's own window keeps cookies.
 FRAME_COOKIES_BLOCKED = CookieMode(
@@ -200,11 +211,18 @@ def open_course(page: Page, course_url: str) -> None:
     round trips too): under three browser workers on two cores one was seen to take over the
     10 s of a single step. So the landing gets LAUNCH_TIMEOUT_MS, in two waits whose failure
     says which it was: the landed page's response (the launch itself), then its loading."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     page.goto(course_url)
     frame = page.frame(name="tool")
     assert frame is not None, "the course page has no frame named 'tool'"
-    frame.wait_for_url(re.compile(r"[?&]ls="), wait_until="commit", timeout=LAUNCH_TIMEOUT_MS)
-    frame.wait_for_load_state("load", timeout=LAUNCH_TIMEOUT_MS)
+    try:
+        frame.wait_for_url(re.compile(r"[?&]ls="), wait_until="commit", timeout=LAUNCH_TIMEOUT_MS)
+        frame.wait_for_load_state("load", timeout=LAUNCH_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        # The tool and the LMS are served by threads of this process: say where each waits.
+        faulthandler.dump_traceback(all_threads=True)
+        raise
 
 
 @pytest.fixture

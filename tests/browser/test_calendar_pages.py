@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from a11y import axe_violations
+from conftest import THIRD_PARTY_BLOCKED, in_modes
 from sqlalchemy import select
 from test_working_in_the_frame import PHONE, wider_than_the_frame
 
@@ -26,11 +27,10 @@ except ImportError:  # the `playwright` fixture fails every test with what to do
 pytestmark = pytest.mark.browser
 
 
+@in_modes(THIRD_PARTY_BLOCKED)  # the pages are the same in every cookie mode
 def test_the_leader_confirms_on_a_phone_and_the_summary_reads_points_and_level(
     tool, moodle, chromium, browser_page
 ):
-    if chromium.mode.id != "3pc-blocked":
-        pytest.skip("the pages are the same in every cookie mode")
     page = browser_page.page
     page.set_viewport_size(PHONE)
     frame_locator = page.frame_locator("iframe[name=tool]")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 import pytest
+from conftest import THIRD_PARTY_BLOCKED, in_modes
 from teachhub_helpers import card_of, move, participant, placement, published_module
 from test_working_in_the_frame import PHONE, add_olympiad, wider_than_the_frame
 
@@ -18,9 +19,8 @@ except ImportError:  # the `playwright` fixture fails every test with what to do
 pytestmark = pytest.mark.browser
 
 
+@in_modes(THIRD_PARTY_BLOCKED)  # the pages are the same in every cookie mode
 def test_tutor_overview_and_coordinator_todo_on_a_phone(tool, moodle, chromium, browser_page):
-    if chromium.mode.id != "3pc-blocked":
-        pytest.skip("the pages are the same in every cookie mode")
     page = browser_page.page
     page.set_viewport_size(PHONE)
     tool_frame = page.frame_locator("iframe[name=tool]")

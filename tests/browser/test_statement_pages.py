@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from a11y import axe_checks, axe_violations
+from conftest import THIRD_PARTY_BLOCKED, in_modes
 from sqlalchemy import select
 from test_working_in_the_frame import (
     CUT_TABLES,
@@ -61,9 +62,8 @@ def _set_up_course(tool, moodle, course: int) -> None:
 
 
 @pytest.mark.timeout(600)
+@in_modes(THIRD_PARTY_BLOCKED)  # the pages are the same in every cookie mode
 def test_statement_pages_fit_a_phone_and_a_desktop(tool, moodle, chromium, browser_page):
-    if chromium.mode.id != "3pc-blocked":
-        pytest.skip("the pages are the same in every cookie mode")
     course = 7
     for n in range(1, 16):
         moodle.add_line_item(course, f"test {n}", 3)
