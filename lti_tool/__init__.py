@@ -20,8 +20,8 @@ from . import (
     portfolio,
     security,
     settings as settings_module,
-    static_files,
     statements,
+    static_files,
     teachhub,
     web_session,
 )
@@ -50,6 +50,7 @@ from .portfolio.leader_views import bp as portfolio_group_bp
 from .portfolio.showcase_views import bp as showcase_bp
 from .portfolio.staff_views import bp as portfolio_staff_bp
 from .portfolio.views import bp as portfolio_bp
+from .routing import LazyBuildRule
 from .security import FrameAncestors
 from .teachhub.views import bp as teachhub_bp
 
@@ -59,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = settings_module.load(overrides)
     app = Flask(__name__, template_folder=str(settings_module.PROJECT_ROOT / "templates"),
                 static_folder=str(settings_module.PROJECT_ROOT / "static"))
+    app.url_rule_class = LazyBuildRule  # before any route is added (lti_tool/routing.py)
     settings_module.private_data_dir(settings)  # 0700 before anything is written there
     app.config.update(
         SECRET_KEY=settings_module.secret_key(settings),
