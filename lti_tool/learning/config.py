@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from ..settings import LearningSettings
-from ..teachhub.config import PROJECT_ROOT, Choice, TeachHubConfigError, _choices
+from ..teachhub.config import _YAML_LOADER, PROJECT_ROOT, Choice, TeachHubConfigError, _choices
 from . import rules
 
 LISTS = ("forms", "formats", "evidence_kinds", "statuses", "roles")
@@ -65,7 +65,7 @@ def load_config(settings: LearningSettings) -> LearningConfig:
     path = Path(data_file) if Path(data_file).is_absolute() else PROJECT_ROOT / data_file
     try:
         with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_YAML_LOADER)  # libyaml's safe loader, as TeachHub's
     except OSError as err:
         raise TeachHubConfigError(f"learning.data_file {data_file}: {err.strerror}") from None
     except yaml.YAMLError as err:
