@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from a11y import axe_checks, axe_violations
-from conftest import ALL_COOKIES_BLOCKED, THIRD_PARTY_BLOCKED, in_modes, open_course
+from conftest import (
+    ALL_COOKIES_BLOCKED,
+    THIRD_PARTY_BLOCKED,
+    TIMEOUT_MS,
+    in_modes,
+    open_course,
+)
 from lti_platform import Platform
 from sqlalchemy import select
 from teachhub_helpers import card_of, move, participant, placement, published_module
@@ -194,7 +200,17 @@ def show_at(page, frame, width: dict) -> None:
         return
     before = frame.evaluate("innerWidth")
     page.set_viewport_size(width)
-    frame.wait_for_function(f"innerWidth !== {before}")
+    # Not frame.wait_for_function: when its predicate needs a second look, Playwright evaluates
+    # it with eval() inside the page, which the tool's CSP refuses (no 'unsafe-eval').
+    frame.evaluate(WIDTH_CHANGED, [before, TIMEOUT_MS])
+
+
+# Resolves once the page's width is no longer `before`; fails after `timeout` ms.
+WIDTH_CHANGED = """([before, timeout]) => new Promise((done, fail) => {
+  const stop = setTimeout(() => fail(new Error("the frame kept its width of " + before)), timeout);
+  const look = () => innerWidth !== before ? (clearTimeout(stop), done()) : setTimeout(look, 10);
+  look();
+})"""
 
 
 def checks_at(frame, width: dict, locale: str) -> dict[str, object]:
