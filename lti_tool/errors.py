@@ -203,6 +203,9 @@ def init_app(app: Flask) -> None:
         valid_methods = getattr(err, "valid_methods", None)  # a 405's
         if valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
+        retry_after = getattr(err, "retry_after", None)  # a 429's (ops/limits.py)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(OperationalError)
