@@ -107,12 +107,28 @@ def nav_links(
 TOKEN_MARK = "0menu0token0mark0"
 # What secrets.token_urlsafe gives: it goes into a URL and an attribute unchanged.
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-MAX_DRAWN = 512  # languages x link sets x pages: far fewer in practice; a bound all the same
-_drawn: dict[tuple, str] = {}
-_drawing = threading.Lock()
 
 
-def menu_markup(links: list[NavLink]) -> Markup:
+class DrawnMenus:
+    """The menus drawn so far in one app (home.init_app provides it): markup without tokens."""
+
+    MAX = 512  # languages x link sets x pages: far fewer in practice; a bound all the same
+
+    def __init__(self) -> None:
+        self._drawn: dict[tuple, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        return self._drawn.get(key)
+
+    def keep(self, key: tuple, markup: str) -> None:
+        with self._lock:
+            if len(self._drawn) >= self.MAX:
+                self._drawn.clear()
+            self._drawn[key] = markup
+
+
+def menu_markup(links: list[NavLink], drawn: DrawnMenus) -> Markup:
     """The <nav> of `links` (templates/home/_menu.html) for this request: its language, its
     page marked current, its session token in every link (none when URLs carry none)."""
     if not links:
@@ -128,15 +144,12 @@ def menu_markup(links: list[NavLink]) -> Markup:
         request.script_root,
         carried,
     )
-    drawn = _drawn.get(key)
-    if drawn is None:
-        drawn = render_template(
+    markup = drawn.get(key)
+    if markup is None:
+        markup = render_template(
             "home/_menu.html",
             links=links,
             token_values={TOKEN_PARAM: TOKEN_MARK} if carried else {},
         )
-        with _drawing:
-            if len(_drawn) >= MAX_DRAWN:
-                _drawn.clear()
-            _drawn[key] = drawn
-    return Markup(drawn.replace(TOKEN_MARK, token) if carried else drawn)
+        drawn.keep(key, markup)
+    return Markup(markup.replace(TOKEN_MARK, token) if carried else markup)

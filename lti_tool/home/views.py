@@ -24,7 +24,7 @@ from ..extensions import placements, services
 from ..lti.roles import COURSE_STAFF, ToolRole, short_name
 from ..ops.health import check_database, check_redis
 from ..portfolio.access import course_has_portfolio, mentee_portfolios
-from .nav import menu_markup, nav_links, role_label
+from .nav import DrawnMenus, menu_markup, nav_links, role_label
 
 bp = Blueprint("home", __name__)
 
@@ -54,7 +54,7 @@ def _menu() -> dict:
                 course_has_portfolio=(viewer.role in COURSE_STAFF and context is not None
                                       and course_has_portfolio(get_db(), context.id)),
                 teachhub_coordinator=current_actor().is_coordinator,
-                learning_list=learning_actor().sees_list))
+                learning_list=learning_actor().sees_list), services().get(DrawnMenus))
         except (NotSignedIn, SQLAlchemyError):
             # Before a launch, or on the error page of a database outage: no menu.
             return Markup("")
