@@ -6,7 +6,7 @@ shares the counts) and in this process's memory otherwise; while Redis does not 
 memory (logins keep being answered and limited). The client address is request.remote_addr,
 which TrustedProxyFix (ops/proxy.py) has already taken from X-Forwarded-For only when a
 trusted proxy sent it: a client cannot pick its own address to escape the limit. Too many
-answers 429 with Retry-After (errors.py renders the page).
+answers 429 with Retry-After (errors.TooManyRequests).
 
 Each limit is on one view, checked by a wrapper around that view: nothing runs on other
 requests. (Flask-Limiter did this until issue 15: its per-request machinery, a context, hooks
@@ -29,8 +29,8 @@ from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from werkzeug.exceptions import TooManyRequests
 
+from ..errors import TooManyRequests
 from ..extensions import services, settings
 
 log = logging.getLogger(__name__)
