@@ -92,7 +92,11 @@ class AddressLimits:
 
     def __init__(self, storage_uri: str, prefix: str, fallback: bool) -> None:
         self.prefix = prefix
-        storage = storage_from_string(storage_uri, wrap_exceptions=True)
+        # Redis with short timeouts, as the cache's (cache.py): a limit that hangs every login
+        # while Redis does not answer is worse than one counted in memory meanwhile.
+        options = ({"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+                   if storage_uri.startswith(("redis://", "rediss://", "redis+unix://")) else {})
+        storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
         if not isinstance(storage, Storage):  # an asyncio storage ("async+redis://")
             raise ValueError(f"rate limits need a synchronous storage, not {storage_uri!r}")
         self.storage = storage
