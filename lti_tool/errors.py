@@ -94,6 +94,19 @@ class UpstreamError(ToolError):
     message = _l("The LMS did not answer as expected. Please try again later.")
 
 
+class TooManyRequests(ToolError):
+    """A client address over the rate limit of a page (ops/limits.py): back in `retry_after`
+    seconds."""
+
+    status = 429
+    code = "too_many_requests"
+    message = _l("Too many requests from your address. Please wait a little and try again.")
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(ToolError):
     """The database does not answer right now (a restart, a failover)."""
 
@@ -168,6 +181,9 @@ def init_app(app: Flask) -> None:
         log.warning("refused %s %s: %s (%s)", request.method, _route(), err.code, err.detail or "")
         if isinstance(err, LaunchError):
             launch_refused.send(err, code=err.code)
+        if isinstance(err, TooManyRequests):
+            body, status = render_error(err.status, err.code, str(err.message))
+            return body, status, {"Retry-After": str(err.retry_after)}
         return render_error(err.status, err.code, str(err.message), err.detail)
 
     @app.errorhandler(413)

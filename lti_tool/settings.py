@@ -183,7 +183,7 @@ class LtiSettings(_Section):
 
 
 class RateLimitSettings(_Section):
-    """[rate_limits]: Flask-Limiter strings per anonymous endpoint."""
+    """[rate_limits]: `limits` strings ("300 per minute") per anonymous endpoint."""
 
     enabled: bool
     login: str

@@ -6,11 +6,16 @@ A link appears only where following it succeeds: the same rules as the views' ow
 
 from __future__ import annotations
 
+import re
+import threading
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from flask import g, render_template, request, session
+from flask_babel import get_locale, lazy_gettext as _l
+from markupsafe import Markup
 
 from ..lti.roles import COURSE_STAFF, ToolRole
+from ..web_session import TOKEN_PARAM
 
 # Observers, designers and roles the tool does not serve hold no TeachHub rights (issue 9).
 TEACHHUB_ROLES = (ToolRole.LEARNER, ToolRole.INSTRUCTOR, ToolRole.ADMIN)
@@ -92,3 +97,59 @@ def nav_links(
     if role != ToolRole.GUEST:
         links.append(NavLink("home.about", _l("About")))
     return links
+
+
+# The menu's markup, drawn once per language, set of links, current page and application root
+# (bench/launch.py: ten url_for and translations on every page): the rights behind the links
+# are still read on every request (nav_links' arguments), only the drawing is reused. The
+# session token is never part of what is kept: the links are drawn with TOKEN_MARK in its place,
+# and each request puts its own token there.
+TOKEN_MARK = "0menu0token0mark0"
+# What secrets.token_urlsafe gives: it goes into a URL and an attribute unchanged.
+_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class DrawnMenus:
+    """The menus drawn so far in one app (home.init_app provides it): markup without tokens."""
+
+    MAX = 512  # languages x link sets x pages: far fewer in practice; a bound all the same
+
+    def __init__(self) -> None:
+        self._drawn: dict[tuple, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        return self._drawn.get(key)
+
+    def keep(self, key: tuple, markup: str) -> None:
+        with self._lock:
+            if len(self._drawn) >= self.MAX:
+                self._drawn.clear()
+            self._drawn[key] = markup
+
+
+def menu_markup(links: list[NavLink], drawn: DrawnMenus) -> Markup:
+    """The <nav> of `links` (templates/home/_menu.html) for this request: its language, its
+    page marked current, its session token in every link (none when URLs carry none)."""
+    if not links:
+        return Markup("")
+    token: str = getattr(session, "token", None) or ""
+    carried = bool(token) and not g.get("no_session_in_urls")
+    if carried and not _PLAIN_TOKEN.fullmatch(token):
+        return Markup(render_template("home/_menu.html", links=links, token_values={}))
+    key = (
+        str(get_locale()),
+        tuple(link.endpoint for link in links),
+        request.endpoint,
+        request.script_root,
+        carried,
+    )
+    markup = drawn.get(key)
+    if markup is None:
+        markup = render_template(
+            "home/_menu.html",
+            links=links,
+            token_values={TOKEN_PARAM: TOKEN_MARK} if carried else {},
+        )
+        drawn.keep(key, markup)
+    return Markup(markup.replace(TOKEN_MARK, token) if carried else markup)

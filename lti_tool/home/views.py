@@ -13,6 +13,7 @@ from flask import (
     session,
     url_for,
 )
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import web_session
@@ -23,7 +24,7 @@ from ..extensions import placements, services
 from ..lti.roles import COURSE_STAFF, ToolRole, short_name
 from ..ops.health import check_database, check_redis
 from ..portfolio.access import course_has_portfolio, mentee_portfolios
-from .nav import nav_links, role_label
+from .nav import DrawnMenus, menu_markup, nav_links, role_label
 
 bp = Blueprint("home", __name__)
 
@@ -39,7 +40,7 @@ TEMPLATES = {
 
 @bp.app_context_processor
 def _menu() -> dict:
-    def menu() -> list:
+    def menu() -> Markup:
         """The signed-in role's menu (base.html); none on pages before a launch."""
         from ..learning.views import current_actor as learning_actor
         from ..teachhub.views import current_actor  # TeachHub registers itself after home
@@ -47,15 +48,16 @@ def _menu() -> dict:
         try:
             viewer = current_viewer()
             context = viewer.context
-            return nav_links(
+            # The rights are read here on every request; only the drawing is reused.
+            return menu_markup(nav_links(
                 viewer.role, has_context=context is not None,
                 course_has_portfolio=(viewer.role in COURSE_STAFF and context is not None
                                       and course_has_portfolio(get_db(), context.id)),
                 teachhub_coordinator=current_actor().is_coordinator,
-                learning_list=learning_actor().sees_list)
+                learning_list=learning_actor().sees_list), services().get(DrawnMenus))
         except (NotSignedIn, SQLAlchemyError):
             # Before a launch, or on the error page of a database outage: no menu.
-            return []
+            return Markup("")
 
     return {"menu": menu, "role_label": role_label}
 

@@ -150,7 +150,7 @@ def register():
     The LMS opens the pasted URL (`?invite=...`) with its `openid_configuration` and
     `registration_token` appended to the query string.
     """
-    # Rate limiting per client address is added here by the limits work (Flask-Limiter).
+    # Rate limited per client address: ops/limits.py wraps this view.
     g.no_session_in_urls = True
     options = settings().registration
     platform = registration.register_with_platform(

@@ -1,24 +1,39 @@
 """Rate limits on the anonymous endpoints (login, registration, certificate verification),
 per client address.
 
-Flask-Limiter counts in Redis when one is configured (every process and host shares the
-counts) and in this process's memory otherwise. The client address is request.remote_addr,
+Counted with `limits` (fixed windows) in Redis when one is configured (every process and host
+shares the counts) and in this process's memory otherwise; while Redis does not answer, in
+memory (logins keep being answered and limited). The client address is request.remote_addr,
 which TrustedProxyFix (ops/proxy.py) has already taken from X-Forwarded-For only when a
-trusted proxy sent it: a client cannot pick its own address to escape the limit.
+trusted proxy sent it: a client cannot pick its own address to escape the limit. Too many
+answers 429 with Retry-After (errors.TooManyRequests).
+
+Each limit is on one view, checked by a wrapper around that view: nothing runs on other
+requests. (Flask-Limiter did this until issue 15: its per-request machinery, a context, hooks
+after every request, exemption scopes and the X-RateLimit-* headers from a second read of the
+count, cost about 0.2 ms of each login, bench/launch.py.)
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Flask, request
-from flask_limiter import Limiter
-from limits.storage import MemoryStorage
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
-from ..extensions import settings
+from ..errors import TooManyRequests
+from ..extensions import services, settings
+
+log = logging.getLogger(__name__)
 
 # The limited endpoints, and where settings [rate_limits] gives their limit.
 LIMITED = {
@@ -66,45 +81,86 @@ def client_address() -> str:
     return request.remote_addr or "unix"
 
 
+# While the shared storage (Redis) does not answer, counts go to memory for this long before
+# the next try, so that a login does not wait on a dead server every time.
+STORAGE_REST_SECONDS = 5.0
+
+
+class AddressLimits:
+    """Hits per client address and endpoint, in `storage_uri` (fixed windows); in this
+    process's memory while a shared storage fails (`fallback`)."""
+
+    def __init__(self, storage_uri: str, prefix: str, fallback: bool) -> None:
+        self.prefix = prefix
+        # Redis with short timeouts, as the cache's (cache.py): a limit that hangs every login
+        # while Redis does not answer is worse than one counted in memory meanwhile.
+        options = ({"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+                   if storage_uri.startswith(("redis://", "rediss://", "redis+unix://")) else {})
+        storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
+        if not isinstance(storage, Storage):  # an asyncio storage ("async+redis://")
+            raise ValueError(f"rate limits need a synchronous storage, not {storage_uri!r}")
+        self.storage = storage
+        self.counter = FixedWindowRateLimiter(storage)
+        self.memory = (FixedWindowRateLimiter(SweptMemoryStorage(wrap_exceptions=True))
+                       if fallback else None)
+        self._rest_until = 0.0
+
+    def _counter(self) -> FixedWindowRateLimiter:
+        if self.memory is not None and time.monotonic() < self._rest_until:
+            return self.memory
+        return self.counter
+
+    def hit(self, limit: RateLimitItem, endpoint: str, address: str) -> float | None:
+        """Count one request; None when it is within `limit`, else the seconds until the
+        window ends (at least 1)."""
+        ids = (self.prefix, endpoint, address)
+        counter = self._counter()
+        try:
+            allowed = counter.hit(limit, *ids)
+        except StorageError as err:
+            if self.memory is None:
+                raise
+            self._rest_until = time.monotonic() + STORAGE_REST_SECONDS
+            log.warning("rate limits: storage unavailable, counting in memory: %s",
+                        type(err.storage_error).__name__)
+            counter = self.memory
+            allowed = counter.hit(limit, *ids)
+        if allowed:
+            return None
+        try:
+            reset = counter.get_window_stats(limit, *ids).reset_time
+        except StorageError:
+            reset = time.time() + limit.get_expiry()
+        return max(1.0, math.ceil(reset - time.time()))
+
+
+def limited(view: Callable[..., Any], limit: RateLimitItem, endpoint: str,
+            counts: AddressLimits) -> Callable[..., Any]:
+    """`view`, answering 429 (Retry-After) to a client address over `limit`."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        retry_after = counts.hit(limit, endpoint, client_address())
+        if retry_after is not None:
+            raise TooManyRequests(retry_after=int(retry_after))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def init_app(app: Flask) -> None:
-    """One limiter per app (Redis when redis.url is set, memory otherwise), on the anonymous
-    endpoints; called once the blueprints are registered."""
+    """The limits (Redis when redis.url is set, memory otherwise) on the anonymous endpoints;
+    called once the blueprints are registered."""
     redis, limits = settings(app).redis, settings(app).rate_limits
     if not limits.enabled:
-        # Turned off (not for production): no limiter. A disabled Flask-Limiter is not kept by
-        # the app, and the views it wrapped failed (500) once it was collected.
-        return
-    # One limiter per app, not one in extensions.py: it keeps its storage on itself, and a
-    # process may hold several apps (tests) with different storages.
-    limiter = Limiter(
-        client_address,
-        app=app,
-        storage_uri=redis.url or "lti-tool-memory://",
-        key_prefix=redis.prefix + "rate-limit",
-        # Redis down: keep serving logins (counted in memory meanwhile) rather than refuse all.
-        swallow_errors=True,
-        in_memory_fallback_enabled=bool(redis.url),
-        headers_enabled=True,
-    )
+        return  # turned off (not for production): the views as they are
+    # Per app, not per module: it holds its storage, and a process may hold several apps
+    # (tests) with different storages.
+    counts = services(app).provide(AddressLimits(
+        redis.url or "lti-tool-memory://", prefix=redis.prefix + "rate-limit",
+        fallback=bool(redis.url)))
     for endpoint, limit_of in LIMITED.items():
         if endpoint not in app.view_functions:  # renamed: fail at start, never run unlimited
             raise RuntimeError(f"rate limit on a view that does not exist: {endpoint}")
-        # Flask types a view as sync or async; the limiter's decorator keeps either as it is.
-        view: Callable[..., Any] = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(limit_of(limits))(view)
-    _check_in_the_views_only(app, limiter)
-
-
-def _check_in_the_views_only(app: Flask, limiter: Limiter) -> None:
-    """Drop the limiter's check before every request: each limit here is on a view, checked
-    (and counted) by the view's own wrapper; with no default, application or meta limits the
-    check before the request finds nothing to count, on every page, at about 0.1 ms a request
-    (bench/launch.py)."""
-    if (
-        limiter.limit_manager.default_limits
-        or limiter.limit_manager.application_limits
-        or limiter._meta_limits
-    ):
-        return  # a limit on every request: the check before the request applies it
-    hooks = app.before_request_funcs.get(None, [])
-    hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
+        app.view_functions[endpoint] = limited(app.view_functions[endpoint],
+                                               parse(limit_of(limits)), endpoint, counts)

@@ -120,7 +120,7 @@ def test_finding7_rate_limit_key_is_the_address_a_trusted_proxy_saw(tmp_path):
 
 def test_rate_limits_turned_off_leave_login_working_and_unlimited(tmp_path):
     """`rate_limits.enabled = false` (not for production): logins are answered, never 429.
-    (Flask-Limiter turned off keeps no reference to itself: views it wrapped failed with 500.)"""
+    (Once, with Flask-Limiter turned off, the views it had wrapped failed with 500.)"""
     served = start_tool(str(tmp_path), overrides={
         "rate_limits": {"enabled": False, "login": "1 per minute"}})
     try:

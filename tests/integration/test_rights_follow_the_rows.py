@@ -4,6 +4,7 @@ the pages on the person's very next request, in the same session, never a stale 
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 
 from sqlalchemy import delete
@@ -76,3 +77,27 @@ def test_a_head_named_then_removed_gains_then_loses_the_learning_list(tool, mood
             session.commit()
         assert "/learning/list" not in _menu(student)
         assert student.get("/learning/list").status_code == 403
+
+
+def test_the_menu_drawn_once_carries_each_sessions_own_token_language_and_page(tool, moodle):
+    """The menu's markup is drawn once per language, links and page (home/nav.py
+    menu_markup) and reused: each person's links still carry their own session only, in the
+    page's language, with the page they are on marked."""
+    with ExitStack() as stack:
+        one, two = (launch(tool, moodle, stack, "student") for _ in range(2))
+        assert one.token != two.token
+        for person, other in ((one, two), (two, one)):
+            for _ in range(2):  # the second is drawn from what the first kept
+                menu = _menu(person)
+                links = re.findall(r'href="([^"]+)"', menu)
+                assert links and all(f"ls={person.token}" in link for link in links), links
+                assert other.token not in menu
+        english = _menu(one)
+        russian = one.get("/about?lang=ru").text.split('<nav class="menu"', 1)[1]
+        assert ">About<" in english and ">Об инструменте<" in russian.split("</nav>", 1)[0]
+        about = re.search(r'<a href="/about\?[^"]*"([^>]*)>', english)
+        assert about and 'aria-current="page"' in about.group(1)
+        home = re.search(r'<a href="/\?[^"]*"([^>]*)>', english)
+        assert home and "aria-current" not in home.group(1)
+        home_page = one.get("/").text.split('<nav class="menu"', 1)[1].split("</nav>", 1)[0]
+        assert re.search(r'<a href="/\?[^"]*" aria-current="page">', home_page)

@@ -44,3 +44,22 @@ def test_expired_counts_of_clients_gone_are_swept_by_a_later_request():
     storage._swept_at -= rate_limits.SWEEP_EVERY_SECONDS
     limiter.hit(limit, "login", "203.0.113.2")
     assert gone not in storage.storage
+
+
+def test_over_the_limit_an_address_is_told_when_to_come_back_and_others_are_not_counted():
+    counts = rate_limits.AddressLimits("lti-tool-memory://", prefix="t", fallback=False)
+    two = parse("2 per minute")
+    answers = [counts.hit(two, "lti.login", "198.51.100.1") for _ in range(3)]
+    assert answers[:2] == [None, None]
+    assert answers[2] is not None and 1 <= answers[2] <= 60  # Retry-After, in seconds
+    assert counts.hit(two, "lti.register", "198.51.100.1") is None  # another endpoint
+    assert counts.hit(two, "lti.login", "198.51.100.2") is None  # another address
+
+
+def test_while_redis_does_not_answer_the_limit_is_counted_in_memory():
+    """Redis down: logins are still answered, and still limited (in this process)."""
+    counts = rate_limits.AddressLimits("redis://127.0.0.1:1/0", prefix="t", fallback=True)
+    started = time.monotonic()
+    answers = [counts.hit(parse("2 per minute"), "lti.login", "198.51.100.3") for _ in range(3)]
+    assert answers[:2] == [None, None] and answers[2] is not None
+    assert time.monotonic() - started < 5  # one failed try, then memory for a while
