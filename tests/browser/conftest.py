@@ -12,6 +12,7 @@ import faulthandler
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -202,27 +203,29 @@ class BrowserPage:
 
 def open_course(page: Page, course_url: str) -> None:
     """Open an LMS course page and wait until the launch has landed in the tool's frame (a page
-    of the tool with the session's `ls=` in its URL), as a navigation event: nothing is
-    evaluated inside a frame that is still hopping between the LMS's and the tool's processes
-    (login, auth, platform storage, launch). Assertions made in such a frame were once seen to
-    wait past their own timeout with every cookie blocked, under three browser workers.
+    of the tool with the session's `ls=` in its URL) and loaded: nothing is evaluated inside a
+    frame that is still hopping between the LMS's and the tool's processes (login, auth,
+    platform storage, launch). Assertions made in such a frame were once seen to wait past
+    their own timeout with every cookie blocked, under three browser workers.
 
-    A launch is up to six navigations over two sites (with platform storage, two postMessage
-    round trips too): under three browser workers on two cores one was seen to take over the
-    10 s of a single step. So the landing gets LAUNCH_TIMEOUT_MS, in two waits whose failure
-    says which it was: the landed page's response (the launch itself), then its loading."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
+    The frame is looked up by name again at every look: a launch moves it between the two
+    sites' processes several times, and under load the Frame object taken before the launch
+    was seen to report none of the navigations after the platform's auto-posted form (the tool
+    had logged the launch and its threads were idle). A launch gets LAUNCH_TIMEOUT_MS; when it
+    has not landed by then, every thread's stack is dumped (the tool and the LMS are threads of
+    this process) and the failure says where the frame stopped."""
     page.goto(course_url)
+    landed = re.compile(r"[?&]ls=")
+    deadline = time.monotonic() + LAUNCH_TIMEOUT_MS / 1000
     frame = page.frame(name="tool")
-    assert frame is not None, "the course page has no frame named 'tool'"
-    try:
-        frame.wait_for_url(re.compile(r"[?&]ls="), wait_until="commit", timeout=LAUNCH_TIMEOUT_MS)
-        frame.wait_for_load_state("load", timeout=LAUNCH_TIMEOUT_MS)
-    except PlaywrightTimeoutError:
-        # The tool and the LMS are served by threads of this process: say where each waits.
-        faulthandler.dump_traceback(all_threads=True)
-        raise
+    while frame is None or not landed.search(frame.url):
+        if time.monotonic() > deadline:
+            faulthandler.dump_traceback(all_threads=True)
+            raise AssertionError(f"the launch did not land in {LAUNCH_TIMEOUT_MS} ms: the "
+                                 f"tool's frame is at {frame.url if frame else None}")
+        page.wait_for_timeout(25)  # Playwright takes in the browser's events meanwhile
+        frame = page.frame(name="tool")
+    frame.wait_for_load_state("load", timeout=LAUNCH_TIMEOUT_MS)
 
 
 @pytest.fixture
