@@ -50,7 +50,9 @@ def open_seat(page, seat: str):
     frame_element = page.locator("#tool-frame")
     expect(frame_element).to_be_visible()
     tool = page.frame_locator("#tool-frame")
-    expect(tool.locator("main")).to_be_visible()
+    # The menu, not just a <main>: the login and platform-storage pages the launch passes
+    # through have a <main> too, and a click made there is lost when the launch moves on.
+    expect(tool.locator("nav.menu")).to_be_visible()
     return tool
 
 
